@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note OR MIT */
+/*
+ * unimem - unified memory runtime: kernel ABI of unimem.ko
+ *
+ * This header is the whole kernel ABI of the unimem module.  Every structure
+ * has an explicit, fixed size (checked at build time below), all padding is
+ * spelled out, and every field marked "reserved" or "in: zero" must be zero on
+ * input or the ioctl fails with -EINVAL.  New features are added by using
+ * reserved fields together with a new flag bit or feature bit, or by adding
+ * new ioctl numbers; existing layouts never change.
+ *
+ * One open file of /dev/unimemN is one context: it is bound to the mm of the
+ * process that opened it and mirrors that address space into the page table
+ * of device N.  Addresses passed in ioctls are virtual addresses of that
+ * process.
+ *
+ * Errors (negative errno as usual from ioctl(2)):
+ *   EINVAL     reserved field or unknown flag set, bad alignment, zero length,
+ *              unknown op/target/counter scope
+ *   EOVERFLOW  addr + length wraps around
+ *   EFAULT     range not within user space, or a user buffer is unreadable
+ *   E2BIG      length/count above the documented cap
+ *   ENODEV     device index does not exist
+ *   ESRCH      the process that opened the file has exited / is not the
+ *              caller's address space (a context is usable only from its mm)
+ *   ENOTTY     unknown ioctl
+ */
+#ifndef _UAPI_LINUX_UNIMEM_H
+#define _UAPI_LINUX_UNIMEM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define UNIMEM_API_VERSION_MAJOR	1
+#define UNIMEM_API_VERSION_MINOR	0
+#define UNIMEM_API_VERSION \
+	((UNIMEM_API_VERSION_MAJOR << 16) | UNIMEM_API_VERSION_MINOR)
+
+/* Device nodes are /dev/unimem0 ... /dev/unimem<ndevices-1>. */
+#define UNIMEM_MAX_DEVICES		16
+#define UNIMEM_DEVICE_SELF		0xffffffffu	/* device of the open file */
+#define UNIMEM_TARGET_SYSTEM		0xffffffffu	/* migrate target: CPU RAM */
+
+/* Caps on a single request. */
+#define UNIMEM_MAX_SNAPSHOT_PAGES	(1u << 20)	/* 4 GiB of 4 KiB pages */
+#define UNIMEM_MAX_DEV_OP_LENGTH	(1ull << 30)	/* 1 GiB */
+
+/* ------------------------------------------------------------------ */
+/* UNIMEM_IOCTL_VERSION */
+
+#define UNIMEM_FEAT_MIGRATE		(1ull << 0) /* UNIMEM_IOCTL_MIGRATE */
+#define UNIMEM_FEAT_DEV_TO_DEV		(1ull << 1) /* direct device->device */
+#define UNIMEM_FEAT_EVICTION		(1ull << 2) /* device memory overcommit */
+#define UNIMEM_FEAT_DEV_EXEC		(1ull << 3) /* UNIMEM_IOCTL_DEV_EXEC */
+#define UNIMEM_FEAT_ATOMICS		(1ull << 4) /* UNIMEM_OP_ATOMIC_* */
+#define UNIMEM_FEAT_SNAPSHOT		(1ull << 5) /* UNIMEM_IOCTL_SNAPSHOT */
+#define UNIMEM_FEAT_COUNTERS		(1ull << 6) /* UNIMEM_IOCTL_COUNTERS */
+#define UNIMEM_FEAT_REMOTE_MAP		(1ull << 7) /* dev may map peer memory */
+
+struct unimem_version {
+	__u32 api_version;	/* out: UNIMEM_API_VERSION of the module */
+	__u32 ndevices;		/* out: number of devices */
+	__u64 features;		/* out: UNIMEM_FEAT_* */
+	__u64 reserved[4];	/* in: zero */
+};
+
+/* ------------------------------------------------------------------ */
+/* UNIMEM_IOCTL_DEVICE_INFO */
+
+struct unimem_device_info {
+	__u32 device;		/* in: index, or UNIMEM_DEVICE_SELF */
+	__u32 flags;		/* in: zero */
+	__u32 ndevices;		/* out */
+	__u32 page_size;	/* out: device page size in bytes */
+	__u64 mem_total;	/* out: device-private memory, bytes */
+	__u64 mem_free;		/* out: bytes not holding data */
+	__u64 chunk_size;	/* out: granule of memremap_pages, bytes */
+	__s32 numa_node;	/* out: node the device is attached to, or -1 */
+	__u32 index;		/* out: index of the device described */
+	char name[32];		/* out: "unimemN", NUL terminated */
+	__u64 reserved[8];	/* in: zero */
+};
+
+/* ------------------------------------------------------------------ */
+/* UNIMEM_IOCTL_MIGRATE */
+
+/*
+ * Migrate [addr, addr + length) to @target: a device index or
+ * UNIMEM_TARGET_SYSTEM.  The range may span several VMAs.  Device to device
+ * migration copies directly between device memories.  When the target
+ * device is full, its coldest pages are evicted to system memory first.
+ *
+ * On return (also on partial success, return value 0) every page of the
+ * range is accounted in exactly one of the out counters:
+ *   moved + already + not_present + unmapped + unsupported + busy + nomem
+ *     == length / page size
+ */
+#define UNIMEM_MIGRATE_POPULATE		(1u << 0) /* allocate never-touched
+						   * anonymous pages on a
+						   * device target (zeroed) */
+#define UNIMEM_MIGRATE_FLAGS_ALL	(UNIMEM_MIGRATE_POPULATE)
+
+struct unimem_migrate {
+	__u64 addr;		/* in: page aligned */
+	__u64 length;		/* in: page aligned, non-zero */
+	__u32 target;		/* in: device index or UNIMEM_TARGET_SYSTEM */
+	__u32 flags;		/* in: UNIMEM_MIGRATE_* */
+	__u64 moved;		/* out: pages moved by this call */
+	__u64 already;		/* out: pages already resident at target */
+	__u64 not_present;	/* out: never populated (no page to move) */
+	__u64 unmapped;		/* out: not covered by any VMA */
+	__u64 unsupported;	/* out: file-backed, shared, hugetlb, special */
+	__u64 busy;		/* out: pinned, locked or raced; retry later */
+	__u64 nomem;		/* out: no room even after eviction */
+	__u64 reserved[4];	/* in: zero */
+};
+
+/* ------------------------------------------------------------------ */
+/* UNIMEM_IOCTL_DEV_EXEC: work executed by the device engine through the
+ * device's page table (mirroring the context's mm, faulting as needed). */
+
+enum unimem_op {
+	UNIMEM_OP_READ = 1,		/* buf <- [addr, addr+length) */
+	UNIMEM_OP_WRITE = 2,		/* [addr, addr+length) <- buf */
+	UNIMEM_OP_FILL = 3,		/* [addr, ..) <- value, width 1,2,4,8 */
+	UNIMEM_OP_COPY = 4,		/* [addr, ..) <- [src, ..), no overlap */
+	UNIMEM_OP_ATOMIC_ADD = 5,	/* *addr += value, old -> result */
+	UNIMEM_OP_ATOMIC_XCHG = 6,	/* *addr = value, old -> result */
+	UNIMEM_OP_ATOMIC_CMPXCHG = 7,	/* if (*addr == compare) *addr = value */
+};
+
+struct unimem_dev_op {
+	__u32 op;		/* in: enum unimem_op */
+	__u32 flags;		/* in: zero */
+	__u64 addr;		/* in: mirrored destination/source address */
+	__u64 length;		/* in: bytes (READ/WRITE/FILL/COPY), at most
+				 * UNIMEM_MAX_DEV_OP_LENGTH; atomics: 0 */
+	__u64 buf;		/* in: user buffer (READ/WRITE) */
+	__u64 src;		/* in: mirrored source address (COPY) */
+	__u64 value;		/* in: fill pattern / atomic operand */
+	__u64 compare;		/* in: CMPXCHG expected value */
+	__u32 width;		/* in: FILL 1,2,4,8; atomics 4 or 8 (addr
+				 * aligned to width) */
+	__u32 reserved0;	/* in: zero */
+	__u64 result;		/* out: atomics: previous value */
+	__u64 faults;		/* out: device faults taken by this op */
+	__u64 reserved[4];	/* in: zero */
+};
+
+/* ------------------------------------------------------------------ */
+/* UNIMEM_IOCTL_SNAPSHOT: per-page residency of [addr, addr + npages pages) */
+
+/* Bits 0-3 of each entry: where the page lives. */
+#define UNIMEM_RES_NONE		0	/* not populated */
+#define UNIMEM_RES_SYSTEM	1	/* CPU RAM */
+#define UNIMEM_RES_DEVICE	2	/* device-private memory, see DEV() */
+#define UNIMEM_RES_UNMAPPED	3	/* no VMA / not accessible */
+#define UNIMEM_RES_LOC_MASK	0xfu
+#define UNIMEM_RES_WRITE	(1u << 4) /* mapped writable */
+#define UNIMEM_RES_MIRRORED	(1u << 5) /* present in this context's
+					   * device page table */
+#define UNIMEM_RES_HUGE		(1u << 6) /* part of a PMD mapping */
+#define UNIMEM_RES_DEV_SHIFT	8	/* bits 8-15: device index */
+#define UNIMEM_RES_DEV(e)	(((e) >> UNIMEM_RES_DEV_SHIFT) & 0xffu)
+
+struct unimem_snapshot {
+	__u64 addr;		/* in: page aligned */
+	__u64 npages;		/* in: 1 .. UNIMEM_MAX_SNAPSHOT_PAGES */
+	__u64 entries;		/* in: user pointer to __u32[npages] */
+	__u32 flags;		/* in: zero */
+	__u32 reserved0;	/* in: zero */
+	__u64 reserved[4];	/* in: zero */
+};
+
+/* ------------------------------------------------------------------ */
+/* UNIMEM_IOCTL_COUNTERS */
+
+enum unimem_counter {
+	UNIMEM_CNT_DEVICE_FAULTS = 0,	/* device PT misses (hmm_range_fault) */
+	UNIMEM_CNT_PAGES_MIRRORED,	/* pages entered into device PT */
+	UNIMEM_CNT_INVALIDATIONS,	/* notifier invalidations acted on */
+	UNIMEM_CNT_MIGRATED_TO_DEVICE,	/* explicit, pages */
+	UNIMEM_CNT_MIGRATED_TO_SYSTEM,	/* explicit, pages */
+	UNIMEM_CNT_MIGRATED_DEV_TO_DEV,	/* explicit, pages (counted at the
+					 * target device/context) */
+	UNIMEM_CNT_FAULT_TO_SYSTEM,	/* pages brought back on CPU faults */
+	UNIMEM_CNT_FAULT_TO_DEVICE,	/* pages moved on device access */
+	UNIMEM_CNT_CPU_FAULTS,		/* CPU faults on device pages */
+	UNIMEM_CNT_EVICTIONS,		/* pages evicted to make room */
+	UNIMEM_CNT_BYTES_COPIED,	/* bytes copied by migrations */
+	UNIMEM_CNT_DEV_BYTES_READ,	/* device engine bytes read */
+	UNIMEM_CNT_DEV_BYTES_WRITTEN,	/* device engine bytes written */
+	UNIMEM_CNT_ATOMICS,		/* device atomic operations */
+	UNIMEM_CNT_SIGBUS,		/* CPU faults that could not be served */
+	UNIMEM_CNT_NR			/* number of defined counters */
+};
+
+#define UNIMEM_COUNTERS_MAX		64	/* room to grow */
+#define UNIMEM_SCOPE_CONTEXT		0	/* this open file */
+#define UNIMEM_SCOPE_DEVICE		1	/* device @device, all contexts */
+
+struct unimem_counters {
+	__u32 scope;		/* in: UNIMEM_SCOPE_* */
+	__u32 device;		/* in: SCOPE_DEVICE: index or DEVICE_SELF */
+	__u32 ncounters;	/* out: number of valid values (UNIMEM_CNT_NR) */
+	__u32 flags;		/* in: zero */
+	__u64 reserved[2];	/* in: zero */
+	__u64 values[UNIMEM_COUNTERS_MAX]; /* out, indexed by unimem_counter */
+};
+
+/* ------------------------------------------------------------------ */
+/* ioctl numbers.  0x10-0x2f are reserved for range attributes and policy. */
+
+#define UNIMEM_IOCTL_MAGIC	0xB7
+
+#define UNIMEM_IOCTL_VERSION	_IOWR(UNIMEM_IOCTL_MAGIC, 0x00, struct unimem_version)
+#define UNIMEM_IOCTL_DEVICE_INFO _IOWR(UNIMEM_IOCTL_MAGIC, 0x01, struct unimem_device_info)
+#define UNIMEM_IOCTL_MIGRATE	_IOWR(UNIMEM_IOCTL_MAGIC, 0x02, struct unimem_migrate)
+#define UNIMEM_IOCTL_DEV_EXEC	_IOWR(UNIMEM_IOCTL_MAGIC, 0x03, struct unimem_dev_op)
+#define UNIMEM_IOCTL_SNAPSHOT	_IOWR(UNIMEM_IOCTL_MAGIC, 0x04, struct unimem_snapshot)
+#define UNIMEM_IOCTL_COUNTERS	_IOWR(UNIMEM_IOCTL_MAGIC, 0x05, struct unimem_counters)
+
+/* Layout checks (sizes are ABI). */
+#ifdef __cplusplus
+#define UNIMEM_STATIC_ASSERT(c, m) static_assert(c, m)
+#elif defined(__KERNEL__)
+#define UNIMEM_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define UNIMEM_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#else
+#define UNIMEM_STATIC_ASSERT(c, m)
+#endif
+UNIMEM_STATIC_ASSERT(sizeof(struct unimem_version) == 48, "unimem_version");
+UNIMEM_STATIC_ASSERT(sizeof(struct unimem_device_info) == 144, "unimem_device_info");
+UNIMEM_STATIC_ASSERT(sizeof(struct unimem_migrate) == 112, "unimem_migrate");
+UNIMEM_STATIC_ASSERT(sizeof(struct unimem_dev_op) == 112, "unimem_dev_op");
+UNIMEM_STATIC_ASSERT(sizeof(struct unimem_snapshot) == 64, "unimem_snapshot");
+UNIMEM_STATIC_ASSERT(sizeof(struct unimem_counters) == 544, "unimem_counters");
+#undef UNIMEM_STATIC_ASSERT
+
+#endif /* _UAPI_LINUX_UNIMEM_H */

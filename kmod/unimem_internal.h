@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * unimem: internal definitions shared by the module's source files.
+ */
+#ifndef _UNIMEM_INTERNAL_H
+#define _UNIMEM_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/cdev.h>
+#include <linux/list.h>
+#include <linux/memremap.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+#include <linux/unimem.h>
+
+#include "unimem_compat.h"
+
+#define UNIMEM_NAME		"unimem"
+/* Granule of memremap_pages() and of the eviction clock. */
+#define UNIMEM_CHUNK_MAX	(64UL << 20)
+#define UNIMEM_WINDOW_PAGES	512UL	/* eviction window: 2 MiB */
+#define UNIMEM_MIGRATE_BATCH	2048UL	/* pages per migrate_vma batch */
+#define UNIMEM_FAULT_BATCH	512UL	/* pages per hmm_range_fault */
+
+struct unimem_device;
+
+/**
+ * struct unimem_chunk - one memremap_pages() range of device memory
+ * @pagemap: the MEMORY_DEVICE_PRIVATE pagemap
+ * @udev: owning device
+ * @res: region from request_free_mem_region()
+ * @pfn_first: first pfn of the range
+ * @npages: number of pages
+ * @backing: "VRAM": the driver-owned storage behind each device page
+ * @referenced: one bit per eviction window, the CLOCK reference bit
+ */
+struct unimem_chunk {
+	struct dev_pagemap pagemap;
+	struct unimem_device *udev;
+	struct resource *res;
+	unsigned long pfn_first;
+	unsigned long npages;
+	struct page **backing;
+	unsigned long *referenced;
+};
+
+/**
+ * struct unimem_device - one virtual accelerator
+ */
+struct unimem_device {
+	unsigned int index;
+	struct cdev cdev;
+	struct device *dev;
+
+	/* device memory */
+	struct unimem_chunk **chunks;
+	unsigned int nchunks;
+	unsigned long npages;		/* total device pages */
+	spinlock_t free_lock;		/* protects free stack */
+	struct page **free_stack;	/* free device pages */
+	unsigned long nfree;
+	bool removing;			/* unloading: no new allocations */
+
+	/* eviction CLOCK */
+	struct mutex evict_lock;
+	unsigned long clock_hand;	/* global window index */
+
+	/* contexts open on this device */
+	spinlock_t ctx_lock;
+	struct list_head ctx_list;
+
+	atomic64_t cnt[UNIMEM_CNT_NR];
+};
+
+/**
+ * struct unimem_ctx - one open file: a mirror of one mm in one device
+ * @udev: the device whose page table this is
+ * @notifier: interval notifier over the whole user address space
+ * @lock: protects @pt and @mig_*; taken by the invalidation callback
+ * @pt: the device page table: index = vaddr >> PAGE_SHIFT, entry = page
+ *      pointer tagged with UNIMEM_PTE_WRITE
+ * @migrate_lock: serialises migrations issued through this context
+ * @migrator: task currently migrating through this context (owner skip)
+ * @mig_start: start of the range being migrated (no faults installed there)
+ * @mig_end: end of it, 0 when no migration is running
+ * @mig_wq: faulters wait here for a migration of their range to finish
+ */
+struct unimem_ctx {
+	struct unimem_device *udev;
+	struct mmu_interval_notifier notifier;
+	struct mutex lock;
+	struct xarray pt;
+	struct mutex migrate_lock;
+	struct task_struct *migrator;
+	unsigned long mig_start, mig_end;
+	wait_queue_head_t mig_wq;
+	struct list_head node;
+	atomic64_t cnt[UNIMEM_CNT_NR];
+};
+
+#define UNIMEM_PTE_WRITE	1UL
+
+extern struct unimem_device **unimem_devices;
+extern unsigned int unimem_ndevices;
+extern unsigned int unimem_fault_window;
+/* The one pgmap owner of all unimem devices (see DOC in unimem_main.c). */
+extern int unimem_owner;
+extern const struct dev_pagemap_ops unimem_devmem_ops;
+
+static inline void unimem_count(struct unimem_ctx *ctx, enum unimem_counter c,
+				u64 n)
+{
+	if (ctx)
+		atomic64_add(n, &ctx->cnt[c]);
+}
+
+static inline void unimem_dcount(struct unimem_device *udev,
+				 enum unimem_counter c, u64 n)
+{
+	atomic64_add(n, &udev->cnt[c]);
+}
+
+/* devmem */
+int unimem_devmem_init(struct unimem_device *udev, unsigned long bytes);
+void unimem_devmem_fini(struct unimem_device *udev);
+bool unimem_is_our_page(struct page *page);
+struct unimem_device *unimem_page_device(struct page *page);
+struct page *unimem_backing(struct page *page);
+struct page *unimem_alloc_page(struct unimem_device *udev, bool zero);
+unsigned long unimem_nfree(struct unimem_device *udev);
+unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
+			   struct unimem_ctx *ctx);
+void unimem_page_touch(struct page *page);
+
+/* mirror */
+int unimem_ctx_open(struct unimem_device *udev, struct unimem_ctx **out);
+void unimem_ctx_release(struct unimem_ctx *ctx);
+int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op);
+int unimem_snapshot(struct unimem_ctx *ctx, struct unimem_snapshot *snap);
+void unimem_pt_clear(struct unimem_ctx *ctx, unsigned long start,
+		     unsigned long end);
+void unimem_count_cpu_fault(struct mm_struct *mm, struct unimem_device *udev,
+			    unsigned long pages);
+
+/* migrate */
+int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m);
+int unimem_migrate_one_to_device(struct unimem_ctx *ctx, unsigned long addr);
+vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf);
+
+#endif /* _UNIMEM_INTERNAL_H */

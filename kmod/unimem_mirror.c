@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * unimem: contexts, the device page table, device faults and the device
+ * engine.
+ *
+ * DOC: Mirroring
+ *
+ * Each open file is a context bound to the opener's mm.  Its device page
+ * table is an xarray indexed by virtual page number whose entries point to
+ * the struct page currently backing that address (a system page or a unimem
+ * device page, of any unimem device), tagged writable or not.  No page
+ * reference is held: an mmu_interval_notifier over the whole address space
+ * clears entries before the core mm changes or frees what they point to.
+ * The device engine only dereferences entries with @ctx->lock held, the same
+ * lock the invalidation callback takes, so once an invalidation returns the
+ * device no longer accesses the old page.
+ *
+ * A device access to an absent entry is a device fault: hmm_range_fault() in
+ * the usual mmu_interval_read_begin()/read_retry() loop, asking for write
+ * access when the device writes, then the entries are installed under
+ * @ctx->lock.  Non-blockable invalidations trylock and fail if they cannot.
+ *
+ * Invalidations of MMU_NOTIFY_MIGRATE caused by a migration this context is
+ * itself running (range->owner is the unimem pgmap owner and the context's
+ * migrator is the current task) are skipped: the migration code clears the
+ * affected entries itself beforehand and holds new faults off that range
+ * until the migration is complete.
+ */
+#include <linux/hmm.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "unimem_internal.h"
+
+#define UNIMEM_FAULT_TIMEOUT_MS	20000
+
+/**
+ * unimem_pt_clear() - drop device page-table entries of [start, end)
+ * @ctx: context, @ctx->lock held
+ * @start: first address
+ * @end: end address (exclusive)
+ */
+void unimem_pt_clear(struct unimem_ctx *ctx, unsigned long start,
+		     unsigned long end)
+{
+	unsigned long idx;
+	void *entry;
+
+	lockdep_assert_held(&ctx->lock);
+	if (end <= start)
+		return;
+	xa_for_each_range(&ctx->pt, idx, entry, start >> PAGE_SHIFT,
+			  (end - 1) >> PAGE_SHIFT)
+		xa_erase(&ctx->pt, idx);
+}
+
+static bool unimem_invalidate(struct mmu_interval_notifier *mni,
+			      const struct mmu_notifier_range *range,
+			      unsigned long cur_seq)
+{
+	struct unimem_ctx *ctx = container_of(mni, struct unimem_ctx,
+					      notifier);
+
+	/* Our own migration: it handles its page-table entries itself. */
+	if (range->event == MMU_NOTIFY_MIGRATE &&
+	    range->owner == &unimem_owner &&
+	    READ_ONCE(ctx->migrator) == current)
+		return true;
+
+	if (mmu_notifier_range_blockable(range))
+		mutex_lock(&ctx->lock);
+	else if (!mutex_trylock(&ctx->lock))
+		return false;
+
+	mmu_interval_set_seq(mni, cur_seq);
+	unimem_pt_clear(ctx, range->start, range->end);
+	mutex_unlock(&ctx->lock);
+
+	unimem_count(ctx, UNIMEM_CNT_INVALIDATIONS, 1);
+	unimem_dcount(ctx->udev, UNIMEM_CNT_INVALIDATIONS, 1);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops unimem_mn_ops = {
+	.invalidate = unimem_invalidate,
+};
+
+/**
+ * unimem_ctx_open() - create a context for current->mm on @udev
+ * @udev: device
+ * @out: the new context
+ *
+ * Return: 0 or a negative errno.
+ */
+int unimem_ctx_open(struct unimem_device *udev, struct unimem_ctx **out)
+{
+	struct unimem_ctx *ctx;
+	int ret;
+
+	if (!current->mm)
+		return -EINVAL;
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+	ctx->udev = udev;
+	mutex_init(&ctx->lock);
+	mutex_init(&ctx->migrate_lock);
+	xa_init(&ctx->pt);
+	init_waitqueue_head(&ctx->mig_wq);
+	ret = mmu_interval_notifier_insert(&ctx->notifier, current->mm, 0,
+					   ULONG_MAX & PAGE_MASK,
+					   &unimem_mn_ops);
+	if (ret) {
+		kfree(ctx);
+		return ret;
+	}
+	spin_lock(&udev->ctx_lock);
+	list_add_tail(&ctx->node, &udev->ctx_list);
+	spin_unlock(&udev->ctx_lock);
+	*out = ctx;
+	return 0;
+}
+
+/**
+ * unimem_ctx_release() - tear down a context
+ * @ctx: the context; no ioctl can be running on it any more
+ */
+void unimem_ctx_release(struct unimem_ctx *ctx)
+{
+	struct unimem_device *udev = ctx->udev;
+
+	spin_lock(&udev->ctx_lock);
+	list_del(&ctx->node);
+	spin_unlock(&udev->ctx_lock);
+	mmu_interval_notifier_remove(&ctx->notifier);
+	xa_destroy(&ctx->pt);
+	kfree(ctx);
+}
+
+/**
+ * unimem_count_cpu_fault() - account a CPU fault on a device page
+ * @mm: faulting mm
+ * @udev: device that owned the page
+ * @pages: pages brought back to system memory
+ */
+void unimem_count_cpu_fault(struct mm_struct *mm, struct unimem_device *udev,
+			    unsigned long pages)
+{
+	struct unimem_ctx *ctx;
+
+	unimem_dcount(udev, UNIMEM_CNT_CPU_FAULTS, 1);
+	unimem_dcount(udev, UNIMEM_CNT_FAULT_TO_SYSTEM, pages);
+	spin_lock(&udev->ctx_lock);
+	list_for_each_entry(ctx, &udev->ctx_list, node) {
+		if (ctx->notifier.mm != mm)
+			continue;
+		unimem_count(ctx, UNIMEM_CNT_CPU_FAULTS, 1);
+		unimem_count(ctx, UNIMEM_CNT_FAULT_TO_SYSTEM, pages);
+	}
+	spin_unlock(&udev->ctx_lock);
+}
+
+static bool unimem_pt_present(struct unimem_ctx *ctx, unsigned long start,
+			      unsigned long end, bool write)
+{
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		void *entry = xa_load(&ctx->pt, addr >> PAGE_SHIFT);
+
+		if (!entry)
+			return false;
+		if (write && !(xa_pointer_tag(entry) & UNIMEM_PTE_WRITE))
+			return false;
+	}
+	return true;
+}
+
+static bool unimem_mig_overlap(struct unimem_ctx *ctx, unsigned long start,
+			       unsigned long end)
+{
+	unsigned long ms = READ_ONCE(ctx->mig_start);
+	unsigned long me = READ_ONCE(ctx->mig_end);
+
+	return me && start < me && end > ms;
+}
+
+/*
+ * Make [start, end) (at most UNIMEM_FAULT_BATCH pages, page aligned)
+ * present in the device page table, writable when @write.  On success
+ * returns 0 with @ctx->lock held: the entries stay valid until it is
+ * dropped.
+ */
+static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
+			      unsigned long end, bool write,
+			      unsigned long *pfns, u64 *faults)
+{
+	struct mm_struct *mm = ctx->notifier.mm;
+	struct hmm_range range = {
+		.notifier = &ctx->notifier,
+		.start = start,
+		.end = end,
+		.hmm_pfns = pfns,
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (write ? HMM_PFN_REQ_WRITE : 0),
+		.dev_private_owner = &unimem_owner,
+	};
+	unsigned long timeout = jiffies +
+				msecs_to_jiffies(UNIMEM_FAULT_TIMEOUT_MS);
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	int ret;
+
+	mutex_lock(&ctx->lock);
+	if (!unimem_mig_overlap(ctx, start, end) &&
+	    unimem_pt_present(ctx, start, end, write))
+		return 0;
+	mutex_unlock(&ctx->lock);
+
+	(*faults)++;
+	unimem_count(ctx, UNIMEM_CNT_DEVICE_FAULTS, 1);
+	unimem_dcount(ctx->udev, UNIMEM_CNT_DEVICE_FAULTS, 1);
+	for (;;) {
+		if (time_after(jiffies, timeout))
+			return -EBUSY;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		if (unimem_mig_overlap(ctx, start, end)) {
+			wait_event_timeout(ctx->mig_wq,
+					   !unimem_mig_overlap(ctx, start, end),
+					   HZ);
+			continue;
+		}
+		range.notifier_seq = mmu_interval_read_begin(&ctx->notifier);
+		mmap_read_lock(mm);
+		ret = hmm_range_fault(&range);
+		mmap_read_unlock(mm);
+		if (ret == -EBUSY) {
+			cond_resched();
+			continue;
+		}
+		if (ret)
+			return ret;
+		mutex_lock(&ctx->lock);
+		if (mmu_interval_read_retry(&ctx->notifier,
+					    range.notifier_seq) ||
+		    unimem_mig_overlap(ctx, start, end)) {
+			mutex_unlock(&ctx->lock);
+			continue;
+		}
+		break;
+	}
+
+	for (i = 0; i < n; i++) {
+		struct page *page = hmm_pfn_to_page(pfns[i]);
+		unsigned long tag = (pfns[i] & HMM_PFN_WRITE) ?
+				    UNIMEM_PTE_WRITE : 0;
+		void *old;
+
+		old = xa_store(&ctx->pt, (start >> PAGE_SHIFT) + i,
+			       xa_tag_pointer(page, tag), GFP_ATOMIC);
+		if (xa_is_err(old)) {
+			mutex_unlock(&ctx->lock);
+			return xa_err(old);
+		}
+	}
+	unimem_count(ctx, UNIMEM_CNT_PAGES_MIRRORED, n);
+	unimem_dcount(ctx->udev, UNIMEM_CNT_PAGES_MIRRORED, n);
+	return 0;
+}
+
+/* The storage behind the mirrored page at @addr; @ctx->lock held. */
+static struct page *unimem_pt_page(struct unimem_ctx *ctx, unsigned long addr)
+{
+	struct page *page = xa_untag_pointer(xa_load(&ctx->pt,
+						     addr >> PAGE_SHIFT));
+
+	if (unimem_is_our_page(page)) {
+		unimem_page_touch(page);
+		return unimem_backing(page);
+	}
+	return page;
+}
+
+enum unimem_xfer { UNIMEM_TO_BUF, UNIMEM_FROM_BUF, UNIMEM_FILL_PAT };
+
+/* Copy between a kernel buffer and mirrored memory; @ctx->lock held. */
+static void unimem_xfer_locked(struct unimem_ctx *ctx, unsigned long addr,
+			       size_t len, u8 *buf, enum unimem_xfer dir,
+			       const u8 *pat, unsigned int width,
+			       unsigned long pat_base)
+{
+	while (len) {
+		size_t off = offset_in_page(addr);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		u8 *p = kmap_local_page(unimem_pt_page(ctx, addr));
+		size_t j;
+
+		switch (dir) {
+		case UNIMEM_TO_BUF:
+			memcpy(buf, p + off, n);
+			break;
+		case UNIMEM_FROM_BUF:
+			memcpy(p + off, buf, n);
+			break;
+		case UNIMEM_FILL_PAT:
+			for (j = 0; j < n; j++)
+				p[off + j] = pat[(addr + j - pat_base) % width];
+			break;
+		}
+		kunmap_local(p);
+		buf += n;
+		addr += n;
+		len -= n;
+	}
+}
+
+/*
+ * Run a transfer over [addr, addr + len) in windows of at most
+ * UNIMEM_FAULT_BATCH pages.  @ubuf is the user buffer for READ/WRITE.
+ */
+static int unimem_xfer(struct unimem_ctx *ctx, unsigned long addr, size_t len,
+		       u8 __user *ubuf, enum unimem_xfer dir, const u8 *pat,
+		       unsigned int width, u8 *bounce, unsigned long *pfns,
+		       u64 *faults)
+{
+	const unsigned long wsize = UNIMEM_FAULT_BATCH << PAGE_SHIFT;
+	unsigned long base = addr;
+	int ret;
+
+	while (len) {
+		unsigned long wend = min_t(unsigned long, addr + len,
+					   ALIGN_DOWN(addr, wsize) + wsize);
+		size_t n = wend - addr;
+
+		if (dir == UNIMEM_FROM_BUF && copy_from_user(bounce, ubuf, n))
+			return -EFAULT;
+		ret = unimem_mirror_lock(ctx, ALIGN_DOWN(addr, PAGE_SIZE),
+					 ALIGN(wend, PAGE_SIZE),
+					 dir != UNIMEM_TO_BUF, pfns, faults);
+		if (ret)
+			return ret;
+		unimem_xfer_locked(ctx, addr, n, bounce, dir, pat, width, base);
+		mutex_unlock(&ctx->lock);
+		if (dir == UNIMEM_TO_BUF && copy_to_user(ubuf, bounce, n))
+			return -EFAULT;
+		if (dir == UNIMEM_TO_BUF)
+			unimem_count(ctx, UNIMEM_CNT_DEV_BYTES_READ, n);
+		else
+			unimem_count(ctx, UNIMEM_CNT_DEV_BYTES_WRITTEN, n);
+		addr += n;
+		len -= n;
+		if (ubuf)
+			ubuf += n;
+		cond_resched();
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+	return 0;
+}
+
+/* Atomic on a kernel mapping of the word; returns the old value. */
+static u64 unimem_atomic_apply(void *p, const struct unimem_dev_op *op)
+{
+	if (op->width == 4) {
+		u32 *w = p, old = READ_ONCE(*w);
+
+		switch (op->op) {
+		case UNIMEM_OP_ATOMIC_ADD:
+			while (!try_cmpxchg(w, &old, old + (u32)op->value))
+				;
+			return old;
+		case UNIMEM_OP_ATOMIC_XCHG:
+			return xchg(w, (u32)op->value);
+		default:
+			return cmpxchg(w, (u32)op->compare, (u32)op->value);
+		}
+	} else {
+		u64 *w = p, old = READ_ONCE(*w);
+
+		switch (op->op) {
+		case UNIMEM_OP_ATOMIC_ADD:
+			while (!try_cmpxchg(w, &old, old + op->value))
+				;
+			return old;
+		case UNIMEM_OP_ATOMIC_XCHG:
+			return xchg(w, op->value);
+		default:
+			return cmpxchg(w, op->compare, op->value);
+		}
+	}
+}
+
+/*
+ * Device atomic: on device memory the device has the page to itself (the
+ * CPU cannot map it) and the context lock keeps it there.  On system memory
+ * the page is made device-exclusive for the duration of the operation, so a
+ * CPU access in between faults and waits for the page lock.  Pages that
+ * cannot be made exclusive (e.g. THP-backed, where 6.x refuses) are migrated
+ * to the device first, which splits the huge page.
+ */
+static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
+			 unsigned long *pfns)
+{
+	struct mm_struct *mm = ctx->notifier.mm;
+	unsigned long pa = ALIGN_DOWN(op->addr, PAGE_SIZE);
+	size_t off = offset_in_page(op->addr);
+	int tries, ret;
+
+	for (tries = 0; tries < 50; tries++) {
+		struct page *page;
+		u8 *p;
+
+		ret = unimem_mirror_lock(ctx, pa, pa + PAGE_SIZE, true, pfns,
+					 &op->faults);
+		if (ret)
+			return ret;
+		page = xa_untag_pointer(xa_load(&ctx->pt, pa >> PAGE_SHIFT));
+		if (unimem_is_our_page(page)) {
+			unimem_page_touch(page);
+			p = kmap_local_page(unimem_backing(page));
+			op->result = unimem_atomic_apply(p + off, op);
+			kunmap_local(p);
+			mutex_unlock(&ctx->lock);
+			goto done;
+		}
+		mutex_unlock(&ctx->lock);
+
+		page = NULL;
+		mmap_read_lock(mm);
+		ret = unimem_make_exclusive(mm, pa, &page, &unimem_owner);
+		mmap_read_unlock(mm);
+		if (ret == 1 && page) {
+			p = kmap_local_page(page);
+			op->result = unimem_atomic_apply(p + off, op);
+			kunmap_local(p);
+			unlock_page(page);
+			put_page(page);
+			goto done;
+		}
+		if (ret < 0 && ret != -EOPNOTSUPP && ret != -EBUSY)
+			return ret;
+		/* Not exclusive-capable: bring it to this device. */
+		ret = unimem_migrate_one_to_device(ctx, pa);
+		if (ret < 0 && ret != -EBUSY && ret != -ENOMEM)
+			return ret;
+		if (ret > 0) {
+			unimem_count(ctx, UNIMEM_CNT_FAULT_TO_DEVICE, ret);
+			unimem_dcount(ctx->udev, UNIMEM_CNT_FAULT_TO_DEVICE,
+				      ret);
+		}
+		cond_resched();
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+	return -EBUSY;
+done:
+	unimem_count(ctx, UNIMEM_CNT_ATOMICS, 1);
+	unimem_dcount(ctx->udev, UNIMEM_CNT_ATOMICS, 1);
+	return 0;
+}
+
+/**
+ * unimem_dev_exec() - execute one device-engine operation
+ * @ctx: context (current->mm is its mm)
+ * @op: validated operation
+ *
+ * Return: 0 or a negative errno.
+ */
+int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op)
+{
+	u8 pat[8];
+	unsigned long *pfns;
+	u8 *bounce = NULL;
+	size_t bsize = 0;
+	int ret = 0;
+
+	pfns = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	if (op->op == UNIMEM_OP_READ || op->op == UNIMEM_OP_WRITE ||
+	    op->op == UNIMEM_OP_COPY) {
+		bsize = min_t(size_t, op->length + PAGE_SIZE,
+			      UNIMEM_FAULT_BATCH << PAGE_SHIFT);
+		bounce = kvmalloc(bsize, GFP_KERNEL);
+		if (!bounce) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+
+	switch (op->op) {
+	case UNIMEM_OP_READ:
+		ret = unimem_xfer(ctx, op->addr, op->length,
+				  u64_to_user_ptr(op->buf), UNIMEM_TO_BUF,
+				  NULL, 1, bounce, pfns, &op->faults);
+		break;
+	case UNIMEM_OP_WRITE:
+		ret = unimem_xfer(ctx, op->addr, op->length,
+				  u64_to_user_ptr(op->buf), UNIMEM_FROM_BUF,
+				  NULL, 1, bounce, pfns, &op->faults);
+		break;
+	case UNIMEM_OP_FILL:
+		memcpy(pat, &op->value, sizeof(pat));	/* little endian */
+		ret = unimem_xfer(ctx, op->addr, op->length, NULL,
+				  UNIMEM_FILL_PAT, pat, op->width, NULL, pfns,
+				  &op->faults);
+		break;
+	case UNIMEM_OP_COPY: {
+		/* Device-internal copy, staged window by window. */
+		unsigned long done = 0;
+		size_t chunk = bsize;
+
+		while (done < op->length && !ret) {
+			size_t n = min_t(size_t, op->length - done, chunk);
+			unsigned long s = op->src + done, d = op->addr + done;
+			unsigned long ws = ALIGN_DOWN(s, PAGE_SIZE);
+			unsigned long we = ALIGN(s + n, PAGE_SIZE);
+
+			/* split so each mirror call stays within one batch */
+			if ((we - ws) >> PAGE_SHIFT > UNIMEM_FAULT_BATCH)
+				n -= PAGE_SIZE;
+			ret = unimem_mirror_lock(ctx, ALIGN_DOWN(s, PAGE_SIZE),
+						 ALIGN(s + n, PAGE_SIZE), false,
+						 pfns, &op->faults);
+			if (ret)
+				break;
+			unimem_xfer_locked(ctx, s, n, bounce, UNIMEM_TO_BUF,
+					   NULL, 1, 0);
+			mutex_unlock(&ctx->lock);
+			if ((ALIGN(d + n, PAGE_SIZE) - ALIGN_DOWN(d, PAGE_SIZE)) >>
+			    PAGE_SHIFT > UNIMEM_FAULT_BATCH) {
+				/* cannot happen: n <= batch - 1 page */
+				ret = -EINVAL;
+				break;
+			}
+			ret = unimem_mirror_lock(ctx, ALIGN_DOWN(d, PAGE_SIZE),
+						 ALIGN(d + n, PAGE_SIZE), true,
+						 pfns, &op->faults);
+			if (ret)
+				break;
+			unimem_xfer_locked(ctx, d, n, bounce, UNIMEM_FROM_BUF,
+					   NULL, 1, 0);
+			mutex_unlock(&ctx->lock);
+			unimem_count(ctx, UNIMEM_CNT_DEV_BYTES_READ, n);
+			unimem_count(ctx, UNIMEM_CNT_DEV_BYTES_WRITTEN, n);
+			done += n;
+			cond_resched();
+			if (fatal_signal_pending(current))
+				ret = -EINTR;
+		}
+		break;
+	}
+	default:
+		ret = unimem_atomic(ctx, op, pfns);
+		break;
+	}
+out:
+	kvfree(bounce);
+	kfree(pfns);
+	return ret;
+}
+
+static u32 unimem_snap_entry(unsigned long hpfn)
+{
+	struct page *page;
+	u32 e;
+
+	if (hpfn & HMM_PFN_ERROR)
+		return UNIMEM_RES_UNMAPPED;
+	if (!(hpfn & HMM_PFN_VALID))
+		return UNIMEM_RES_NONE;
+	page = hmm_pfn_to_page(hpfn);
+	if (unimem_is_our_page(page))
+		e = UNIMEM_RES_DEVICE |
+		    (unimem_page_device(page)->index << UNIMEM_RES_DEV_SHIFT);
+	else
+		e = UNIMEM_RES_SYSTEM;
+	if (hpfn & HMM_PFN_WRITE)
+		e |= UNIMEM_RES_WRITE;
+	if (hmm_pfn_to_map_order(hpfn) > 0)
+		e |= UNIMEM_RES_HUGE;
+	return e;
+}
+
+/**
+ * unimem_snapshot() - per-page residency of a range, without faulting
+ * @ctx: context (current->mm is its mm)
+ * @snap: validated request
+ *
+ * Return: 0 or a negative errno.
+ */
+int unimem_snapshot(struct unimem_ctx *ctx, struct unimem_snapshot *snap)
+{
+	struct mm_struct *mm = ctx->notifier.mm;
+	unsigned long addr = snap->addr;
+	unsigned long end = snap->addr + (snap->npages << PAGE_SHIFT);
+	u32 __user *uent = u64_to_user_ptr(snap->entries);
+	unsigned long *pfns;
+	u32 *ent;
+	int ret = 0;
+
+	pfns = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL);
+	ent = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*ent), GFP_KERNEL);
+	if (!pfns || !ent) {
+		ret = -ENOMEM;
+		goto out;
+	}
+
+	while (addr < end) {
+		unsigned long wend = min(end, ALIGN_DOWN(addr, UNIMEM_FAULT_BATCH
+					 << PAGE_SHIFT) +
+					 (UNIMEM_FAULT_BATCH << PAGE_SHIFT));
+		unsigned long n = (wend - addr) >> PAGE_SHIFT, i;
+		struct vm_area_struct *vma;
+
+		mmap_read_lock(mm);
+		vma = vma_lookup(mm, addr);
+		if (!vma) {
+			/* a hole: up to the next vma */
+			vma = find_vma(mm, addr);
+			if (vma && vma->vm_start < wend)
+				wend = vma->vm_start;
+			mmap_read_unlock(mm);
+			n = (wend - addr) >> PAGE_SHIFT;
+			for (i = 0; i < n; i++)
+				ent[i] = UNIMEM_RES_UNMAPPED;
+		} else {
+			struct hmm_range range = {
+				.notifier = &ctx->notifier,
+				.start = addr,
+				.hmm_pfns = pfns,
+				.dev_private_owner = &unimem_owner,
+			};
+
+			wend = min(wend, vma->vm_end);
+			range.end = wend;
+			n = (wend - addr) >> PAGE_SHIFT;
+			do {
+				range.notifier_seq =
+					mmu_interval_read_begin(&ctx->notifier);
+				ret = hmm_range_fault(&range);
+			} while (ret == -EBUSY && !fatal_signal_pending(current));
+			mmap_read_unlock(mm);
+			if (ret == -EFAULT || ret == -EPERM) {
+				for (i = 0; i < n; i++)
+					pfns[i] = HMM_PFN_ERROR;
+				ret = 0;
+			}
+			if (ret)
+				goto out;
+			mutex_lock(&ctx->lock);
+			for (i = 0; i < n; i++) {
+				ent[i] = unimem_snap_entry(pfns[i]);
+				if (xa_load(&ctx->pt, (addr >> PAGE_SHIFT) + i))
+					ent[i] |= UNIMEM_RES_MIRRORED;
+			}
+			mutex_unlock(&ctx->lock);
+		}
+		if (copy_to_user(uent, ent, n * sizeof(*ent))) {
+			ret = -EFAULT;
+			goto out;
+		}
+		uent += n;
+		addr = wend;
+		cond_resched();
+	}
+out:
+	kfree(ent);
+	kfree(pfns);
+	return ret;
+}

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend_host.c - host NUMA nodes through hwloc.
+ *
+ * This is the backend used alone when no unimem module is loaded (the
+ * embedded default). Topology, binding and migration come from hwloc; the
+ * few things hwloc does not offer are read from Linux directly and marked
+ * as such: per-page residency (hwloc only reports the union of nodes of an
+ * area), the CPUs local to a node (hwloc gives CPU-less nodes the cpuset of
+ * their parent) and free memory per node.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <hwloc.h>
+#include <hwloc/linux.h>
+
+#include "backend.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+struct host_node {
+	unsigned os_index;
+	uint64_t total_bytes;
+	int local_cpus;
+	bool cpuless;
+};
+
+static struct {
+	pthread_once_t once;
+	int init_err;
+	hwloc_topology_t topo;
+	int nnodes;
+	struct host_node nodes[UM_MAX_LOCATIONS];
+} host = { .once = PTHREAD_ONCE_INIT };
+
+static int cmp_node(const void *a, const void *b)
+{
+	const struct host_node *x = a, *y = b;
+	return (x->os_index > y->os_index) - (x->os_index < y->os_index);
+}
+
+/* CPUs whose local memory is this node, as Linux lists them. */
+static int node_local_cpus(hwloc_obj_t node)
+{
+	char path[96];
+	int n = -1;
+	hwloc_bitmap_t set = hwloc_bitmap_alloc();
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/cpumap",
+		 node->os_index);
+	if (set && hwloc_linux_read_path_as_cpumask(path, set) == 0)
+		n = hwloc_bitmap_weight(set);
+	hwloc_bitmap_free(set);
+	if (n < 0) /* no sysfs: fall back to what hwloc says */
+		n = node->cpuset ? hwloc_bitmap_weight(node->cpuset) : 0;
+	return n < 0 ? 0 : n;
+}
+
+static void host_init_once(void)
+{
+	hwloc_obj_t obj = NULL;
+
+	if (hwloc_topology_init(&host.topo) < 0 ||
+	    hwloc_topology_load(host.topo) < 0) {
+		host.init_err = um_error(-errno ? -errno : -EIO,
+					 "host backend: hwloc could not load the topology: %s",
+					 strerror(errno));
+		return;
+	}
+	while ((obj = hwloc_get_next_obj_by_type(host.topo, HWLOC_OBJ_NUMANODE, obj))) {
+		struct host_node *n;
+
+		if (host.nnodes == UM_MAX_LOCATIONS)
+			break;
+		n = &host.nodes[host.nnodes++];
+		n->os_index = obj->os_index;
+		n->total_bytes = obj->attr ? obj->attr->numanode.local_memory : 0;
+		n->local_cpus = node_local_cpus(obj);
+		n->cpuless = n->local_cpus == 0;
+	}
+	qsort(host.nodes, host.nnodes, sizeof(host.nodes[0]), cmp_node);
+	if (host.nnodes == 0)
+		host.init_err = um_error(-ENODEV, "host backend: hwloc found no NUMA node");
+}
+
+static int host_init(void)
+{
+	pthread_once(&host.once, host_init_once);
+	return host.init_err;
+}
+
+static int host_location_count(void)
+{
+	return host_init() < 0 ? 0 : host.nnodes;
+}
+
+static const struct host_node *host_node_by_os(unsigned os_index)
+{
+	for (int i = 0; i < host.nnodes; i++)
+		if (host.nodes[i].os_index == os_index)
+			return &host.nodes[i];
+	return NULL;
+}
+
+/* MemFree of a node from sysfs (hwloc only knows the capacity). */
+static void host_refresh_free(struct unimem_location_info *info)
+{
+	char path[96], line[256];
+	unsigned long long kb;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/meminfo",
+		 UNIMEM_LOC_INDEX(info->location));
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "MemFree:");
+		if (p && sscanf(p + 8, "%llu", &kb) == 1) {
+			info->free_bytes = kb * 1024ull;
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static int host_location_info(int i, struct unimem_location_info *info)
+{
+	const struct host_node *n;
+
+	if (host_init() < 0 || i < 0 || i >= host.nnodes)
+		return -EINVAL;
+	n = &host.nodes[i];
+	memset(info, 0, sizeof(*info));
+	info->location = UNIMEM_LOC_HOST(n->os_index);
+	info->flags = UNIMEM_LOCF_CPU_ACCESS | (n->cpuless ? UNIMEM_LOCF_CPULESS : 0);
+	snprintf(info->name, sizeof(info->name), "node%u", n->os_index);
+	info->total_bytes = n->total_bytes;
+	info->free_bytes = n->total_bytes; /* unless sysfs says better */
+	info->nearest_cpu_count = n->local_cpus;
+	host_refresh_free(info);
+	return 0;
+}
+
+static hwloc_nodeset_t nodeset_of(unsigned os_index)
+{
+	hwloc_nodeset_t set = hwloc_bitmap_alloc();
+
+	if (set)
+		hwloc_bitmap_only(set, os_index);
+	return set;
+}
+
+/*
+ * Per-page residency: move_pages(2) in query mode, in chunks. hwloc offers
+ * only the union over an area (hwloc_get_area_memlocation).
+ */
+#define QUERY_CHUNK 512
+static int host_page_locations(const void *addr, size_t npages, unimem_location_t *out)
+{
+	size_t ps = um_page_size();
+	void *pages[QUERY_CHUNK];
+	int status[QUERY_CHUNK];
+
+	for (size_t done = 0; done < npages;) {
+		size_t n = npages - done < QUERY_CHUNK ? npages - done : QUERY_CHUNK;
+
+		for (size_t i = 0; i < n; i++)
+			pages[i] = (char *)addr + (done + i) * ps;
+		if (syscall(SYS_move_pages, 0, (unsigned long)n, pages, NULL, status, 0) < 0)
+			return um_error(-errno, "range query: move_pages failed: %s",
+					strerror(errno));
+		for (size_t i = 0; i < n; i++)
+			if (status[i] >= 0) /* negative: not present, zero page, unmapped */
+				out[done + i] = UNIMEM_LOC_HOST((unsigned)status[i]);
+		done += n;
+	}
+	return 0;
+}
+
+static long count_at(const void *addr, size_t size, unimem_location_t loc)
+{
+	size_t ps = um_page_size(), npages = size / ps;
+	unimem_location_t buf[QUERY_CHUNK];
+	long count = 0;
+
+	for (size_t done = 0; done < npages;) {
+		size_t n = npages - done < QUERY_CHUNK ? npages - done : QUERY_CHUNK;
+		int err;
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = UNIMEM_LOC_NONE;
+		err = host_page_locations((const char *)addr + done * ps, n, buf);
+		if (err < 0)
+			return err;
+		for (size_t i = 0; i < n; i++)
+			if (loc == UNIMEM_LOC_SYSTEM ? UNIMEM_LOC_KIND(buf[i]) == UNIMEM_LOC_KIND_HOST
+						     : buf[i] == loc)
+				count++;
+		done += n;
+	}
+	return count;
+}
+
+/* Fault in never-touched pages so they land under the current policy. */
+static void populate(void *addr, size_t size)
+{
+	(void)madvise(addr, size, MADV_POPULATE_WRITE); /* best effort (>= 5.14) */
+}
+
+static long host_prefetch(void *addr, size_t size, unimem_location_t loc,
+			  unsigned int flags)
+{
+	hwloc_nodeset_t set;
+	int rc, err;
+
+	if (host_init() < 0)
+		return host.init_err;
+	if (UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_SYSTEM) {
+		populate(addr, size);
+		return count_at(addr, size, loc);
+	}
+
+	set = nodeset_of(UNIMEM_LOC_INDEX(loc));
+	if (!set)
+		return um_error(-ENOMEM, "prefetch: out of memory");
+	/* Strict bind + migrate moves the pages; the policy is restored after. */
+	rc = hwloc_set_area_membind(host.topo, addr, size, set, HWLOC_MEMBIND_BIND,
+				    HWLOC_MEMBIND_MIGRATE | HWLOC_MEMBIND_STRICT |
+				    HWLOC_MEMBIND_BYNODESET);
+	err = errno;
+	hwloc_bitmap_free(set);
+	if (rc < 0 && !(err == EIO && !(flags & UNIMEM_PREFETCH_ALL_OR_NOTHING))) {
+		um_hints_restore_policy((uintptr_t)addr, (uintptr_t)addr + size);
+		if (err == EIO)
+			return um_error(-EBUSY, "prefetch: some pages of [%p, +%zu) could not be "
+					"moved to node%u (shared or pinned)", addr, size,
+					UNIMEM_LOC_INDEX(loc));
+		if (err == EFAULT || err == ENOMEM)
+			return um_error(-EFAULT, "prefetch: [%p, +%zu) is not (fully) mapped",
+					addr, size);
+		return um_error(-err, "prefetch to node%u failed: %s",
+				UNIMEM_LOC_INDEX(loc), strerror(err));
+	}
+	populate(addr, size);
+	um_hints_restore_policy((uintptr_t)addr, (uintptr_t)addr + size);
+	return count_at(addr, size, loc);
+}
+
+static int apply_bind(void *addr, size_t size, unimem_location_t loc, int strict,
+		      const char *what)
+{
+	hwloc_nodeset_t set;
+	int rc, err;
+
+	if (host_init() < 0)
+		return host.init_err;
+	if (UNIMEM_LOC_KIND(loc) != UNIMEM_LOC_KIND_HOST) {
+		/* Back to the default policy: the kernel's choice. */
+		set = hwloc_bitmap_dup(hwloc_topology_get_complete_nodeset(host.topo));
+		if (!set)
+			return um_error(-ENOMEM, "%s: out of memory", what);
+		rc = hwloc_set_area_membind(host.topo, addr, size, set,
+					    HWLOC_MEMBIND_DEFAULT, HWLOC_MEMBIND_BYNODESET);
+	} else {
+		set = nodeset_of(UNIMEM_LOC_INDEX(loc));
+		if (!set)
+			return um_error(-ENOMEM, "%s: out of memory", what);
+		rc = hwloc_set_area_membind(host.topo, addr, size, set, HWLOC_MEMBIND_BIND,
+					    HWLOC_MEMBIND_BYNODESET |
+					    (strict ? HWLOC_MEMBIND_STRICT : 0));
+	}
+	err = errno;
+	hwloc_bitmap_free(set);
+	if (rc < 0) {
+		if (err == EFAULT || err == ENOMEM)
+			return um_error(-EFAULT, "%s: [%p, +%zu) is not (fully) mapped",
+					what, addr, size);
+		return um_error(-err, "%s: binding failed: %s", what, strerror(err));
+	}
+	return 0;
+}
+
+/* Allocation placement is a guarantee: strict bind (MPOL_BIND). */
+static int host_place(void *addr, size_t size, unimem_location_t loc)
+{
+	return apply_bind(addr, size, loc, 1, "place");
+}
+
+/* A preferred location is a preference: bind without STRICT (MPOL_PREFERRED). */
+static int host_apply_preferred(void *addr, size_t size, unimem_location_t loc)
+{
+	return apply_bind(addr, size, loc, 0, "advise");
+}
+
+/* For the summary query: union of the nodes of the area (one syscall). */
+int um_host_area_nodes(const void *addr, size_t size, unsigned *nodes, int max)
+{
+	hwloc_nodeset_t set;
+	int n = 0, i;
+
+	if (host_init() < 0)
+		return host.init_err;
+	set = hwloc_bitmap_alloc();
+	if (!set)
+		return -ENOMEM;
+	if (hwloc_get_area_memlocation(host.topo, addr, size, set,
+				       HWLOC_MEMBIND_BYNODESET) < 0) {
+		int err = errno;
+		hwloc_bitmap_free(set);
+		if (err == ENOENT) /* nothing populated */
+			return 0;
+		return um_error(-err, "range query failed: %s", strerror(err));
+	}
+	hwloc_bitmap_foreach_begin(i, set) {
+		if (n < max)
+			nodes[n] = (unsigned)i;
+		n++;
+	} hwloc_bitmap_foreach_end();
+	hwloc_bitmap_free(set);
+	return n;
+}
+
+bool um_host_node_exists(unsigned os_index)
+{
+	return host_init() == 0 && host_node_by_os(os_index) != NULL;
+}
+
+const struct um_backend_ops um_backend_host = {
+	.name = "host",
+	.init = host_init,
+	.location_count = host_location_count,
+	.location_info = host_location_info,
+	.refresh_free = host_refresh_free,
+	.prefetch = host_prefetch,
+	.place = host_place,
+	.apply_preferred = host_apply_preferred,
+	.page_locations = host_page_locations,
+};

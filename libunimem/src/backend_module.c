@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend_module.c - devices of the unimem kernel module (/dev/unimemN).
+ *
+ * One open file of /dev/unimem0 is this process's context (the module binds
+ * it to our mm); migrations name their target device by index, so one file
+ * serves every device. A fork()ed child gets its own context on first use.
+ *
+ * The module ABI (linux/unimem.h) has no range policy yet (ioctls 0x10-0x2f
+ * are reserved for it): preferred location, accessed-by, read-mostly and
+ * granularity on devices live in the library's range table (hints.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/unimem.h>
+
+#include "backend.h"
+
+#define MODULE_DEV_FMT "/dev/unimem%u"
+
+static struct {
+	pthread_once_t once;
+	int init_err;
+	char init_msg[160]; /* why the module is unusable, for every caller */
+	struct unimem_version version;
+	int ndevices;
+	struct unimem_device_info dev[UNIMEM_MAX_DEVICES];
+	pthread_mutex_t lock; /* guards fd/pid */
+	int fd;
+	pid_t pid;
+} mod = { .once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
+
+static int open_context(void)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), MODULE_DEV_FMT, 0u);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+static void module_init_once(void)
+{
+	int fd = open_context();
+
+	if (fd < 0) {
+		int err = errno;
+		mod.init_err = -ENODEV;
+		snprintf(mod.init_msg, sizeof(mod.init_msg),
+			 "no unimem module loaded (/dev/unimem0: %s)", strerror(err));
+		return;
+	}
+	if (ioctl(fd, UNIMEM_IOCTL_VERSION, &mod.version) < 0) {
+		int err = errno;
+		close(fd);
+		mod.init_err = -ENODEV;
+		snprintf(mod.init_msg, sizeof(mod.init_msg), "/dev/unimem0 does not answer "
+			 "the unimem version ioctl: %s", strerror(err));
+		return;
+	}
+	if ((mod.version.api_version >> 16) != UNIMEM_API_VERSION_MAJOR) {
+		close(fd);
+		mod.init_err = -ENODEV;
+		snprintf(mod.init_msg, sizeof(mod.init_msg), "unimem module API %u.%u is not "
+			 "supported (library speaks %u.x)", mod.version.api_version >> 16,
+			 mod.version.api_version & 0xffff, UNIMEM_API_VERSION_MAJOR);
+		return;
+	}
+	mod.ndevices = mod.version.ndevices > UNIMEM_MAX_DEVICES ? UNIMEM_MAX_DEVICES
+								 : (int)mod.version.ndevices;
+	for (int i = 0; i < mod.ndevices; i++) {
+		mod.dev[i].device = (uint32_t)i;
+		if (ioctl(fd, UNIMEM_IOCTL_DEVICE_INFO, &mod.dev[i]) < 0) {
+			mod.ndevices = i;
+			break;
+		}
+	}
+	mod.fd = fd;
+	mod.pid = getpid();
+}
+
+/* Quiet probe: absence of the module is not an error by itself. */
+static int module_probe(void)
+{
+	pthread_once(&mod.once, module_init_once);
+	return mod.init_err;
+}
+
+/* Probe for a request that needs the module: says why it is unusable. */
+static int module_init(void)
+{
+	int err = module_probe();
+
+	return err < 0 ? um_error(err, "%s", mod.init_msg) : 0;
+}
+
+bool um_module_present(void)
+{
+	return module_probe() == 0;
+}
+
+/* The context fd of this process (reopened after fork). */
+static int context_fd(void)
+{
+	int fd;
+
+	if (module_init() < 0)
+		return mod.init_err;
+	pthread_mutex_lock(&mod.lock);
+	if (mod.pid != getpid()) {
+		int nfd = open_context();
+		if (nfd >= 0) {
+			close(mod.fd); /* the parent's context, useless here */
+			mod.fd = nfd;
+			mod.pid = getpid();
+		}
+	}
+	fd = mod.fd;
+	pthread_mutex_unlock(&mod.lock);
+	return fd;
+}
+
+static int module_location_count(void)
+{
+	return module_probe() < 0 ? 0 : mod.ndevices;
+}
+
+static void module_refresh_free(struct unimem_location_info *info)
+{
+	struct unimem_device_info di;
+	int fd = context_fd();
+
+	if (fd < 0)
+		return;
+	memset(&di, 0, sizeof(di));
+	di.device = UNIMEM_LOC_INDEX(info->location);
+	if (ioctl(fd, UNIMEM_IOCTL_DEVICE_INFO, &di) == 0) {
+		info->free_bytes = di.mem_free;
+		info->total_bytes = di.mem_total;
+	}
+}
+
+static int module_location_info(int i, struct unimem_location_info *info)
+{
+	if (module_probe() < 0 || i < 0 || i >= mod.ndevices)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	info->location = UNIMEM_LOC_DEVICE(mod.dev[i].index);
+	/* Device-private memory: the CPU reaches it only by migrating back. */
+	info->flags = 0;
+	snprintf(info->name, sizeof(info->name), "unimem%u", mod.dev[i].index);
+	info->total_bytes = mod.dev[i].mem_total;
+	info->free_bytes = mod.dev[i].mem_free;
+	info->nearest_cpu_count = 0;
+	module_refresh_free(info);
+	return 0;
+}
+
+static int migrate_errno(int err, const char *what, unimem_location_t loc)
+{
+	char name[32];
+
+	unimem_location_name(loc, name, sizeof(name));
+	switch (err) {
+	case EFAULT:
+		return um_error(-EFAULT, "%s to %s: range is not in user space", what, name);
+	case ENODEV:
+		return um_error(-ENODEV, "%s: the module has no device %s", what, name);
+	default:
+		return um_error(-err, "%s to %s: module migrate failed: %s", what, name,
+				strerror(err));
+	}
+}
+
+/*
+ * Migrate a page-aligned range to a device (or back to system memory for
+ * host/system targets). Returns pages at the target afterwards.
+ */
+static long module_prefetch(void *addr, size_t size, unimem_location_t loc,
+			    unsigned int flags)
+{
+	bool to_device = UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE;
+	long at_target = 0;
+	int fd = context_fd();
+
+	if (fd < 0)
+		return fd;
+	if (!(mod.version.features & UNIMEM_FEAT_MIGRATE))
+		return um_error(-ENOTSUP, "prefetch: this unimem module cannot migrate");
+	for (size_t off = 0; off < size;) {
+		struct unimem_migrate m;
+		size_t len = size - off;
+
+		if (len > UNIMEM_MAX_DEV_OP_LENGTH)
+			len = UNIMEM_MAX_DEV_OP_LENGTH;
+		memset(&m, 0, sizeof(m));
+		m.addr = (uintptr_t)addr + off;
+		m.length = len;
+		m.target = to_device ? UNIMEM_LOC_INDEX(loc) : UNIMEM_TARGET_SYSTEM;
+		m.flags = to_device ? UNIMEM_MIGRATE_POPULATE : 0;
+		if (ioctl(fd, UNIMEM_IOCTL_MIGRATE, &m) < 0)
+			return migrate_errno(errno, "prefetch", loc);
+		if (flags & UNIMEM_PREFETCH_ALL_OR_NOTHING) {
+			if (m.unmapped)
+				return um_error(-EFAULT, "prefetch: %llu pages are not mapped",
+						(unsigned long long)m.unmapped);
+			if (m.unsupported)
+				return um_error(-ENOTSUP, "prefetch: %llu pages cannot be migrated "
+						"(file-backed, shared or huge)",
+						(unsigned long long)m.unsupported);
+			if (m.busy)
+				return um_error(-EBUSY, "prefetch: %llu pages were busy",
+						(unsigned long long)m.busy);
+			if (m.nomem)
+				return um_error(-ENOMEM, "prefetch: no room for %llu pages",
+						(unsigned long long)m.nomem);
+		}
+		at_target += (long)(m.moved + m.already);
+		off += len;
+	}
+	return at_target;
+}
+
+/*
+ * Allocation placement on a device: populate the fresh pages in device
+ * memory now (best effort; pages that do not fit stay unpopulated and land
+ * in host memory on first touch).
+ */
+static int module_place(void *addr, size_t size, unimem_location_t loc)
+{
+	long r = module_prefetch(addr, size, loc, 0);
+	return r < 0 ? (int)r : 0;
+}
+
+/* No policy ioctls in the module ABI yet: the range table keeps it. */
+static int module_apply_preferred(void *addr, size_t size, unimem_location_t loc)
+{
+	return 0;
+}
+
+static int module_page_locations(const void *addr, size_t npages, unimem_location_t *out)
+{
+	size_t ps = um_page_size();
+	uint32_t *entries;
+	size_t chunk = npages < 65536 ? npages : 65536;
+	int fd = context_fd();
+
+	if (fd < 0)
+		return fd;
+	if (!(mod.version.features & UNIMEM_FEAT_SNAPSHOT))
+		return 0; /* cannot see device pages: report what the host sees */
+	entries = malloc(chunk * sizeof(*entries));
+	if (!entries)
+		return um_error(-ENOMEM, "range query: out of memory");
+	for (size_t done = 0; done < npages;) {
+		size_t n = npages - done < chunk ? npages - done : chunk;
+		struct unimem_snapshot s;
+
+		memset(&s, 0, sizeof(s));
+		s.addr = (uintptr_t)addr + done * ps;
+		s.npages = n;
+		s.entries = (uintptr_t)entries;
+		if (ioctl(fd, UNIMEM_IOCTL_SNAPSHOT, &s) < 0) {
+			int err = errno;
+			free(entries);
+			return um_error(-err, "range query: module snapshot failed: %s",
+					strerror(err));
+		}
+		for (size_t i = 0; i < n; i++)
+			if ((entries[i] & UNIMEM_RES_LOC_MASK) == UNIMEM_RES_DEVICE)
+				out[done + i] = UNIMEM_LOC_DEVICE(UNIMEM_RES_DEV(entries[i]));
+		done += n;
+	}
+	free(entries);
+	return 0;
+}
+
+bool um_module_device_exists(unsigned index)
+{
+	if (module_probe() < 0)
+		return false;
+	for (int i = 0; i < mod.ndevices; i++)
+		if (mod.dev[i].index == index)
+			return true;
+	return false;
+}
+
+int um_module_api_version(uint64_t *features)
+{
+	int err = module_init();
+
+	if (err < 0)
+		return err;
+	if (features)
+		*features = mod.version.features;
+	return (int)mod.version.api_version;
+}
+
+const struct um_backend_ops um_backend_module = {
+	.name = "module",
+	.init = module_init,
+	.location_count = module_location_count,
+	.location_info = module_location_info,
+	.refresh_free = module_refresh_free,
+	.prefetch = module_prefetch,
+	.place = module_place,
+	.apply_preferred = module_apply_preferred,
+	.page_locations = module_page_locations,
+};

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - the seams between the parts of libunimem:
+ *   alloc/   the allocator (heaps, per-thread caches, regions, ptr lookup)
+ *   os.c     OS specifics (mmap, madvise, page size) - the only place that
+ *            calls the kernel's memory syscalls directly
+ *   backend* placement and hints behind one ops table (host: hwloc;
+ *            module: /dev/unimemN)
+ *   error.c  error codes and thread-local messages
+ */
+#ifndef UNIMEM_INTERNAL_H
+#define UNIMEM_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "unimem.h"
+
+#define UM_INTERNAL __attribute__((visibility("hidden")))
+#define um_likely(x) __builtin_expect(!!(x), 1)
+#define um_unlikely(x) __builtin_expect(!!(x), 0)
+
+/* error.c ---------------------------------------------------------------- */
+/*
+ * um_error() - record a detailed message for unimem_last_error() and return
+ * @err (a negative errno) so callers can write `return um_error(-EINVAL, ...)`.
+ */
+UM_INTERNAL int um_error(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* os.c ------------------------------------------------------------------- */
+UM_INTERNAL size_t um_os_page_size(void);
+/* Reserve and commit @size bytes aligned to @align (a power of two >= page). */
+UM_INTERNAL void *um_os_map(size_t size, size_t align);
+UM_INTERNAL void um_os_unmap(void *addr, size_t size);
+/* Give pages back to the OS, keeping the range mapped (MADV_DONTNEED). */
+UM_INTERNAL void um_os_discard(void *addr, size_t size);
+
+/* backend.c -------------------------------------------------------------- */
+/*
+ * um_place_range() - bind fresh, not yet touched memory to @loc so its
+ * pages land there when first touched (host nodes: strict bind). Called by
+ * the allocator for each region it maps for a located heap.
+ */
+UM_INTERNAL int um_place_range(void *addr, size_t size, unimem_location_t loc);
+/* Where the pages of a range are now: one location, MIXED, or NONE. */
+UM_INTERNAL unimem_location_t um_range_location(const void *addr, size_t size);
+
+/* alloc/ ----------------------------------------------------------------- */
+struct um_alloc_info {
+	void *base;
+	size_t size;
+	unimem_location_t requested;
+	void *region;
+	size_t region_size;
+};
+/* O(1): the live allocation that @p points into, or false. */
+UM_INTERNAL bool um_alloc_lookup(const void *p, struct um_alloc_info *info);
+
+#endif /* UNIMEM_INTERNAL_H */
