@@ -14,7 +14,7 @@
 #include "internal.h"
 
 /* Most locations one process can see (host nodes + devices). */
-#define UM_MAX_LOCATIONS 64
+#define UM_MAX_LOCATIONS 63 /* bit 63 of accessed-by masks is "system" */
 
 struct um_backend_ops {
 	const char *name;
@@ -100,5 +100,9 @@ UM_INTERNAL int um_hints_restore_policy(uintptr_t start, uintptr_t end);
  * region back to the OS, so advice does not outlive the memory.
  */
 UM_INTERNAL void um_hints_forget(void *addr, size_t size);
+/* Check prefetch arguments (all ranges, location, flags) before any work. */
+UM_INTERNAL int um_prefetch_validate(const char *what, const struct unimem_range *ranges,
+				     size_t count, unimem_location_t loc,
+				     unsigned int flags);
 
 #endif /* UNIMEM_BACKEND_H */

@@ -115,8 +115,10 @@ from_source() {
 	local src ver key dir obj
 	src=$(ensure_source)
 	ver=$(source_version)
-	key=$(cat "$here/testkernel.sh" "$here/config/common.config" \
-		"$here/config/$flavor.config" <(echo "$ver") | sha256sum | cut -c1-16)
+	# Bump recipe when the way the kernel is built changes.
+	local recipe=1
+	key=$(cat "$here/config/common.config" "$here/config/$flavor.config" \
+		<(echo "$ver recipe $recipe") | sha256sum | cut -c1-16)
 	dir=$cache/testkernel/built-$flavor-$key
 	if [ -f "$dir/.unimem-ready" ]; then
 		echo "$dir"
@@ -129,7 +131,8 @@ from_source() {
 	make -s -C "$src" O="$obj" x86_64_defconfig >&2
 	make -s -C "$src" O="$obj" kvm_guest.config >&2
 	"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" \
-		"$here/config/common.config" "$here/config/$flavor.config" >&2
+		"$here/config/common.config" "$here/config/$flavor.config" \
+		> "$dir/merge_config.log" 2>&1 || { cat "$dir/merge_config.log" >&2; exit 1; }
 	make -s -C "$src" O="$obj" olddefconfig >&2
 	check_config "$obj/.config"
 	make -s -C "$src" O="$obj" -j"$jobs" bzImage modules >&2

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * devices.c - which devices the layer serves and where they live.
+ *
+ * A device is served when its kernels run in this process on the host
+ * CPUs (the PoCL CPU device): then every host pointer is valid device
+ * memory, so fine-grained system SVM and USM are real, not emulated. Such
+ * a device is tied to the NUMA node of the CPUs that run its kernels, or
+ * to the location UNIMEM_CL_CPU_LOCATION names (e.g. a unimem device).
+ * Devices we do not serve keep what their driver reports.
+ */
+#include "layer.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define USM_EXTENSION "cl_intel_unified_shared_memory"
+#define MAX_CACHED 128
+
+static struct unimem_cl_device cache[MAX_CACHED];
+static unsigned cache_count; /* published with release, read with acquire */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool layer_disabled(void)
+{
+	const char *e = getenv("UNIMEM_CL_DISABLE");
+	return e && *e && strcmp(e, "0") != 0;
+}
+
+/* Parses a sysfs cpulist ("0-3,8,10-11") and counts CPUs also in @mask. */
+static int count_cpus_in(const char *list, const cpu_set_t *mask)
+{
+	int count = 0;
+	const char *s = list;
+	while (*s && !isspace((unsigned char)*s)) {
+		char *end;
+		long lo = strtol(s, &end, 10), hi = lo;
+		if (end == s)
+			break;
+		if (*end == '-')
+			hi = strtol(end + 1, &end, 10);
+		for (long c = lo; c <= hi && c < CPU_SETSIZE; c++)
+			count += CPU_ISSET(c, mask) ? 1 : 0;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return count;
+}
+
+/* The NUMA node holding most of the CPUs this process may run on: PoCL's
+ * worker threads inherit that affinity. */
+static unimem_location_t cpu_device_location(void)
+{
+	const char *env = getenv("UNIMEM_CL_CPU_LOCATION");
+	unimem_location_t loc;
+	if (env && *env && unimem_location_parse(env, &loc) == 0)
+		return loc;
+
+	cpu_set_t mask;
+	if (sched_getaffinity(0, sizeof(mask), &mask) != 0)
+		return UNIMEM_LOC_HOST(0);
+	int best_node = 0, best = -1;
+	for (int node = 0; node < 1024; node++) {
+		char path[96], list[4096];
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/node/node%d/cpulist", node);
+		FILE *f = fopen(path, "r");
+		if (!f) {
+			if (node > 64 && best >= 0)
+				break;
+			continue;
+		}
+		size_t len = fread(list, 1, sizeof(list) - 1, f);
+		fclose(f);
+		list[len] = '\0';
+		int n = count_cpus_in(list, &mask);
+		if (n > best) {
+			best = n;
+			best_node = node;
+		}
+	}
+	return UNIMEM_LOC_HOST(best_node);
+}
+
+unimem_location_t unimem_cl_host_location(void)
+{
+	unsigned cpu, node;
+	if (getcpu(&cpu, &node) == 0)
+		return UNIMEM_LOC_HOST(node);
+	return UNIMEM_LOC_SYSTEM;
+}
+
+static void describe(cl_device_id dev, struct unimem_cl_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = dev;
+	d->location = UNIMEM_LOC_NONE;
+	cl_bool unified = CL_FALSE;
+	unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof(d->platform),
+				       &d->platform, NULL);
+	unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof(d->type),
+				       &d->type, NULL);
+	unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_HOST_UNIFIED_MEMORY,
+				       sizeof(unified), &unified, NULL);
+	if (unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_SVM_CAPABILITIES,
+					   sizeof(d->driver_svm), &d->driver_svm,
+					   NULL) != CL_SUCCESS)
+		d->driver_svm = 0;
+	unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE,
+				       sizeof(d->max_alloc), &d->max_alloc, NULL);
+	/* A CPU device sharing the host memory that already gives
+	 * fine-grained buffers runs its kernels on our address space. */
+	d->in_process = !layer_disabled() && (d->type & CL_DEVICE_TYPE_CPU) &&
+			unified && (d->driver_svm & CL_DEVICE_SVM_FINE_GRAIN_BUFFER);
+	if (d->in_process)
+		d->location = cpu_device_location();
+	unimem_cl_debug("device %p: type %#lx in-process %d location %#x", (void *)dev,
+			(unsigned long)d->type, d->in_process, d->location);
+}
+
+const struct unimem_cl_device *unimem_cl_device(cl_device_id dev)
+{
+	if (!dev)
+		return NULL;
+	unsigned n = __atomic_load_n(&cache_count, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++)
+		if (cache[i].id == dev)
+			return &cache[i];
+
+	struct unimem_cl_device d;
+	cl_device_type type;
+	if (unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof(type), &type,
+					   NULL) != CL_SUCCESS)
+		return NULL;
+	describe(dev, &d);
+
+	static struct unimem_cl_device overflow; /* beyond the cache: not served */
+	pthread_mutex_lock(&cache_lock);
+	n = cache_count;
+	for (unsigned i = 0; i < n; i++)
+		if (cache[i].id == dev) {
+			pthread_mutex_unlock(&cache_lock);
+			return &cache[i];
+		}
+	const struct unimem_cl_device *ret;
+	if (n < MAX_CACHED) {
+		cache[n] = d;
+		__atomic_store_n(&cache_count, n + 1, __ATOMIC_RELEASE);
+		ret = &cache[n];
+	} else {
+		d.in_process = false;
+		d.location = UNIMEM_LOC_NONE;
+		overflow = d;
+		ret = &overflow;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return ret;
+}
+
+cl_int unimem_cl_context_devices(cl_context ctx, cl_device_id *devs,
+				 cl_uint max, cl_uint *n, bool *all_in_process)
+{
+	size_t size = 0;
+	if (!ctx)
+		return CL_INVALID_CONTEXT;
+	cl_int err = unimem_cl_next.clGetContextInfo(ctx, CL_CONTEXT_DEVICES,
+						     max * sizeof(*devs), devs, &size);
+	if (err != CL_SUCCESS)
+		return err == CL_INVALID_VALUE ? CL_OUT_OF_RESOURCES : err;
+	*n = (cl_uint)(size / sizeof(*devs));
+	bool all = *n > 0;
+	for (cl_uint i = 0; i < *n; i++) {
+		const struct unimem_cl_device *d = unimem_cl_device(devs[i]);
+		if (!d || !d->in_process)
+			all = false;
+	}
+	*all_in_process = all;
+	return CL_SUCCESS;
+}
+
+cl_int unimem_cl_queue_device(cl_command_queue q, cl_context *ctx,
+			      const struct unimem_cl_device **dev)
+{
+	cl_device_id id;
+	if (!q)
+		return CL_INVALID_COMMAND_QUEUE;
+	cl_int err = unimem_cl_next.clGetCommandQueueInfo(q, CL_QUEUE_DEVICE,
+							  sizeof(id), &id, NULL);
+	if (err != CL_SUCCESS)
+		return err;
+	if (ctx) {
+		err = unimem_cl_next.clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT,
+							   sizeof(*ctx), ctx, NULL);
+		if (err != CL_SUCCESS)
+			return err;
+	}
+	*dev = unimem_cl_device(id);
+	return *dev ? CL_SUCCESS : CL_INVALID_COMMAND_QUEUE;
+}
+
+bool unimem_cl_platform_served(cl_platform_id platform)
+{
+	cl_device_id devs[UNIMEM_CL_MAX_DEVICES];
+	cl_uint n = 0;
+	if (unimem_cl_next.clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL,
+					  UNIMEM_CL_MAX_DEVICES, devs, &n) != CL_SUCCESS)
+		return false;
+	if (n > UNIMEM_CL_MAX_DEVICES)
+		n = UNIMEM_CL_MAX_DEVICES;
+	for (cl_uint i = 0; i < n; i++) {
+		const struct unimem_cl_device *d = unimem_cl_device(devs[i]);
+		if (d && d->in_process)
+			return true;
+	}
+	return false;
+}
+
+static cl_int answer(const void *src, size_t size, size_t param_value_size,
+		     void *param_value, size_t *param_value_size_ret)
+{
+	if (param_value) {
+		if (param_value_size < size)
+			return CL_INVALID_VALUE;
+		memcpy(param_value, src, size);
+	}
+	if (param_value_size_ret)
+		*param_value_size_ret = size;
+	return CL_SUCCESS;
+}
+
+/* The driver's answer to @param with @extra appended (bytes, or a string
+ * when @as_string: then it goes before the terminating NUL with a space). */
+static cl_int answer_appended(cl_device_id dev, cl_device_info param,
+			      const void *extra, size_t extra_size, bool as_string,
+			      size_t param_value_size, void *param_value,
+			      size_t *param_value_size_ret)
+{
+	size_t size = 0;
+	cl_int err = unimem_cl_next.clGetDeviceInfo(dev, param, 0, NULL, &size);
+	if (err != CL_SUCCESS)
+		return err;
+	char *buf = malloc(size + extra_size + 2);
+	if (!buf)
+		return CL_OUT_OF_HOST_MEMORY;
+	err = unimem_cl_next.clGetDeviceInfo(dev, param, size, buf, NULL);
+	if (err != CL_SUCCESS) {
+		free(buf);
+		return err;
+	}
+	size_t total;
+	if (as_string) {
+		size_t len = strnlen(buf, size);
+		if (strstr(buf, (const char *)extra)) {
+			total = len + 1;
+		} else {
+			if (len > 0 && buf[len - 1] != ' ')
+				buf[len++] = ' ';
+			memcpy(buf + len, extra, extra_size);
+			buf[len + extra_size] = '\0';
+			total = len + extra_size + 1;
+		}
+	} else {
+		memcpy(buf + size, extra, extra_size);
+		total = size + extra_size;
+	}
+	err = answer(buf, total, param_value_size, param_value, param_value_size_ret);
+	free(buf);
+	return err;
+}
+
+static bool driver_lists_usm(cl_device_id dev)
+{
+	size_t size = 0;
+	if (unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_EXTENSIONS, 0, NULL, &size) !=
+	    CL_SUCCESS)
+		return false;
+	char *buf = malloc(size + 1);
+	bool found = false;
+	if (buf && unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_EXTENSIONS, size, buf,
+						  NULL) == CL_SUCCESS) {
+		buf[size] = '\0';
+		found = strstr(buf, USM_EXTENSION) != NULL;
+	}
+	free(buf);
+	return found;
+}
+
+cl_int CL_API_CALL unimem_cl_GetDeviceInfo(cl_device_id dev, cl_device_info param,
+					   size_t param_value_size, void *param_value,
+					   size_t *param_value_size_ret)
+{
+	const struct unimem_cl_device *d = NULL;
+	switch (param) {
+	case CL_DEVICE_SVM_CAPABILITIES:
+	case CL_DEVICE_EXTENSIONS:
+	case CL_DEVICE_EXTENSIONS_WITH_VERSION:
+	case CL_DEVICE_HOST_MEM_CAPABILITIES_INTEL:
+	case CL_DEVICE_DEVICE_MEM_CAPABILITIES_INTEL:
+	case CL_DEVICE_SINGLE_DEVICE_SHARED_MEM_CAPABILITIES_INTEL:
+	case CL_DEVICE_CROSS_DEVICE_SHARED_MEM_CAPABILITIES_INTEL:
+	case CL_DEVICE_SHARED_SYSTEM_MEM_CAPABILITIES_INTEL:
+	case CL_DEVICE_UNIMEM_LOCATION:
+		d = unimem_cl_device(dev);
+		break;
+	default:
+		break;
+	}
+	if (param == CL_DEVICE_UNIMEM_LOCATION && d) {
+		uint32_t loc = d->location;
+		return answer(&loc, sizeof(loc), param_value_size, param_value,
+			      param_value_size_ret);
+	}
+	if (!d || !d->in_process)
+		return unimem_cl_next.clGetDeviceInfo(dev, param, param_value_size,
+						      param_value, param_value_size_ret);
+
+	switch (param) {
+	case CL_DEVICE_SVM_CAPABILITIES: {
+		cl_device_svm_capabilities caps =
+			d->driver_svm | CL_DEVICE_SVM_FINE_GRAIN_SYSTEM;
+		return answer(&caps, sizeof(caps), param_value_size, param_value,
+			      param_value_size_ret);
+	}
+	case CL_DEVICE_EXTENSIONS:
+		return answer_appended(dev, param, USM_EXTENSION,
+				       sizeof(USM_EXTENSION) - 1, true,
+				       param_value_size, param_value,
+				       param_value_size_ret);
+	case CL_DEVICE_EXTENSIONS_WITH_VERSION: {
+		if (driver_lists_usm(dev))
+			break;
+		cl_name_version nv = { .version = CL_MAKE_VERSION(1, 0, 0) };
+		strncpy(nv.name, USM_EXTENSION, sizeof(nv.name) - 1);
+		return answer_appended(dev, param, &nv, sizeof(nv), false,
+				       param_value_size, param_value,
+				       param_value_size_ret);
+	}
+	default: {
+		/* The kernels run on the host CPUs: every kind of allocation
+		 * is accessible, concurrently, with atomics. */
+		cl_device_unified_shared_memory_capabilities_intel caps =
+			CL_UNIFIED_SHARED_MEMORY_ACCESS_INTEL |
+			CL_UNIFIED_SHARED_MEMORY_ATOMIC_ACCESS_INTEL |
+			CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ACCESS_INTEL |
+			CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ATOMIC_ACCESS_INTEL;
+		if (!(d->driver_svm & CL_DEVICE_SVM_ATOMICS))
+			caps &= ~(cl_device_unified_shared_memory_capabilities_intel)(
+				CL_UNIFIED_SHARED_MEMORY_ATOMIC_ACCESS_INTEL |
+				CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ATOMIC_ACCESS_INTEL);
+		return answer(&caps, sizeof(caps), param_value_size, param_value,
+			      param_value_size_ret);
+	}
+	}
+	return unimem_cl_next.clGetDeviceInfo(dev, param, param_value_size,
+					      param_value, param_value_size_ret);
+}
+
+void unimem_cl_devices_hook(cl_icd_dispatch *d)
+{
+	d->clGetDeviceInfo = unimem_cl_GetDeviceInfo;
+}

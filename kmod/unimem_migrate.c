@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * unimem: migration between system memory and device memory.
+ *
+ * DOC: Migration
+ *
+ * UNIMEM_IOCTL_MIGRATE walks the VMAs of the range and migrates each
+ * anonymous part in batches of UNIMEM_MIGRATE_BATCH pages with
+ * migrate_vma_setup()/migrate_vma_pages()/migrate_vma_finalize().  All
+ * unimem devices share one pgmap owner, so a single collection pass selects
+ * system pages and the pages of every unimem device; pages of another unimem
+ * device are copied straight from its storage into the target's (device to
+ * device, no bounce through system memory).  Every page of the range ends
+ * up in exactly one result counter.
+ *
+ * Before a batch the target device is given room: if it has fewer free
+ * pages than the batch needs, its coldest pages are evicted (see
+ * unimem_evict()); an allocation that still fails evicts again.
+ *
+ * A CPU fault on a device page (migrate_to_ram) migrates the faulting page
+ * and the other device pages of an aligned window of unimem_fault_window
+ * pages around it, within the faulting VMA.  Only the faulting page must
+ * come back; if its allocation fails the fault returns VM_FAULT_OOM, and
+ * VM_FAULT_SIGBUS is returned only when migrate_vma_setup() itself fails.
+ */
+#include <linux/highmem.h>
+#include <linux/hugetlb.h>
+#include <linux/migrate.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "unimem_internal.h"
+
+struct unimem_mig {
+	struct unimem_ctx *ctx;
+	struct unimem_device *target;	/* NULL: system memory */
+	u32 flags;
+	unsigned long *src, *dst;
+	struct unimem_migrate *res;
+};
+
+static bool unimem_vma_supported(struct vm_area_struct *vma)
+{
+	return vma_is_anonymous(vma) && !is_vm_hugetlb_page(vma) &&
+	       !vma_is_dax(vma) && !(vma->vm_flags & VM_SPECIAL);
+}
+
+/* Destination page for a migration to @target (NULL: system). */
+static struct page *unimem_mig_alloc(struct unimem_mig *st, bool zero,
+				     unsigned long need)
+{
+	struct page *page;
+
+	if (!st->target) {
+		page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+		if (page) {
+			if (zero)
+				clear_highpage(page);
+			lock_page(page);
+		}
+		return page;
+	}
+	page = unimem_alloc_page(st->target, zero);
+	if (!page) {
+		unimem_evict(st->target, need, st->ctx);
+		page = unimem_alloc_page(st->target, zero);
+	}
+	return page;
+}
+
+static void unimem_fence(struct unimem_ctx *ctx, unsigned long start,
+			 unsigned long end)
+{
+	mutex_lock(&ctx->lock);
+	WRITE_ONCE(ctx->mig_start, start);
+	WRITE_ONCE(ctx->mig_end, end);
+	unimem_pt_clear(ctx, start, end);
+	mutex_unlock(&ctx->lock);
+	WRITE_ONCE(ctx->migrator, current);
+}
+
+static void unimem_unfence(struct unimem_ctx *ctx)
+{
+	WRITE_ONCE(ctx->migrator, NULL);
+	mutex_lock(&ctx->lock);
+	WRITE_ONCE(ctx->mig_end, 0);
+	mutex_unlock(&ctx->lock);
+	wake_up_all(&ctx->mig_wq);
+}
+
+static int unimem_migrate_batch(struct unimem_mig *st,
+				struct vm_area_struct *vma,
+				unsigned long start, unsigned long end)
+{
+	struct unimem_ctx *ctx = st->ctx;
+	struct unimem_migrate *res = st->res;
+	unsigned long npages = (end - start) >> PAGE_SHIFT, i;
+	unsigned long nomem_left = 0, d2d = 0, todev = 0, tosys = 0;
+	unsigned long copied = 0;
+	struct migrate_vma args = {
+		.vma = vma,
+		.start = start,
+		.end = end,
+		.src = st->src,
+		.dst = st->dst,
+		.pgmap_owner = &unimem_owner,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
+			 (st->target ? MIGRATE_VMA_SELECT_SYSTEM : 0),
+	};
+	bool dst_set[1];
+	int ret;
+
+	(void)dst_set;
+	if (st->target && unimem_nfree(st->target) < npages)
+		unimem_evict(st->target, npages, ctx);
+
+	unimem_fence(ctx, start, end);
+	ret = migrate_vma_setup(&args);
+	if (ret) {
+		unimem_unfence(ctx);
+		return ret;
+	}
+
+	for (i = 0; i < npages; i++) {
+		unsigned long s = st->src[i];
+		struct page *spage = migrate_pfn_to_page(s);
+		struct page *dpage;
+		bool ours = spage && unimem_is_our_page(spage);
+
+		st->dst[i] = 0;
+		if (!(s & MIGRATE_PFN_MIGRATE)) {
+			if (!spage)
+				/* not selected: a system page (to system),
+				 * or a swap/foreign entry */
+				(st->target ? res->busy++ : res->already++);
+			else if (st->target ? (ours && unimem_page_device(spage) ==
+					       st->target) : !ours)
+				res->already++;
+			else
+				res->busy++;
+			continue;
+		}
+		if (!spage) {
+			/* never populated */
+			if (!st->target ||
+			    !(st->flags & UNIMEM_MIGRATE_POPULATE)) {
+				res->not_present++;
+				continue;
+			}
+		} else if (st->target ? (ours && unimem_page_device(spage) ==
+					 st->target) : !ours) {
+			res->already++;
+			continue;
+		}
+
+		dpage = unimem_mig_alloc(st, !spage, npages - i);
+		if (!dpage) {
+			nomem_left++;
+			continue;
+		}
+		if (spage)
+			copy_highpage(unimem_backing(dpage),
+				      unimem_backing(spage));
+		st->dst[i] = migrate_pfn(page_to_pfn(dpage));
+		if ((s & MIGRATE_PFN_WRITE) ||
+		    (!spage && (vma->vm_flags & VM_WRITE)))
+			st->dst[i] |= MIGRATE_PFN_WRITE;
+	}
+
+	migrate_vma_pages(&args);
+
+	for (i = 0; i < npages; i++) {
+		struct page *spage = migrate_pfn_to_page(st->src[i]);
+
+		if (!st->dst[i])
+			continue;
+		if (!(st->src[i] & MIGRATE_PFN_MIGRATE)) {
+			res->busy++;
+			continue;
+		}
+		res->moved++;
+		if (spage)
+			copied++;
+		if (!st->target)
+			tosys++;
+		else if (spage && unimem_is_our_page(spage))
+			d2d++;
+		else
+			todev++;
+	}
+	res->nomem += nomem_left;
+
+	migrate_vma_finalize(&args);
+	unimem_unfence(ctx);
+
+	unimem_count(ctx, UNIMEM_CNT_MIGRATED_TO_DEVICE, todev);
+	unimem_count(ctx, UNIMEM_CNT_MIGRATED_TO_SYSTEM, tosys);
+	unimem_count(ctx, UNIMEM_CNT_MIGRATED_DEV_TO_DEV, d2d);
+	unimem_count(ctx, UNIMEM_CNT_BYTES_COPIED, copied << PAGE_SHIFT);
+	if (st->target) {
+		unimem_dcount(st->target, UNIMEM_CNT_MIGRATED_TO_DEVICE, todev);
+		unimem_dcount(st->target, UNIMEM_CNT_MIGRATED_DEV_TO_DEV, d2d);
+		unimem_dcount(st->target, UNIMEM_CNT_BYTES_COPIED,
+			      copied << PAGE_SHIFT);
+	} else {
+		unimem_dcount(ctx->udev, UNIMEM_CNT_MIGRATED_TO_SYSTEM, tosys);
+		unimem_dcount(ctx->udev, UNIMEM_CNT_BYTES_COPIED,
+			      copied << PAGE_SHIFT);
+	}
+	return 0;
+}
+
+/**
+ * unimem_migrate() - UNIMEM_IOCTL_MIGRATE on a validated request
+ * @ctx: context; current->mm is its mm
+ * @m: request; the out counters are filled in
+ *
+ * Return: 0 (also on partial success, see the counters) or a negative
+ * errno for a failure that stopped the walk.
+ */
+int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
+{
+	struct mm_struct *mm = ctx->notifier.mm;
+	unsigned long addr = m->addr, end = m->addr + m->length;
+	unsigned long batch = min_t(unsigned long, UNIMEM_MIGRATE_BATCH,
+				    m->length >> PAGE_SHIFT);
+	struct unimem_mig st = {
+		.ctx = ctx,
+		.flags = m->flags,
+		.res = m,
+	};
+	int ret = 0;
+
+	if (m->target != UNIMEM_TARGET_SYSTEM)
+		st.target = unimem_devices[m->target];
+	st.src = kvmalloc_array(batch, sizeof(*st.src), GFP_KERNEL);
+	st.dst = kvmalloc_array(batch, sizeof(*st.dst), GFP_KERNEL);
+	if (!st.src || !st.dst) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+
+	mutex_lock(&ctx->migrate_lock);
+	mmap_read_lock(mm);
+	while (addr < end) {
+		struct vm_area_struct *vma = find_vma(mm, addr);
+		unsigned long vend;
+
+		if (!vma || vma->vm_start >= end) {
+			m->unmapped += (end - addr) >> PAGE_SHIFT;
+			break;
+		}
+		if (vma->vm_start > addr) {
+			m->unmapped += (vma->vm_start - addr) >> PAGE_SHIFT;
+			addr = vma->vm_start;
+		}
+		vend = min(end, vma->vm_end);
+		if (!unimem_vma_supported(vma)) {
+			m->unsupported += (vend - addr) >> PAGE_SHIFT;
+			addr = vend;
+			continue;
+		}
+		while (addr < vend) {
+			unsigned long bend = min(vend, addr +
+						 (batch << PAGE_SHIFT));
+
+			ret = unimem_migrate_batch(&st, vma, addr, bend);
+			if (ret)
+				goto out_unlock;
+			addr = bend;
+			if (fatal_signal_pending(current)) {
+				ret = -EINTR;
+				goto out_unlock;
+			}
+		}
+	}
+out_unlock:
+	mmap_read_unlock(mm);
+	mutex_unlock(&ctx->migrate_lock);
+out_free:
+	kvfree(st.src);
+	kvfree(st.dst);
+	return ret;
+}
+
+/**
+ * unimem_migrate_one_to_device() - move one page to the context's device
+ * @ctx: context; current->mm is its mm
+ * @addr: page-aligned address
+ *
+ * Used by device atomics on memory that cannot be made device-exclusive.
+ *
+ * Return: number of pages moved (0 or 1), or a negative errno.
+ */
+int unimem_migrate_one_to_device(struct unimem_ctx *ctx, unsigned long addr)
+{
+	struct unimem_migrate m = {
+		.addr = addr,
+		.length = PAGE_SIZE,
+		.target = ctx->udev->index,
+		.flags = UNIMEM_MIGRATE_POPULATE,
+	};
+	int ret = unimem_migrate(ctx, &m);
+
+	if (ret)
+		return ret;
+	if (m.nomem)
+		return -ENOMEM;
+	if (m.busy)
+		return -EBUSY;
+	if (m.unmapped || m.unsupported)
+		return -EFAULT;
+	return m.moved;
+}
+
+/**
+ * unimem_migrate_to_ram() - dev_pagemap_ops.migrate_to_ram
+ * @vmf: the CPU fault on a unimem device page
+ *
+ * Return: 0 (the fault is retried by the core mm), VM_FAULT_OOM or
+ * VM_FAULT_SIGBUS.
+ */
+vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct unimem_device *udev = unimem_page_device(vmf->page);
+	unsigned long wsize = (unsigned long)unimem_fault_window << PAGE_SHIFT;
+	unsigned long fault_addr = ALIGN_DOWN(vmf->address, PAGE_SIZE);
+	unsigned long one_src, one_dst, *src, *dst, npages, i, moved = 0;
+	struct migrate_vma args = {
+		.vma = vma,
+		.pgmap_owner = &unimem_owner,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.fault_page = vmf->page,
+	};
+	vm_fault_t ret = 0;
+
+	args.start = max(vma->vm_start, ALIGN_DOWN(fault_addr, wsize));
+	args.end = min(vma->vm_end, ALIGN_DOWN(fault_addr, wsize) + wsize);
+	npages = (args.end - args.start) >> PAGE_SHIFT;
+	src = kmalloc_array(npages, sizeof(*src), GFP_KERNEL | __GFP_NOWARN);
+	dst = kmalloc_array(npages, sizeof(*dst), GFP_KERNEL | __GFP_NOWARN);
+	if (!src || !dst) {
+		kfree(src);
+		kfree(dst);
+		src = &one_src;
+		dst = &one_dst;
+		args.start = fault_addr;
+		args.end = fault_addr + PAGE_SIZE;
+		npages = 1;
+	}
+	args.src = src;
+	args.dst = dst;
+
+	if (migrate_vma_setup(&args)) {
+		ret = VM_FAULT_SIGBUS;
+		unimem_dcount(udev, UNIMEM_CNT_SIGBUS, 1);
+		goto out;
+	}
+
+	for (i = 0; i < npages; i++) {
+		struct page *spage = migrate_pfn_to_page(src[i]);
+		bool is_fault = args.start + (i << PAGE_SHIFT) == fault_addr;
+		struct page *dpage;
+
+		dst[i] = 0;
+		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE) ||
+		    !unimem_is_our_page(spage))
+			continue;
+		dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE |
+				       (is_fault ? 0 : __GFP_NOWARN |
+					__GFP_NORETRY),
+				       vma, args.start + (i << PAGE_SHIFT));
+		if (!dpage) {
+			if (is_fault)
+				ret = VM_FAULT_OOM;
+			continue;
+		}
+		lock_page(dpage);
+		copy_highpage(dpage, unimem_backing(spage));
+		dst[i] = migrate_pfn(page_to_pfn(dpage));
+		if (src[i] & MIGRATE_PFN_WRITE)
+			dst[i] |= MIGRATE_PFN_WRITE;
+	}
+	migrate_vma_pages(&args);
+	for (i = 0; i < npages; i++)
+		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
+			moved++;
+	migrate_vma_finalize(&args);
+
+	unimem_count_cpu_fault(vma->vm_mm, udev, moved);
+	unimem_dcount(udev, UNIMEM_CNT_BYTES_COPIED, moved << PAGE_SHIFT);
+out:
+	if (src != &one_src) {
+		kfree(src);
+		kfree(dst);
+	}
+	return ret;
+}
