@@ -147,7 +147,6 @@ void unimem_count_cpu_fault(struct mm_struct *mm, struct unimem_device *udev,
 
 /* migrate */
 int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m);
-int unimem_migrate_one_to_device(struct unimem_ctx *ctx, unsigned long addr);
 vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf);
 
 #endif /* _UNIMEM_INTERNAL_H */

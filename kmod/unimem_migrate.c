@@ -42,8 +42,10 @@ struct unimem_mig {
 
 static bool unimem_vma_supported(struct vm_area_struct *vma)
 {
+	/* PROT_NONE (guard) mappings are not migrated nor populated */
 	return vma_is_anonymous(vma) && !is_vm_hugetlb_page(vma) &&
-	       !vma_is_dax(vma) && !(vma->vm_flags & VM_SPECIAL);
+	       !vma_is_dax(vma) && !(vma->vm_flags & VM_SPECIAL) &&
+	       (vma->vm_flags & (VM_READ | VM_WRITE));
 }
 
 /* Destination page for a migration to @target (NULL: system). */
@@ -108,10 +110,8 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
 			 (st->target ? MIGRATE_VMA_SELECT_SYSTEM : 0),
 	};
-	bool dst_set[1];
 	int ret;
 
-	(void)dst_set;
 	if (st->target && unimem_nfree(st->target) < npages)
 		unimem_evict(st->target, npages, ctx);
 
@@ -130,11 +130,16 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 
 		st->dst[i] = 0;
 		if (!(s & MIGRATE_PFN_MIGRATE)) {
-			if (!spage)
-				/* not selected: a system page (to system),
-				 * or a swap/foreign entry */
-				(st->target ? res->busy++ : res->already++);
-			else if (st->target ? (ours && unimem_page_device(spage) ==
+			if (!spage) {
+				/*
+				 * Not selected: a system page when migrating
+				 * to system, else a swap or foreign entry.
+				 */
+				if (st->target)
+					res->busy++;
+				else
+					res->already++;
+			} else if (st->target ? (ours && unimem_page_device(spage) ==
 					       st->target) : !ours)
 				res->already++;
 			else
@@ -211,6 +216,40 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	return 0;
 }
 
+/*
+ * Run a batch; pages that found no room (other migrations held the target's
+ * pages locked) are retried once the batch has released its own pages.
+ */
+static int unimem_migrate_retry(struct unimem_mig *st,
+				struct vm_area_struct *vma,
+				unsigned long start, unsigned long end)
+{
+	struct unimem_migrate *res = st->res, r2;
+	u64 nomem0 = res->nomem, left;
+	int tries, ret;
+
+	ret = unimem_migrate_batch(st, vma, start, end);
+	if (ret || !st->target)
+		return ret;
+	left = res->nomem - nomem0;
+	for (tries = 0; left && tries < 8; tries++) {
+		memset(&r2, 0, sizeof(r2));
+		st->res = &r2;
+		unimem_evict(st->target, left, st->ctx);
+		ret = unimem_migrate_batch(st, vma, start, end);
+		st->res = res;
+		if (ret)
+			return ret;
+		r2.moved = min(r2.moved, left);
+		res->moved += r2.moved;
+		res->nomem -= r2.moved;
+		left -= r2.moved;
+		if (left)
+			schedule_timeout_uninterruptible(1);
+	}
+	return 0;
+}
+
 /**
  * unimem_migrate() - UNIMEM_IOCTL_MIGRATE on a validated request
  * @ctx: context; current->mm is its mm
@@ -232,8 +271,11 @@ int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
 	};
 	int ret = 0;
 
-	if (m->target != UNIMEM_TARGET_SYSTEM)
+	if (m->target != UNIMEM_TARGET_SYSTEM) {
 		st.target = unimem_devices[m->target];
+		/* a batch holds its destination pages locked: leave room */
+		batch = clamp(st.target->npages / 4, 1UL, batch);
+	}
 	st.src = kvmalloc_array(batch, sizeof(*st.src), GFP_KERNEL);
 	st.dst = kvmalloc_array(batch, sizeof(*st.dst), GFP_KERNEL);
 	if (!st.src || !st.dst) {
@@ -265,7 +307,7 @@ int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
 			unsigned long bend = min(vend, addr +
 						 (batch << PAGE_SHIFT));
 
-			ret = unimem_migrate_batch(&st, vma, addr, bend);
+			ret = unimem_migrate_retry(&st, vma, addr, bend);
 			if (ret)
 				goto out_unlock;
 			addr = bend;
@@ -282,36 +324,6 @@ out_free:
 	kvfree(st.src);
 	kvfree(st.dst);
 	return ret;
-}
-
-/**
- * unimem_migrate_one_to_device() - move one page to the context's device
- * @ctx: context; current->mm is its mm
- * @addr: page-aligned address
- *
- * Used by device atomics on memory that cannot be made device-exclusive.
- *
- * Return: number of pages moved (0 or 1), or a negative errno.
- */
-int unimem_migrate_one_to_device(struct unimem_ctx *ctx, unsigned long addr)
-{
-	struct unimem_migrate m = {
-		.addr = addr,
-		.length = PAGE_SIZE,
-		.target = ctx->udev->index,
-		.flags = UNIMEM_MIGRATE_POPULATE,
-	};
-	int ret = unimem_migrate(ctx, &m);
-
-	if (ret)
-		return ret;
-	if (m.nomem)
-		return -ENOMEM;
-	if (m.busy)
-		return -EBUSY;
-	if (m.unmapped || m.unsupported)
-		return -EFAULT;
-	return m.moved;
 }
 
 /**

@@ -190,6 +190,16 @@ static bool unimem_mig_overlap(struct unimem_ctx *ctx, unsigned long start,
 	return me && start < me && end > ms;
 }
 
+static bool unimem_all_writable(const unsigned long *pfns, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		if (!(pfns[i] & HMM_PFN_WRITE))
+			return false;
+	return true;
+}
+
 /*
  * Make [start, end) (at most UNIMEM_FAULT_BATCH pages, page aligned)
  * present in the device page table, writable when @write.  On success
@@ -245,6 +255,17 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 		}
 		if (ret)
 			return ret;
+		/*
+		 * hmm_range_fault() reports our own device pages without
+		 * faulting, even read-only ones (shared copy-on-write after
+		 * fork).  A write to one must break the sharing: fault again
+		 * as a foreign owner, which brings the page back to system
+		 * memory and copies it.
+		 */
+		if (write && !unimem_all_writable(pfns, n)) {
+			range.dev_private_owner = NULL;
+			continue;
+		}
 		mutex_lock(&ctx->lock);
 		if (mmu_interval_read_retry(&ctx->notifier,
 					    range.notifier_seq) ||
@@ -288,28 +309,59 @@ static struct page *unimem_pt_page(struct unimem_ctx *ctx, unsigned long addr)
 
 enum unimem_xfer { UNIMEM_TO_BUF, UNIMEM_FROM_BUF, UNIMEM_FILL_PAT };
 
+/*
+ * memcpy() of a variable size becomes "rep movsb" on CPUs with ERMS/FSRM,
+ * which TCG emulates a byte at a time; constant-size copies are inlined as
+ * wide moves.  Copy whole pages and 64-byte blocks with constant sizes.
+ */
+static void unimem_copy(u8 *d, const u8 *s, size_t n)
+{
+	if (n == PAGE_SIZE) {
+		memcpy(d, s, PAGE_SIZE);
+		return;
+	}
+	for (; n >= 64; n -= 64, d += 64, s += 64)
+		memcpy(d, s, 64);
+	memcpy(d, s, n);
+}
+
+/*
+ * Fill [p, p + n), the mapping of virtual address @addr, with the pattern
+ * @pat64: the fill value replicated to 8 bytes.  FILL requires addr and
+ * length aligned to the width, so the byte at address A is byte A % 8 of the
+ * replicated pattern.
+ */
+static void unimem_fill(u8 *p, unsigned long addr, size_t n, u64 pat64)
+{
+	const u8 *pb = (const u8 *)&pat64;
+
+	for (; n && (addr & 7); n--, addr++, p++)
+		*p = pb[addr & 7];
+	for (; n >= 8; n -= 8, addr += 8, p += 8)
+		*(u64 *)p = pat64;
+	for (; n; n--, addr++, p++)
+		*p = pb[addr & 7];
+}
+
 /* Copy between a kernel buffer and mirrored memory; @ctx->lock held. */
 static void unimem_xfer_locked(struct unimem_ctx *ctx, unsigned long addr,
 			       size_t len, u8 *buf, enum unimem_xfer dir,
-			       const u8 *pat, unsigned int width,
-			       unsigned long pat_base)
+			       u64 pat64)
 {
 	while (len) {
 		size_t off = offset_in_page(addr);
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(unimem_pt_page(ctx, addr));
-		size_t j;
 
 		switch (dir) {
 		case UNIMEM_TO_BUF:
-			memcpy(buf, p + off, n);
+			unimem_copy(buf, p + off, n);
 			break;
 		case UNIMEM_FROM_BUF:
-			memcpy(p + off, buf, n);
+			unimem_copy(p + off, buf, n);
 			break;
 		case UNIMEM_FILL_PAT:
-			for (j = 0; j < n; j++)
-				p[off + j] = pat[(addr + j - pat_base) % width];
+			unimem_fill(p + off, addr, n, pat64);
 			break;
 		}
 		kunmap_local(p);
@@ -324,12 +376,10 @@ static void unimem_xfer_locked(struct unimem_ctx *ctx, unsigned long addr,
  * UNIMEM_FAULT_BATCH pages.  @ubuf is the user buffer for READ/WRITE.
  */
 static int unimem_xfer(struct unimem_ctx *ctx, unsigned long addr, size_t len,
-		       u8 __user *ubuf, enum unimem_xfer dir, const u8 *pat,
-		       unsigned int width, u8 *bounce, unsigned long *pfns,
-		       u64 *faults)
+		       u8 __user *ubuf, enum unimem_xfer dir, u64 pat64,
+		       u8 *bounce, unsigned long *pfns, u64 *faults)
 {
 	const unsigned long wsize = UNIMEM_FAULT_BATCH << PAGE_SHIFT;
-	unsigned long base = addr;
 	int ret;
 
 	while (len) {
@@ -344,7 +394,7 @@ static int unimem_xfer(struct unimem_ctx *ctx, unsigned long addr, size_t len,
 					 dir != UNIMEM_TO_BUF, pfns, faults);
 		if (ret)
 			return ret;
-		unimem_xfer_locked(ctx, addr, n, bounce, dir, pat, width, base);
+		unimem_xfer_locked(ctx, addr, n, bounce, dir, pat64);
 		mutex_unlock(&ctx->lock);
 		if (dir == UNIMEM_TO_BUF && copy_to_user(ubuf, bounce, n))
 			return -EFAULT;
@@ -396,12 +446,14 @@ static u64 unimem_atomic_apply(void *p, const struct unimem_dev_op *op)
 }
 
 /*
- * Device atomic: on device memory the device has the page to itself (the
+ * Device atomic.  On device memory the device has the page to itself (the
  * CPU cannot map it) and the context lock keeps it there.  On system memory
- * the page is made device-exclusive for the duration of the operation, so a
- * CPU access in between faults and waits for the page lock.  Pages that
- * cannot be made exclusive (e.g. THP-backed, where 6.x refuses) are migrated
- * to the device first, which splits the huge page.
+ * the page is made device-exclusive for the duration of the operation
+ * (make_device_exclusive_range()), so a CPU access in between faults and
+ * waits for the page lock.  Pages that cannot be made exclusive - part of a
+ * large folio (THP, which 6.x refuses) or contended - are updated in place
+ * through the mirror with a locked read-modify-write: the virtual device's
+ * engine is cache coherent with the CPU, so this is a system-scope atomic.
  */
 static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 			 unsigned long *pfns)
@@ -411,7 +463,7 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 	size_t off = offset_in_page(op->addr);
 	int tries, ret;
 
-	for (tries = 0; tries < 50; tries++) {
+	for (tries = 0; ; tries++) {
 		struct page *page;
 		u8 *p;
 
@@ -420,13 +472,13 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 		if (ret)
 			return ret;
 		page = xa_untag_pointer(xa_load(&ctx->pt, pa >> PAGE_SHIFT));
-		if (unimem_is_our_page(page)) {
-			unimem_page_touch(page);
-			p = kmap_local_page(unimem_backing(page));
+		if (unimem_is_our_page(page) ||
+		    folio_test_large(page_folio(page)) || tries >= 4) {
+			p = kmap_local_page(unimem_pt_page(ctx, pa));
 			op->result = unimem_atomic_apply(p + off, op);
 			kunmap_local(p);
 			mutex_unlock(&ctx->lock);
-			goto done;
+			break;
 		}
 		mutex_unlock(&ctx->lock);
 
@@ -440,25 +492,14 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 			kunmap_local(p);
 			unlock_page(page);
 			put_page(page);
-			goto done;
+			break;
 		}
 		if (ret < 0 && ret != -EOPNOTSUPP && ret != -EBUSY)
 			return ret;
-		/* Not exclusive-capable: bring it to this device. */
-		ret = unimem_migrate_one_to_device(ctx, pa);
-		if (ret < 0 && ret != -EBUSY && ret != -ENOMEM)
-			return ret;
-		if (ret > 0) {
-			unimem_count(ctx, UNIMEM_CNT_FAULT_TO_DEVICE, ret);
-			unimem_dcount(ctx->udev, UNIMEM_CNT_FAULT_TO_DEVICE,
-				      ret);
-		}
 		cond_resched();
 		if (fatal_signal_pending(current))
 			return -EINTR;
 	}
-	return -EBUSY;
-done:
 	unimem_count(ctx, UNIMEM_CNT_ATOMICS, 1);
 	unimem_dcount(ctx->udev, UNIMEM_CNT_ATOMICS, 1);
 	return 0;
@@ -473,10 +514,11 @@ done:
  */
 int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op)
 {
-	u8 pat[8];
 	unsigned long *pfns;
+	u64 pat64;
 	u8 *bounce = NULL;
 	size_t bsize = 0;
+	unsigned int i;
 	int ret = 0;
 
 	pfns = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL);
@@ -497,54 +539,51 @@ int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op)
 	case UNIMEM_OP_READ:
 		ret = unimem_xfer(ctx, op->addr, op->length,
 				  u64_to_user_ptr(op->buf), UNIMEM_TO_BUF,
-				  NULL, 1, bounce, pfns, &op->faults);
+				  0, bounce, pfns, &op->faults);
 		break;
 	case UNIMEM_OP_WRITE:
 		ret = unimem_xfer(ctx, op->addr, op->length,
 				  u64_to_user_ptr(op->buf), UNIMEM_FROM_BUF,
-				  NULL, 1, bounce, pfns, &op->faults);
+				  0, bounce, pfns, &op->faults);
 		break;
 	case UNIMEM_OP_FILL:
-		memcpy(pat, &op->value, sizeof(pat));	/* little endian */
+		pat64 = op->value;
+		if (op->width < 8)
+			pat64 &= (1ULL << (8 * op->width)) - 1;
+		for (i = op->width; i < 8; i *= 2)
+			pat64 |= pat64 << (8 * i);	/* little endian */
 		ret = unimem_xfer(ctx, op->addr, op->length, NULL,
-				  UNIMEM_FILL_PAT, pat, op->width, NULL, pfns,
+				  UNIMEM_FILL_PAT, pat64, NULL, pfns,
 				  &op->faults);
 		break;
 	case UNIMEM_OP_COPY: {
-		/* Device-internal copy, staged window by window. */
+		/*
+		 * Device-internal copy, staged through the engine buffer in
+		 * pieces of at most UNIMEM_FAULT_BATCH - 1 pages, so source
+		 * and destination each span at most one fault batch.
+		 */
+		size_t piece = min_t(size_t, bsize,
+				     (UNIMEM_FAULT_BATCH - 1) << PAGE_SHIFT);
 		unsigned long done = 0;
-		size_t chunk = bsize;
 
 		while (done < op->length && !ret) {
-			size_t n = min_t(size_t, op->length - done, chunk);
+			size_t n = min_t(size_t, op->length - done, piece);
 			unsigned long s = op->src + done, d = op->addr + done;
-			unsigned long ws = ALIGN_DOWN(s, PAGE_SIZE);
-			unsigned long we = ALIGN(s + n, PAGE_SIZE);
 
-			/* split so each mirror call stays within one batch */
-			if ((we - ws) >> PAGE_SHIFT > UNIMEM_FAULT_BATCH)
-				n -= PAGE_SIZE;
 			ret = unimem_mirror_lock(ctx, ALIGN_DOWN(s, PAGE_SIZE),
 						 ALIGN(s + n, PAGE_SIZE), false,
 						 pfns, &op->faults);
 			if (ret)
 				break;
-			unimem_xfer_locked(ctx, s, n, bounce, UNIMEM_TO_BUF,
-					   NULL, 1, 0);
+			unimem_xfer_locked(ctx, s, n, bounce, UNIMEM_TO_BUF, 0);
 			mutex_unlock(&ctx->lock);
-			if ((ALIGN(d + n, PAGE_SIZE) - ALIGN_DOWN(d, PAGE_SIZE)) >>
-			    PAGE_SHIFT > UNIMEM_FAULT_BATCH) {
-				/* cannot happen: n <= batch - 1 page */
-				ret = -EINVAL;
-				break;
-			}
 			ret = unimem_mirror_lock(ctx, ALIGN_DOWN(d, PAGE_SIZE),
 						 ALIGN(d + n, PAGE_SIZE), true,
 						 pfns, &op->faults);
 			if (ret)
 				break;
 			unimem_xfer_locked(ctx, d, n, bounce, UNIMEM_FROM_BUF,
-					   NULL, 1, 0);
+					   0);
 			mutex_unlock(&ctx->lock);
 			unimem_count(ctx, UNIMEM_CNT_DEV_BYTES_READ, n);
 			unimem_count(ctx, UNIMEM_CNT_DEV_BYTES_WRITTEN, n);

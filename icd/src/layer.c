@@ -32,12 +32,14 @@ static const char layer_name[] = "unimem: SVM and USM on unified memory";
 
 void unimem_cl_debug(const char *fmt, ...)
 {
-	static int enabled = -1;
-	if (enabled < 0) {
+	static int enabled = -1; /* racing first callers compute the same */
+	int on = __atomic_load_n(&enabled, __ATOMIC_RELAXED);
+	if (on < 0) {
 		const char *e = getenv("UNIMEM_CL_DEBUG");
-		enabled = e && *e && strcmp(e, "0") != 0;
+		on = e && *e && strcmp(e, "0") != 0;
+		__atomic_store_n(&enabled, on, __ATOMIC_RELAXED);
 	}
-	if (!enabled)
+	if (!on)
 		return;
 	va_list ap;
 	va_start(ap, fmt);

@@ -17,11 +17,13 @@
 
 size_t um_page_size(void)
 {
-	static size_t ps;
+	static size_t cached;
+	size_t ps = __atomic_load_n(&cached, __ATOMIC_RELAXED);
 
 	if (um_unlikely(!ps)) {
 		long v = sysconf(_SC_PAGESIZE);
-		__atomic_store_n(&ps, v > 0 ? (size_t)v : 4096, __ATOMIC_RELAXED);
+		ps = v > 0 ? (size_t)v : 4096;
+		__atomic_store_n(&cached, ps, __ATOMIC_RELAXED);
 	}
 	return ps;
 }

@@ -75,6 +75,13 @@ UM_INTERNAL int um_host_area_nodes(const void *addr, size_t size, unsigned *node
 				   int max);
 UM_INTERNAL bool um_host_node_exists(unsigned os_index);
 UM_INTERNAL bool um_module_device_exists(unsigned index);
+/*
+ * Push the advice of a piece of range to the module (device_mask: bit N =
+ * accessed by device N); 0 when the module or its attribute ioctl is absent.
+ */
+UM_INTERNAL int um_module_set_range_attrs(uintptr_t start, uintptr_t end,
+					  unimem_location_t preferred, uint32_t device_mask,
+					  bool read_mostly, unsigned granularity);
 /* Module API version and features, or -ENODEV (with message). */
 UM_INTERNAL int um_module_api_version(uint64_t *features);
 

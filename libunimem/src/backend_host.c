@@ -230,6 +230,11 @@ static long host_prefetch(void *addr, size_t size, unimem_location_t loc,
 		return count_at(addr, size, loc);
 	}
 
+	/* Already all there: nothing to move (and no policy to touch). */
+	long at = count_at(addr, size, loc);
+	if (at == (long)(size / um_page_size()))
+		return at;
+
 	set = nodeset_of(UNIMEM_LOC_INDEX(loc));
 	if (!set)
 		return um_error(-ENOMEM, "prefetch: out of memory");

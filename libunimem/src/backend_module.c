@@ -6,9 +6,9 @@
  * it to our mm); migrations name their target device by index, so one file
  * serves every device. A fork()ed child gets its own context on first use.
  *
- * The module ABI (linux/unimem.h) has no range policy yet (ioctls 0x10-0x2f
- * are reserved for it): preferred location, accessed-by, read-mostly and
- * granularity on devices live in the library's range table (hints.c).
+ * Range advice (preferred location, accessed-by, read-mostly, granularity)
+ * lives in the library's range table (hints.c) and is pushed to the module
+ * through UNIMEM_IOCTL_ATTR when the module has it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +19,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <linux/unimem.h>
-
 #include "backend.h"
+#include "module_uapi.h"
 
 #define MODULE_DEV_FMT "/dev/unimem%u"
 
@@ -238,7 +237,7 @@ static int module_place(void *addr, size_t size, unimem_location_t loc)
 	return r < 0 ? (int)r : 0;
 }
 
-/* No policy ioctls in the module ABI yet: the range table keeps it. */
+/* Pushed with the other range attributes (um_module_set_range_attrs()). */
 static int module_apply_preferred(void *addr, size_t size, unimem_location_t loc)
 {
 	return 0;
@@ -278,6 +277,66 @@ static int module_page_locations(const void *addr, size_t npages, unimem_locatio
 		done += n;
 	}
 	free(entries);
+	return 0;
+}
+
+/*
+ * Range attributes in the module (UNIMEM_IOCTL_ATTR), once it has them: the
+ * library's range table stays the reference for unimem_range_get_attr(), and
+ * each change is pushed so the module's fault and migration policy sees it.
+ * A module without the ioctl (ENOTTY) is remembered and skipped quietly.
+ */
+static int attr_ioctl = -1; /* -1 unknown, 0 absent, 1 present */
+
+int um_module_set_range_attrs(uintptr_t start, uintptr_t end, unimem_location_t preferred,
+			      uint32_t device_mask, bool read_mostly, unsigned granularity)
+{
+	struct unimem_attr a[4];
+	struct unimem_attr_op op;
+	int fd, known = __atomic_load_n(&attr_ioctl, __ATOMIC_RELAXED);
+
+	if (known == 0 || module_probe() < 0)
+		return 0;
+	fd = context_fd();
+	if (fd < 0)
+		return 0;
+	a[0].type = UNIMEM_KATTR_PREFERRED_LOC;
+	switch (UNIMEM_LOC_KIND(preferred)) {
+	case UNIMEM_LOC_KIND_DEVICE:
+		a[0].value = UNIMEM_LOC_INDEX(preferred);
+		break;
+	case UNIMEM_LOC_KIND_HOST: /* the module knows only CPU RAM as a whole */
+	case UNIMEM_LOC_KIND_SYSTEM:
+		a[0].value = UNIMEM_KLOC_SYSTEM;
+		break;
+	default:
+		a[0].value = UNIMEM_KLOC_NONE;
+		break;
+	}
+	a[1].type = UNIMEM_KATTR_ACCESSED_BY;
+	a[1].value = device_mask;
+	a[2].type = UNIMEM_KATTR_READ_MOSTLY;
+	a[2].value = read_mostly;
+	a[3].type = UNIMEM_KATTR_GRANULARITY;
+	a[3].value = granularity;
+	memset(&op, 0, sizeof(op));
+	op.addr = start;
+	op.length = end - start;
+	op.op = UNIMEM_ATTR_OP_SET;
+	op.nattrs = 4;
+	op.attrs = (uintptr_t)a;
+	if (ioctl(fd, UNIMEM_IOCTL_ATTR, &op) < 0) {
+		int err = errno;
+
+		if (err == ENOTTY) {
+			__atomic_store_n(&attr_ioctl, 0, __ATOMIC_RELAXED);
+			return 0;
+		}
+		return um_error(-err, "advise: the unimem module refused the range attributes "
+				"of [%p, +%zu): %s", (void *)start, (size_t)(end - start),
+				strerror(err));
+	}
+	__atomic_store_n(&attr_ioctl, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 

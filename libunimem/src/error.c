@@ -18,12 +18,15 @@ static _Thread_local char um_last_msg[UM_ERROR_MSG_MAX];
 
 int um_error(int err, const char *fmt, ...)
 {
+	char msg[UM_ERROR_MSG_MAX];
 	va_list ap;
 	int saved_errno = errno; /* callers may still want the syscall's errno */
 
+	/* Via a copy: callers may pass unimem_last_error() to wrap it. */
 	va_start(ap, fmt);
-	vsnprintf(um_last_msg, sizeof(um_last_msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(um_last_msg, msg, sizeof(msg));
 	errno = saved_errno;
 	return err;
 }
@@ -59,13 +62,13 @@ const char *unimem_strerror(int err)
 
 	if (err == 0)
 		return "success";
-	for (size_t i = 0; i < sizeof(um_messages) / sizeof(um_messages[0]); i++)
-		if (um_messages[i].err == e)
-			return um_messages[i].msg;
 	if (err > 0) {
 		snprintf(unknown, sizeof(unknown), "not an error code: %d", err);
 		return unknown;
 	}
+	for (size_t i = 0; i < sizeof(um_messages) / sizeof(um_messages[0]); i++)
+		if (um_messages[i].err == e)
+			return um_messages[i].msg;
 	/* strerror_r (GNU) may return a static string or fill our buffer. */
 	return strerror_r(e, unknown, sizeof(unknown));
 }

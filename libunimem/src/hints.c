@@ -4,10 +4,12 @@
  *
  * Advice lives in a range table (sorted, non-overlapping segments of
  * address space with their attributes), so unimem_range_get_attr() returns
- * what was set whatever the backend could apply. What can be applied is:
- * a host preferred location (a non-strict hwloc bind, i.e. MPOL_PREFERRED,
- * without migration: pages move only on prefetch). Read-mostly, accessed-by
- * and granularity are advisory until the module grows policy ioctls.
+ * what was set whatever the backend could apply. Applied are: a host
+ * preferred location (a non-strict hwloc bind, i.e. MPOL_PREFERRED, without
+ * migration: pages move only on prefetch), and, when the module has range
+ * attributes (UNIMEM_IOCTL_ATTR), everything, pushed to the module after
+ * each change. Without the module, read-mostly, accessed-by and granularity
+ * are advisory.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,7 +21,7 @@
 #include "backend.h"
 
 #define DEFAULT_GRANULARITY 9   /* 2 MiB of 4 KiB pages */
-#define MAX_GRANULARITY 18      /* 1 GiB of 4 KiB pages */
+#define MAX_GRANULARITY 12      /* 16 MiB of 4 KiB pages (the module's cap) */
 #define SYSTEM_BIT 63           /* accessed-by bit of UNIMEM_LOC_SYSTEM */
 
 struct attrs {
@@ -182,7 +184,14 @@ void um_hints_forget(void *addr, size_t size)
 {
 	uintptr_t start, end;
 	struct change c = { CH_FORGET, 0 };
+	size_t n;
 
+	/* Cheap when nothing was ever advised: the allocator may call it often. */
+	pthread_mutex_lock(&rt.lock);
+	n = rt.n;
+	pthread_mutex_unlock(&rt.lock);
+	if (n == 0)
+		return;
 	if (um_page_range("forget", addr, size, &start, &end) == 0)
 		(void)table_update(start, end, &c);
 }
@@ -201,6 +210,42 @@ static int restore_piece(uintptr_t s, uintptr_t e, const struct attrs *a, void *
 	if (err < 0 && *first_err == 0)
 		*first_err = err;
 	return 0;
+}
+
+/* Push a piece's advice to the module (devices only know devices). */
+static int push_piece(uintptr_t s, uintptr_t e, const struct attrs *a, void *arg)
+{
+	uint32_t devices = 0;
+	int err;
+
+	for (int bit = 0; bit < SYSTEM_BIT; bit++) {
+		unimem_location_t loc;
+
+		if (!(a->accessed_by & (1ull << bit)))
+			continue;
+		loc = um_location_at(bit);
+		if (UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE && UNIMEM_LOC_INDEX(loc) < 32)
+			devices |= 1u << UNIMEM_LOC_INDEX(loc);
+	}
+	err = um_module_set_range_attrs(s, e, a->preferred, devices, a->read_mostly,
+					a->granularity);
+	if (err < 0) {
+		*(int *)arg = err;
+		return 1;
+	}
+	return 0;
+}
+
+static int push_to_module(uintptr_t start, uintptr_t end)
+{
+	int err = 0;
+
+	if (!um_module_present())
+		return 0;
+	pthread_mutex_lock(&rt.lock);
+	table_walk(start, end, push_piece, &err);
+	pthread_mutex_unlock(&rt.lock);
+	return err;
 }
 
 int um_hints_restore_policy(uintptr_t start, uintptr_t end)
@@ -350,6 +395,9 @@ int unimem_advise(const void *ptr, size_t size, enum unimem_advice advice,
 	err = table_update(start, end, &c);
 	if (err < 0)
 		return err;
+	err = push_to_module(start, end);
+	if (err < 0)
+		return err;
 	if (c.what == CH_PREFERRED) {
 		/* Host: future faults go there (no migration now); devices: kept. */
 		err = um_hints_restore_policy(start, end);
@@ -373,11 +421,12 @@ int unimem_set_granularity(const void *ptr, size_t size, unsigned int log2_pages
 		return err;
 	if (log2_pages > MAX_GRANULARITY)
 		return um_error(-EINVAL, "set_granularity: log2_pages %u above the maximum %d "
-				"(1 GiB of 4 KiB pages)", log2_pages, MAX_GRANULARITY);
+				"(16 MiB of 4 KiB pages)", log2_pages, MAX_GRANULARITY);
 	err = check_mapped("set_granularity", start, end);
 	if (err < 0)
 		return err;
-	return table_update(start, end, &c);
+	err = table_update(start, end, &c);
+	return err < 0 ? err : push_to_module(start, end);
 }
 
 /* ------------------------------------------------------------------------

@@ -109,7 +109,8 @@ struct unimem_migrate {
 	__u64 already;		/* out: pages already resident at target */
 	__u64 not_present;	/* out: never populated (no page to move) */
 	__u64 unmapped;		/* out: not covered by any VMA */
-	__u64 unsupported;	/* out: file-backed, shared, hugetlb, special */
+	__u64 unsupported;	/* out: file-backed, shared, hugetlb, special,
+				 * PROT_NONE */
 	__u64 busy;		/* out: pinned, locked or raced; retry later */
 	__u64 nomem;		/* out: no room even after eviction */
 	__u64 reserved[4];	/* in: zero */
@@ -237,5 +238,159 @@ UNIMEM_STATIC_ASSERT(sizeof(struct unimem_dev_op) == 112, "unimem_dev_op");
 UNIMEM_STATIC_ASSERT(sizeof(struct unimem_snapshot) == 64, "unimem_snapshot");
 UNIMEM_STATIC_ASSERT(sizeof(struct unimem_counters) == 544, "unimem_counters");
 #undef UNIMEM_STATIC_ASSERT
+
+/* ================================================================== */
+/* Range attributes and placement policy (unimem_attr.c, unimem_policy.c).
+ * Self-contained block; ioctl numbers 0x40 and up.
+ *
+ * UNIMEM_IOCTL_ATTR sets or reads a list of attributes over an arbitrary
+ * page-aligned range, as AMDKFD_IOC_SVM does.  Attributes belong to the
+ * address space (all contexts of one process share them), follow the
+ * memory (dropped on munmap, kept per page across mprotect, carried through
+ * mremap, inherited by a child that opens a device after fork), and never
+ * change data: they steer where pages go (see docs/policy.md).
+ *
+ * SET: the range must be covered by VMAs (EFAULT otherwise); the attributes
+ * are applied in list order.  GET: for each listed type, the value shared
+ * by every page of the range (pages never set report the default), or
+ * UNIMEM_ATTR_MIXED when the pages differ.
+ *
+ * Errors besides the generic ones: EINVAL unknown op/type, value out of
+ * range, nattrs == 0; E2BIG nattrs > UNIMEM_MAX_ATTRS; ENODEV preferred
+ * location or accessed-by naming a device that does not exist.
+ */
+#define UNIMEM_MAX_ATTRS		64
+
+enum unimem_attr_type {
+	UNIMEM_ATTR_PREFERRED_LOC = 1,	/* device index, UNIMEM_LOC_SYSTEM or
+					 * UNIMEM_LOC_NONE (default) */
+	UNIMEM_ATTR_ACCESSED_BY = 2,	/* bitmask of device indices that map
+					 * the range where it lives instead of
+					 * migrating it (default 0) */
+	UNIMEM_ATTR_READ_MOSTLY = 3,	/* 0 (default) or 1 */
+	UNIMEM_ATTR_GRANULARITY = 4,	/* migration block, log2 pages,
+					 * 0..UNIMEM_GRANULARITY_MAX, default
+					 * UNIMEM_GRANULARITY_DEFAULT */
+	UNIMEM_ATTR_NO_DEVICE_ACCESS = 5, /* 0 (default) or 1: device access
+					   * fails with EACCES */
+};
+
+#define UNIMEM_LOC_SYSTEM		0xffffffffu	/* CPU RAM */
+#define UNIMEM_LOC_NONE			0xfffffffdu	/* no preference */
+#define UNIMEM_ATTR_MIXED		0xfffffffeu	/* GET: range differs */
+#define UNIMEM_GRANULARITY_DEFAULT	9		/* 2 MiB */
+#define UNIMEM_GRANULARITY_MAX		12		/* 16 MiB */
+
+#define UNIMEM_ATTR_OP_SET		1
+#define UNIMEM_ATTR_OP_GET		2
+
+struct unimem_attr {
+	__u32 type;		/* in: enum unimem_attr_type */
+	__u32 value;		/* in (SET) / out (GET) */
+};
+
+struct unimem_attr_op {
+	__u64 addr;		/* in: page aligned */
+	__u64 length;		/* in: page aligned, non-zero */
+	__u32 op;		/* in: UNIMEM_ATTR_OP_* */
+	__u32 nattrs;		/* in: 1..UNIMEM_MAX_ATTRS */
+	__u64 attrs;		/* in: user pointer to unimem_attr[nattrs] */
+	__u64 reserved[4];	/* in: zero */
+};
+
+/*
+ * UNIMEM_IOCTL_PREFETCH: migrate [addr, addr + length) to @target now.  The
+ * range is widened to whole granularity blocks (each clipped to its VMA)
+ * unless UNIMEM_PREFETCH_EXACT; never-populated pages are populated on a
+ * device target.  Safe to call from several threads at once.
+ */
+#define UNIMEM_PREFETCH_EXACT		(1u << 0)
+#define UNIMEM_PREFETCH_FLAGS_ALL	(UNIMEM_PREFETCH_EXACT)
+
+struct unimem_prefetch {
+	__u64 addr;		/* in: page aligned */
+	__u64 length;		/* in: page aligned, non-zero */
+	__u32 target;		/* in: device index or UNIMEM_LOC_SYSTEM */
+	__u32 flags;		/* in: UNIMEM_PREFETCH_* */
+	__u64 moved;		/* out: pages moved */
+	__u64 already;		/* out: pages already at target */
+	__u64 skipped;		/* out: every other page of the blocks */
+	__u64 reserved[2];	/* in: zero */
+};
+
+/*
+ * UNIMEM_IOCTL_POLICY: read or change the placement policy of this address
+ * space (shared by its contexts).  Thrashing: a block that migrates more
+ * than @thrash_threshold times within @thrash_window_ms is pinned in system
+ * memory (mapped remotely by devices) for @thrash_backoff_ms.
+ */
+#define UNIMEM_POLICY_OP_SET		1
+#define UNIMEM_POLICY_OP_GET		2
+#define UNIMEM_POLICY_THRASH		(1u << 0) /* thrashing control on */
+#define UNIMEM_POLICY_FIRST_TOUCH	(1u << 1) /* migrate on first touch */
+#define UNIMEM_POLICY_FLAGS_ALL \
+	(UNIMEM_POLICY_THRASH | UNIMEM_POLICY_FIRST_TOUCH)
+#define UNIMEM_THRASH_THRESHOLD_MAX	1000
+#define UNIMEM_THRASH_MS_MAX		600000
+
+struct unimem_policy {
+	__u32 op;		/* in: UNIMEM_POLICY_OP_* */
+	__u32 flags;		/* in/out: UNIMEM_POLICY_* */
+	__u32 thrash_threshold;	/* in/out: 1..UNIMEM_THRASH_THRESHOLD_MAX */
+	__u32 thrash_window_ms;	/* in/out: 1..UNIMEM_THRASH_MS_MAX */
+	__u32 thrash_backoff_ms; /* in/out: 1..UNIMEM_THRASH_MS_MAX */
+	__u32 reserved0;	/* in: zero */
+	__u64 reserved[5];	/* in: zero */
+};
+
+/* UNIMEM_IOCTL_POLICY_COUNTERS: counters of policy decisions. */
+enum unimem_policy_counter {
+	UNIMEM_PCNT_FIRST_TOUCH = 0,	/* blocks migrated on first touch */
+	UNIMEM_PCNT_PREFERRED,		/* blocks migrated to preferred dev */
+	UNIMEM_PCNT_REMOTE_MAP,		/* device accesses mapped remotely */
+	UNIMEM_PCNT_THROTTLED,		/* migrations refused: block pinned */
+	UNIMEM_PCNT_PINNED,		/* blocks pinned for thrashing */
+	UNIMEM_PCNT_POLICY_PAGES,	/* pages moved by policy migrations */
+	UNIMEM_PCNT_CPU_FAULT_BLOCKS,	/* CPU faults served block-wise */
+	UNIMEM_PCNT_BLOCK_MIGRATIONS,	/* block moves seen by the detector */
+	UNIMEM_PCNT_PREFETCH_CALLS,	/* UNIMEM_IOCTL_PREFETCH calls */
+	UNIMEM_PCNT_PREFETCH_PAGES,	/* pages moved by prefetch */
+	UNIMEM_PCNT_DENIED,		/* device accesses refused (no access) */
+	UNIMEM_PCNT_NR
+};
+
+#define UNIMEM_PCOUNTERS_MAX		32
+#define UNIMEM_PSCOPE_MM		0	/* this address space */
+#define UNIMEM_PSCOPE_DEVICE		1	/* decisions for @device */
+
+struct unimem_policy_counters {
+	__u32 scope;		/* in: UNIMEM_PSCOPE_* */
+	__u32 device;		/* in: PSCOPE_DEVICE: index or DEVICE_SELF */
+	__u32 ncounters;	/* out: UNIMEM_PCNT_NR */
+	__u32 flags;		/* in: zero */
+	__u64 reserved[2];	/* in: zero */
+	__u64 values[UNIMEM_PCOUNTERS_MAX]; /* out */
+};
+
+#define UNIMEM_IOCTL_ATTR	_IOWR(UNIMEM_IOCTL_MAGIC, 0x40, struct unimem_attr_op)
+#define UNIMEM_IOCTL_PREFETCH	_IOWR(UNIMEM_IOCTL_MAGIC, 0x41, struct unimem_prefetch)
+#define UNIMEM_IOCTL_POLICY	_IOWR(UNIMEM_IOCTL_MAGIC, 0x42, struct unimem_policy)
+#define UNIMEM_IOCTL_POLICY_COUNTERS _IOWR(UNIMEM_IOCTL_MAGIC, 0x43, struct unimem_policy_counters)
+
+#ifdef __cplusplus
+#define UNIMEM_POLICY_ASSERT(c, m) static_assert(c, m)
+#elif defined(__KERNEL__) || \
+	(defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L)
+#define UNIMEM_POLICY_ASSERT(c, m) _Static_assert(c, m)
+#else
+#define UNIMEM_POLICY_ASSERT(c, m)
+#endif
+UNIMEM_POLICY_ASSERT(sizeof(struct unimem_attr) == 8, "unimem_attr");
+UNIMEM_POLICY_ASSERT(sizeof(struct unimem_attr_op) == 64, "unimem_attr_op");
+UNIMEM_POLICY_ASSERT(sizeof(struct unimem_prefetch) == 64, "unimem_prefetch");
+UNIMEM_POLICY_ASSERT(sizeof(struct unimem_policy) == 64, "unimem_policy");
+UNIMEM_POLICY_ASSERT(sizeof(struct unimem_policy_counters) == 288,
+		     "unimem_policy_counters");
+#undef UNIMEM_POLICY_ASSERT
 
 #endif /* _UAPI_LINUX_UNIMEM_H */

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+//
+// bench_prefetch - throughput of unimem_prefetch():
+//   HostNodeToNode   pages moved between two host NUMA nodes (node0 to itself
+//                    on a one-node machine: then it measures the cost of a
+//                    prefetch that finds the pages in place)
+//   HostToDevice     host -> unimem0 -> host round trips (skipped without the
+//                    module)
+//   AsyncBatch       many small ranges through a queue
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "unimem.h"
+
+namespace {
+
+std::vector<unimem_location_t> Locations(enum unimem_location_kind kind)
+{
+	std::vector<unimem_location_t> out;
+	struct unimem_location_info info;
+	for (int i = 0; i < unimem_location_count(); i++)
+		if (unimem_location_get(i, &info) == 0 && UNIMEM_LOC_KIND(info.location) == kind)
+			out.push_back(info.location);
+	return out;
+}
+
+char *MapTouched(size_t size)
+{
+	void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return nullptr;
+	memset(p, 1, size);
+	return static_cast<char *>(p);
+}
+
+void BM_HostNodeToNode(benchmark::State &state)
+{
+	auto nodes = Locations(UNIMEM_LOC_KIND_HOST);
+	size_t size = static_cast<size_t>(state.range(0));
+	unimem_location_t from = nodes.at(0), to = nodes.size() > 1 ? nodes[1] : nodes[0];
+	char *mem = MapTouched(size);
+
+	if (!mem) {
+		state.SkipWithError("mmap failed");
+		return;
+	}
+	unimem_prefetch(mem, size, from, 0);
+	bool forth = true;
+	for (auto _ : state) {
+		long r = unimem_prefetch(mem, size, forth ? to : from, 0);
+		if (r < 0) {
+			state.SkipWithError(unimem_last_error());
+			break;
+		}
+		forth = !forth;
+	}
+	state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
+	state.SetLabel(nodes.size() > 1 ? "node0<->node1" : "node0->node0 (one node)");
+	munmap(mem, size);
+}
+
+void BM_HostToDevice(benchmark::State &state)
+{
+	auto devices = Locations(UNIMEM_LOC_KIND_DEVICE);
+	size_t size = static_cast<size_t>(state.range(0));
+
+	if (devices.empty()) {
+		state.SkipWithError("no unimem module loaded: host-to-device skipped");
+		return;
+	}
+	char *mem = MapTouched(size);
+	if (!mem) {
+		state.SkipWithError("mmap failed");
+		return;
+	}
+	for (auto _ : state) {
+		long r = unimem_prefetch(mem, size, devices[0], 0);
+		if (r >= 0)
+			r = unimem_prefetch(mem, size, UNIMEM_LOC_SYSTEM, 0);
+		if (r < 0) {
+			state.SkipWithError(unimem_last_error());
+			break;
+		}
+	}
+	// Both directions move every byte.
+	state.SetBytesProcessed(int64_t(state.iterations()) * 2 * int64_t(size));
+	state.SetLabel("host->unimem0->host");
+	munmap(mem, size);
+}
+
+void BM_AsyncBatch(benchmark::State &state)
+{
+	auto nodes = Locations(UNIMEM_LOC_KIND_HOST);
+	const size_t ps = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+	const size_t nranges = static_cast<size_t>(state.range(0)), size = nranges * 16 * ps;
+	std::vector<unimem_range> ranges(nranges);
+	unimem_queue_t *queue;
+	char *mem = MapTouched(size);
+
+	if (!mem || unimem_queue_create(&queue) < 0) {
+		state.SkipWithError("setup failed");
+		return;
+	}
+	for (size_t i = 0; i < nranges; i++)
+		ranges[i] = { mem + i * 16 * ps, 16 * ps };
+	bool forth = true;
+	for (auto _ : state) {
+		unimem_location_t to = forth ? nodes.back() : nodes.front();
+		unimem_event_t *ev;
+		if (unimem_prefetch_batch_async(queue, ranges.data(), nranges, to, 0, &ev) < 0 ||
+		    unimem_event_wait(ev) < 0) {
+			state.SkipWithError(unimem_last_error());
+			break;
+		}
+		unimem_event_release(ev);
+		forth = !forth;
+	}
+	state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(nranges));
+	state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
+	unimem_queue_destroy(queue);
+	munmap(mem, size);
+}
+
+} // namespace
+
+BENCHMARK(BM_HostNodeToNode)->RangeMultiplier(8)->Range(64 << 10, 64 << 20)->UseRealTime();
+BENCHMARK(BM_HostToDevice)->RangeMultiplier(8)->Range(64 << 10, 32 << 20)->UseRealTime();
+BENCHMARK(BM_AsyncBatch)->Arg(16)->Arg(256)->UseRealTime();
+
+BENCHMARK_MAIN();

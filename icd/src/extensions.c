@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * extensions.c - handing out the USM entry points. The application gets
+ * our functions for a platform with at least one served device; any other
+ * name, or platform, goes to the driver.
+ */
+#include "layer.h"
+
+static void *CL_API_CALL get_extension_function_for_platform(cl_platform_id platform,
+							      const char *name)
+{
+	void *fn = unimem_cl_usm_function(name);
+	if (fn && platform && unimem_cl_platform_served(platform))
+		return fn;
+	return unimem_cl_next.clGetExtensionFunctionAddressForPlatform(platform, name);
+}
+
+/* The deprecated form has no platform: ours if any platform is served. */
+static void *CL_API_CALL get_extension_function(const char *name)
+{
+	void *fn = unimem_cl_usm_function(name);
+	if (fn) {
+		cl_platform_id platforms[16];
+		cl_uint n = 0;
+		if (unimem_cl_next.clGetPlatformIDs(16, platforms, &n) == CL_SUCCESS)
+			for (cl_uint i = 0; i < n && i < 16; i++)
+				if (unimem_cl_platform_served(platforms[i]))
+					return fn;
+	}
+	return unimem_cl_next.clGetExtensionFunctionAddress(name);
+}
+
+void unimem_cl_extensions_hook(cl_icd_dispatch *d)
+{
+	d->clGetExtensionFunctionAddressForPlatform = get_extension_function_for_platform;
+	d->clGetExtensionFunctionAddress = get_extension_function;
+}

@@ -1,0 +1,733 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * unimem-func: functional tests of unimem.ko, one case per invocation:
+ *   unimem-func <case>     (cases listed by unimem-func with no argument)
+ * Each case loads the module, asserts on data, residency (snapshot) and
+ * counters, and unloads it.
+ */
+#include "ut.h"
+
+#include <pthread.h>
+#include <sys/uio.h>
+
+#define MIB (1UL << 20)
+
+static void *map_aligned(size_t len, size_t align)
+{
+	uint8_t *p = ut_map(len + align);
+	uintptr_t a = ((uintptr_t)p + align - 1) & ~(align - 1);
+
+	return (void *)a;
+}
+
+/* ------------------------------------------------------------------ */
+static void t_info(void)
+{
+	struct unimem_version v;
+	struct unimem_device_info info;
+	struct unimem_counters c;
+	char buf[4096];
+	FILE *f;
+	int fd = ut_open(0), fd1 = ut_open(1);
+	size_t n;
+
+	memset(&v, 0, sizeof(v));
+	IOK(fd, UNIMEM_IOCTL_VERSION, &v);
+	ASSERT_EQ(v.api_version, UNIMEM_API_VERSION);
+	ASSERT_EQ(v.ndevices, 2);
+	ASSERT_TRUE(v.features & UNIMEM_FEAT_MIGRATE);
+	ASSERT_TRUE(v.features & UNIMEM_FEAT_ATOMICS);
+	v.reserved[3] = 1;
+	IERR(fd, UNIMEM_IOCTL_VERSION, &v, EINVAL);
+
+	memset(&info, 0, sizeof(info));
+	info.device = UNIMEM_DEVICE_SELF;
+	IOK(fd1, UNIMEM_IOCTL_DEVICE_INFO, &info);
+	ASSERT_EQ(info.index, 1);
+	ASSERT_EQ(info.ndevices, 2);
+	ASSERT_EQ(info.mem_total, 16 * MIB);
+	ASSERT_EQ(info.mem_free, 16 * MIB);
+	ASSERT_EQ(info.page_size, PAGE);
+	ASSERT_TRUE(!strcmp(info.name, "unimem1"));
+	info.device = 0;
+	IOK(fd1, UNIMEM_IOCTL_DEVICE_INFO, &info);
+	ASSERT_EQ(info.index, 0);
+	info.device = 2;
+	IERR(fd1, UNIMEM_IOCTL_DEVICE_INFO, &info, ENODEV);
+	info.device = 0;
+	info.flags = 1;
+	IERR(fd1, UNIMEM_IOCTL_DEVICE_INFO, &info, EINVAL);
+	info.flags = 0;
+	info.reserved[7] = 1;
+	IERR(fd1, UNIMEM_IOCTL_DEVICE_INFO, &info, EINVAL);
+
+	c = ut_counters(fd, UNIMEM_SCOPE_CONTEXT, 0);
+	ASSERT_EQ(c.ncounters, UNIMEM_CNT_NR);
+	for (n = 0; n < UNIMEM_COUNTERS_MAX; n++)
+		ASSERT_EQ(c.values[n], 0);
+	c.scope = 7;
+	IERR(fd, UNIMEM_IOCTL_COUNTERS, &c, EINVAL);
+	c.scope = UNIMEM_SCOPE_DEVICE;
+	c.device = 9;
+	IERR(fd, UNIMEM_IOCTL_COUNTERS, &c, ENODEV);
+	IERR(fd, _IO(UNIMEM_IOCTL_MAGIC, 0x7f), NULL, ENOTTY);
+
+	f = fopen("/sys/class/unimem/unimem0/mem_total_bytes", "r");
+	ASSERT_TRUE(f);
+	ASSERT_TRUE(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	ASSERT_EQ(strtoull(buf, NULL, 0), 16 * MIB);
+	f = fopen("/sys/class/unimem/unimem0/counters", "r");
+	ASSERT_TRUE(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	ASSERT_TRUE(strstr(buf, "device_faults 0\n"));
+	ASSERT_TRUE(strstr(buf, "evictions 0\n"));
+	close(fd);
+	close(fd1);
+}
+
+/* ------------------------------------------------------------------ */
+static void t_devrw(void)
+{
+	int fd = ut_open(0);
+	size_t len = 1 * MIB, np = len / PAGE, i;
+	uint8_t *p = ut_map(len), *b = malloc(len);
+	struct unimem_dev_op op;
+	uint32_t *e = calloc(np, 4);
+	uint64_t f0;
+
+	ut_pattern(p, len, 1);
+	ut_dev_read(fd, p, b, len);
+	ut_check_pattern(b, len, 1, p);
+	ASSERT_GE(ut_ctr(fd, UNIMEM_CNT_DEVICE_FAULTS), 1);
+	ASSERT_GE(ut_ctr(fd, UNIMEM_CNT_PAGES_MIRRORED), np);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_DEV_BYTES_READ), len);
+	ut_snapshot(fd, p, np, e);
+	for (i = 0; i < np; i++) {
+		ASSERT_EQ(e[i] & UNIMEM_RES_LOC_MASK, UNIMEM_RES_SYSTEM);
+		ASSERT_TRUE(e[i] & UNIMEM_RES_MIRRORED);
+	}
+
+	/* device write, CPU sees it */
+	ut_pattern(b, len, 2);
+	ut_dev_write(fd, p, b, len);
+	ut_check_pattern(p, len, 2, b);
+	f0 = ut_ctr(fd, UNIMEM_CNT_DEVICE_FAULTS);
+	/* mirrored writable now: no new device fault */
+	ut_dev_read(fd, p, b, len);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_DEVICE_FAULTS), f0);
+	/* CPU write to a mirrored page is seen by the device */
+	p[5 * PAGE + 7] = 0xa5;
+	ut_dev_read(fd, p + 5 * PAGE, b, PAGE);
+	ASSERT_EQ(b[7], 0xa5);
+
+	/* unaligned, page-crossing */
+	memset(b, 0x3c, 5000);
+	ut_dev_write(fd, p + 100, b, 5000);
+	for (i = 0; i < 5000; i++)
+		ASSERT_EQ(p[100 + i], 0x3c);
+	ASSERT_NE(p[99], 0x3c);
+
+	/* fill, 4-byte pattern */
+	memset(&op, 0, sizeof(op));
+	op.op = UNIMEM_OP_FILL;
+	op.addr = (uintptr_t)p;
+	op.length = 8192;
+	op.width = 4;
+	op.value = 0xdeadbeef;
+	IOK(fd, UNIMEM_IOCTL_DEV_EXEC, &op);
+	for (i = 0; i < 2048; i++)
+		ASSERT_EQ(((uint32_t *)p)[i], 0xdeadbeef);
+	op.addr += 2;
+	IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EINVAL);
+
+	/* copy within the mirror */
+	ut_pattern(p + 64 * PAGE, 4 * PAGE, 9);
+	memset(&op, 0, sizeof(op));
+	op.op = UNIMEM_OP_COPY;
+	op.addr = (uintptr_t)(p + 128 * PAGE + 8);
+	op.src = (uintptr_t)(p + 64 * PAGE);
+	op.length = 4 * PAGE;
+	IOK(fd, UNIMEM_IOCTL_DEV_EXEC, &op);
+	ut_check_pattern(p + 128 * PAGE + 8, 4 * PAGE, 9, p + 64 * PAGE);
+	op.src = op.addr + 8;	/* overlap */
+	IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EINVAL);
+
+	/* never-touched memory reads as zero through the device */
+	{
+		uint8_t *z = ut_map(64 * PAGE);
+
+		memset(b, 0xff, 64 * PAGE);
+		ut_dev_read(fd, z, b, 64 * PAGE);
+		for (i = 0; i < 64 * PAGE; i++)
+			ASSERT_EQ(b[i], 0);
+		memset(b, 0x11, 64 * PAGE);
+		ut_dev_write(fd, z, b, 64 * PAGE);
+		for (i = 0; i < 64 * PAGE; i++)
+			ASSERT_EQ(z[i], 0x11);
+	}
+	/* a device access to an unmapped address is refused */
+	{
+		uint8_t *u = ut_map(4 * PAGE);
+
+		munmap(u, 4 * PAGE);
+		memset(&op, 0, sizeof(op));
+		op.op = UNIMEM_OP_READ;
+		op.addr = (uintptr_t)u;
+		op.length = PAGE;
+		op.buf = (uintptr_t)b;
+		IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EFAULT);
+	}
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+static void t_migrate(void)
+{
+	int fd = ut_open(0);
+	size_t len = 4 * MIB, np = len / PAGE;
+	uint8_t *p = map_aligned(len, 2 * MIB), *b = malloc(len);
+	struct unimem_migrate m;
+	uint64_t free0 = ut_mem_free(fd, 0);
+
+	ut_pattern(p, len, 1);
+	m = ut_migrate(fd, p, len, 0, 0);
+	ASSERT_EQ(m.moved, np);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_DEVICE, 0), np);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_MIGRATED_TO_DEVICE), np);
+	ASSERT_EQ(ut_dctr(fd, 0, UNIMEM_CNT_MIGRATED_TO_DEVICE), np);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_BYTES_COPIED), len);
+	ASSERT_EQ(ut_mem_free(fd, 0), free0 - len);
+
+	/* the device reads and writes its own memory in place */
+	ut_dev_read(fd, p, b, len);
+	ut_check_pattern(b, len, 1, p);
+	ut_pattern(b, 64 * 1024, 3);
+	ut_check_pattern(b, 64 * 1024, 3, b);
+	ut_dev_write(fd, p, b, 64 * 1024);
+	ut_check_pattern(b, 64 * 1024, 3, b);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_DEVICE, 0), np);
+	{
+		uint8_t *c = malloc(64 * 1024);
+
+		ut_dev_read(fd, p, c, 64 * 1024);
+		ut_check_pattern(c, 64 * 1024, 3, b);
+		free(c);
+	}
+
+	m = ut_migrate(fd, p, len, 0, 0);
+	ASSERT_EQ(m.already, np);
+	ASSERT_EQ(m.moved, 0);
+
+	/* explicit migration back */
+	m = ut_migrate(fd, p, len, UNIMEM_TARGET_SYSTEM, 0);
+	ASSERT_EQ(m.moved, np);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_MIGRATED_TO_SYSTEM), np);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_SYSTEM, -1), np);
+	ASSERT_EQ(ut_mem_free(fd, 0), free0);
+	ut_check_pattern(p, 64 * 1024, 3, b);
+	ut_check_pattern(p + 64 * 1024, len - 64 * 1024, 1, p + 64 * 1024);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_CPU_FAULTS), 0);
+	m = ut_migrate(fd, p, len, UNIMEM_TARGET_SYSTEM, 0);
+	ASSERT_EQ(m.already, np);
+
+	/* CPU faults bring device pages back in windows */
+	ut_pattern(p, len, 4);
+	ut_migrate_all(fd, p, len, 0);
+	ut_check_pattern(p, len, 4, p);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_FAULT_TO_SYSTEM), np);
+	ASSERT_GE(ut_ctr(fd, UNIMEM_CNT_CPU_FAULTS), 1);
+	ASSERT_LE(ut_ctr(fd, UNIMEM_CNT_CPU_FAULTS), np / 512 + 1);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_SYSTEM, -1), np);
+	ASSERT_EQ(ut_mem_free(fd, 0), free0);
+	close(fd);
+}
+
+/* The fault-back window: one touch brings back its 2 MiB window only. */
+static void t_window(void)
+{
+	int fd = ut_open(0);
+	size_t len = 4 * MIB, np = len / PAGE;
+	uint8_t *p = map_aligned(len, 2 * MIB);
+	volatile uint8_t x;
+
+	ut_pattern(p, len, 1);
+	ut_migrate_all(fd, p, len, 0);
+	x = p[2 * MIB + 5 * PAGE + 3];
+	(void)x;
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_CPU_FAULTS), 1);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_FAULT_TO_SYSTEM), 512);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_DEVICE, 0), 512);
+	ASSERT_EQ(ut_count_res(fd, p + 2 * MIB, 512, UNIMEM_RES_SYSTEM, -1),
+		  512);
+	ut_check_pattern(p, len, 1, p);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+static void t_d2d(void)
+{
+	int fd = ut_open(0), fd1 = ut_open(1);
+	size_t len = 2 * MIB, np = len / PAGE;
+	uint8_t *p = ut_map(len), *b = malloc(len);
+	struct unimem_migrate m;
+
+	ut_pattern(p, len, 7);
+	ut_migrate_all(fd, p, len, 0);
+	m = ut_migrate(fd, p, len, 1, 0);
+	ASSERT_EQ(m.moved, np);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_MIGRATED_DEV_TO_DEV), np);
+	ASSERT_EQ(ut_dctr(fd, 1, UNIMEM_CNT_MIGRATED_DEV_TO_DEV), np);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_DEVICE, 1), np);
+	ASSERT_EQ(ut_mem_free(fd, 0), 16 * MIB);
+	ASSERT_EQ(ut_mem_free(fd, 1), 16 * MIB - len);
+	/* device 0 reads device 1's memory (peer access), no migration */
+	ut_dev_read(fd, p, b, len);
+	ut_check_pattern(b, len, 7, p);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_DEVICE, 1), np);
+	/* device 1 mirrors its own pages */
+	ut_dev_read(fd1, p, b, len);
+	ut_check_pattern(b, len, 7, p);
+
+	/* mixed sources: half on device 1, half in system -> device 0 */
+	ut_migrate_all(fd, p, len / 2, UNIMEM_TARGET_SYSTEM);
+	m = ut_migrate(fd, p, len, 0, 0);
+	ASSERT_EQ(m.moved, np);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_DEVICE, 0), np);
+	ASSERT_EQ(ut_mem_free(fd, 1), 16 * MIB);
+	ut_check_pattern(p, len, 7, p);
+	close(fd);
+	close(fd1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Partial success is reported exactly. */
+static void t_partial(void)
+{
+	int fd = ut_open(0);
+	uint8_t *p = ut_map(16 * PAGE), *b = malloc(PAGE);
+	struct unimem_migrate m;
+	int pipefd[2];
+	struct iovec iov;
+	size_t i;
+
+	memset(p, 0x5a, 16 * PAGE);
+	/* pages 4-5: a hole */
+	ASSERT_EQ(munmap(p + 4 * PAGE, 2 * PAGE), 0);
+	/* pages 8-9: shared (file-backed, shmem) */
+	ASSERT_TRUE(mmap(p + 8 * PAGE, 2 * PAGE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+		    MAP_FAILED);
+	memset(p + 8 * PAGE, 1, 2 * PAGE);
+	/* pages 10-11: never populated */
+	ASSERT_EQ(madvise(p + 10 * PAGE, 2 * PAGE, MADV_DONTNEED), 0);
+	/* page 0: referenced by a pipe (vmsplice holds a page reference) */
+	ASSERT_EQ(pipe(pipefd), 0);
+	iov.iov_base = p;
+	iov.iov_len = PAGE;
+	ASSERT_EQ(vmsplice(pipefd[1], &iov, 1, 0), PAGE);
+
+	m = ut_migrate(fd, p, 16 * PAGE, 0, 0);
+	ASSERT_EQ(m.unmapped, 2);
+	ASSERT_EQ(m.unsupported, 2);
+	ASSERT_EQ(m.not_present, 2);
+	ASSERT_EQ(m.busy, 1);
+	ASSERT_EQ(m.moved, 9);
+	ASSERT_EQ(m.nomem, 0);
+
+	ASSERT_EQ(read(pipefd[0], b, PAGE), PAGE);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	m = ut_migrate(fd, p, 16 * PAGE, 0, UNIMEM_MIGRATE_POPULATE);
+	ASSERT_EQ(m.moved, 3);
+	ASSERT_EQ(m.already, 9);
+	ASSERT_EQ(m.unmapped, 2);
+	ASSERT_EQ(m.unsupported, 2);
+	ASSERT_EQ(ut_count_res(fd, p, 16, UNIMEM_RES_DEVICE, 0), 12);
+	ASSERT_EQ(ut_count_res(fd, p + 4 * PAGE, 2, UNIMEM_RES_UNMAPPED, -1), 2);
+	for (i = 0; i < 4 * PAGE; i++)
+		ASSERT_EQ(p[i], 0x5a);
+	for (i = 10 * PAGE; i < 12 * PAGE; i++)
+		ASSERT_EQ(p[i], 0);
+	m = ut_migrate(fd, p, 16 * PAGE, UNIMEM_TARGET_SYSTEM, 0);
+	/* the CPU reads above brought back their VMAs' windows: 6-7 left */
+	ASSERT_EQ(m.moved, 2);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Device memory full: the coldest pages are evicted, nothing is lost. */
+static void t_evict(void)
+{
+	int fd = ut_open(0);
+	size_t len = 12 * MIB, dev = 4 * MIB, np = len / PAGE, i;
+	uint8_t *p = ut_map(len);
+	struct unimem_migrate m;
+
+	ut_pattern(p, len, 11);
+	for (i = 0; i < len; i += dev) {
+		m = ut_migrate(fd, p + i, dev, 0, 0);
+		ASSERT_EQ(m.moved, dev / PAGE);
+		ASSERT_EQ(m.nomem, 0);
+	}
+	ASSERT_GE(ut_ctr(fd, UNIMEM_CNT_EVICTIONS), 2 * dev / PAGE);
+	ASSERT_GE(ut_dctr(fd, 0, UNIMEM_CNT_EVICTIONS), 2 * dev / PAGE);
+	ASSERT_LE(ut_count_res(fd, p, np, UNIMEM_RES_DEVICE, 0), dev / PAGE);
+	/* the most recent migration is (mostly) what stayed */
+	ASSERT_GE(ut_count_res(fd, p + 2 * dev, dev / PAGE, UNIMEM_RES_DEVICE,
+			       0), dev / PAGE / 2);
+	/* one call larger than the device */
+	m = ut_migrate(fd, p, len, 0, 0);
+	ASSERT_EQ(m.nomem, 0);
+	ASSERT_EQ(m.moved + m.already, np);
+	ut_check_pattern(p, len, 11, p);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+static void t_fork(void)
+{
+	int fd = ut_open(0);
+	size_t len = 1 * MIB, np = len / PAGE;
+	uint8_t *p = ut_map(len), *b = malloc(len);
+	struct unimem_dev_op op;
+	pid_t pid;
+	int st;
+
+	ut_pattern(p, len, 1);
+	ut_migrate_all(fd, p, len, 0);
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (!pid) {
+		int cfd;
+
+		/* the parent's context is not usable from another mm */
+		memset(&op, 0, sizeof(op));
+		op.op = UNIMEM_OP_READ;
+		op.addr = (uintptr_t)p;
+		op.length = PAGE;
+		op.buf = (uintptr_t)b;
+		IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, ESRCH);
+		/* its own context reads the shared device pages */
+		cfd = ut_open(0);
+		ut_dev_read(cfd, p, b, len);
+		ut_check_pattern(b, len, 1, p);
+		ut_check_pattern(p, len, 1, p);
+		ut_pattern(p, len, 5);
+		ut_dev_write(cfd, p, b, PAGE);
+		ut_check_pattern(p, PAGE, 1, p);
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* parent still sees its data, on the device or back */
+	ut_dev_read(fd, p, b, len);
+	ut_check_pattern(b, len, 1, p);
+	ut_check_pattern(p, len, 1, p);
+	/* write after fork: copy-on-write broken for the parent only */
+	ut_migrate_all(fd, p, len, 0);
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (!pid) {
+		usleep(200000);
+		ut_check_pattern(p, len, 1, p);
+		_exit(0);
+	}
+	ut_pattern(b, len, 6);
+	ut_dev_write(fd, p, b, len);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ut_check_pattern(p, len, 6, b);
+	(void)np;
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+static void t_mmops(void)
+{
+	int fd = ut_open(0);
+	size_t len = 64 * PAGE, i;
+	uint8_t *p, *q, *b = malloc(len);
+	struct unimem_dev_op op;
+	uint32_t e[64];
+
+	/* munmap: the device loses access */
+	p = ut_map(len);
+	ut_pattern(p, len, 1);
+	ut_dev_read(fd, p, b, len);
+	ASSERT_EQ(munmap(p, len), 0);
+	memset(&op, 0, sizeof(op));
+	op.op = UNIMEM_OP_READ;
+	op.addr = (uintptr_t)p;
+	op.length = len;
+	op.buf = (uintptr_t)b;
+	IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EFAULT);
+	ut_snapshot(fd, p, 64, e);
+	for (i = 0; i < 64; i++)
+		ASSERT_EQ(e[i], UNIMEM_RES_UNMAPPED);
+	ASSERT_GE(ut_ctr(fd, UNIMEM_CNT_INVALIDATIONS), 1);
+
+	/* mremap of device-resident memory */
+	p = ut_map(len);
+	ut_pattern(p, len, 2);
+	ut_migrate_all(fd, p, len, 0);
+	q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   (uint8_t *)ut_map(2 * len) + len);
+	ASSERT_TRUE(q != MAP_FAILED);
+	ASSERT_EQ(ut_count_res(fd, q, 64, UNIMEM_RES_DEVICE, 0), 64);
+	ut_dev_read(fd, q, b, len);
+	ut_check_pattern(b, len, 2, p);
+	ut_check_pattern(q, len, 2, p);
+	munmap(q, len);
+
+	/* mprotect: no device writes to read-only memory */
+	p = ut_map(len);
+	ut_pattern(p, len, 3);
+	ut_dev_read(fd, p, b, len);
+	ut_dev_write(fd, p, b, len);
+	ASSERT_EQ(mprotect(p, len, PROT_READ), 0);
+	op.op = UNIMEM_OP_WRITE;
+	op.addr = (uintptr_t)p;
+	{
+		int r = ioctl(fd, UNIMEM_IOCTL_DEV_EXEC, &op);
+
+		ASSERT_EQ(r, -1);
+		ASSERT_TRUE(errno == EFAULT || errno == EPERM);
+	}
+	ut_dev_read(fd, p, b, len);
+	ut_check_pattern(b, len, 3, p);
+	ASSERT_EQ(mprotect(p, len, PROT_READ | PROT_WRITE), 0);
+	ut_pattern(b, len, 4);
+	ut_dev_write(fd, p, b, len);
+	ut_check_pattern(p, len, 4, b);
+	/* read-only device pages: migrate, protect, CPU reads back */
+	ut_migrate_all(fd, p, len, 0);
+	ASSERT_EQ(mprotect(p, len, PROT_READ), 0);
+	ut_check_pattern(p, len, 4, b);
+	munmap(p, len);
+
+	/* MADV_DONTNEED drops device pages too */
+	p = ut_map(len);
+	ut_pattern(p, len, 5);
+	ut_dev_read(fd, p, b, len);
+	ut_migrate_all(fd, p, len / 2, 0);
+	ASSERT_EQ(ut_mem_free(fd, 0), 16 * MIB - len / 2);
+	ASSERT_EQ(madvise(p, len, MADV_DONTNEED), 0);
+	ASSERT_EQ(ut_mem_free(fd, 0), 16 * MIB);
+	memset(b, 0xff, len);
+	ut_dev_read(fd, p, b, len);
+	for (i = 0; i < len; i++)
+		ASSERT_EQ(b[i], 0);
+	for (i = 0; i < len; i++)
+		ASSERT_EQ(p[i], 0);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+static volatile int stop_flag;
+static uint64_t *shared_ctr;
+
+static void *cpu_adder(void *arg)
+{
+	long i, n = (long)arg;
+
+	for (i = 0; i < n; i++)
+		__atomic_fetch_add(shared_ctr, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void atomics_on(int fd, uint8_t *p, const char *what)
+{
+	uint32_t *w4 = (uint32_t *)(p + 64);
+	uint64_t *w8 = (uint64_t *)(p + 128);
+	struct unimem_dev_op op;
+
+	ut_log("-- atomics on %s", what);
+	*w4 = 10;
+	*w8 = 1ULL << 40;
+	ASSERT_EQ(ut_atomic(fd, UNIMEM_OP_ATOMIC_ADD, w4, 4, 5, 0), 10);
+	ASSERT_EQ(*w4, 15);
+	ASSERT_EQ(ut_atomic(fd, UNIMEM_OP_ATOMIC_XCHG, w4, 4, 99, 0), 15);
+	ASSERT_EQ(*w4, 99);
+	ASSERT_EQ(ut_atomic(fd, UNIMEM_OP_ATOMIC_CMPXCHG, w4, 4, 7, 98), 99);
+	ASSERT_EQ(*w4, 99);
+	ASSERT_EQ(ut_atomic(fd, UNIMEM_OP_ATOMIC_CMPXCHG, w4, 4, 7, 99), 99);
+	ASSERT_EQ(*w4, 7);
+	ASSERT_EQ(ut_atomic(fd, UNIMEM_OP_ATOMIC_ADD, w8, 8, 1, 0), 1ULL << 40);
+	ASSERT_EQ(*w8, (1ULL << 40) + 1);
+	ASSERT_EQ(ut_atomic(fd, UNIMEM_OP_ATOMIC_XCHG, w8, 8, ~0ULL, 0),
+		  (1ULL << 40) + 1);
+	ASSERT_EQ(ut_atomic(fd, UNIMEM_OP_ATOMIC_CMPXCHG, w8, 8, 3, ~0ULL),
+		  ~0ULL);
+	ASSERT_EQ(*w8, 3);
+	memset(&op, 0, sizeof(op));
+	op.op = UNIMEM_OP_ATOMIC_ADD;
+	op.addr = (uintptr_t)w4 + 2;
+	op.width = 4;
+	IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EINVAL);
+	op.addr = (uintptr_t)w4;
+	op.width = 3;
+	IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EINVAL);
+	op.width = 4;
+	op.value = 1ULL << 32;
+	IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EINVAL);
+}
+
+static void t_atomic(void)
+{
+	int fd = ut_open(0);
+	size_t len = 4 * MIB;
+	uint8_t *p;
+	pthread_t th;
+	long i, n_cpu = 20000, n_dev = 500;
+
+	/* THP always: device-exclusive refuses huge pages, fallback path */
+	ut_thp("always");
+	p = map_aligned(len, 2 * MIB);
+	madvise(p, len, MADV_HUGEPAGE);
+	memset(p, 0, len);
+	atomics_on(fd, p, "THP-backed memory");
+
+	ut_thp("madvise");
+	p = map_aligned(len, 2 * MIB);
+	memset(p, 0, len);
+	atomics_on(fd, p, "system memory (device-exclusive)");
+	ASSERT_GE(ut_ctr(fd, UNIMEM_CNT_ATOMICS), 14);
+
+	p = ut_map(len);
+	memset(p, 0, len);
+	ut_migrate_all(fd, p, PAGE, 0);
+	atomics_on(fd, p, "device memory");
+	ut_migrate_all(fd, p, PAGE, 1);
+	atomics_on(fd, p, "peer device memory");
+
+	/* CPU and device increment one word concurrently */
+	p = ut_map(len);
+	memset(p, 0, len);
+	shared_ctr = (uint64_t *)(p + 256);
+	ASSERT_EQ(pthread_create(&th, NULL, cpu_adder, (void *)n_cpu), 0);
+	for (i = 0; i < n_dev; i++)
+		ut_atomic(fd, UNIMEM_OP_ATOMIC_ADD, shared_ctr, 8, 1, 0);
+	pthread_join(th, NULL);
+	ASSERT_EQ(*shared_ctr, n_cpu + n_dev);
+	ut_thp("always");
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* No byte of one process is visible to another; exit frees device pages. */
+static void t_isolation(void)
+{
+	int fd = ut_open(0), st;
+	size_t len = 4 * MIB, i;
+	uint8_t *p, *b = malloc(len);
+	pid_t pid = fork();
+
+	ASSERT_TRUE(pid >= 0);
+	if (!pid) {
+		int cfd = ut_open(0);
+
+		p = ut_map(len);
+		memset(p, 0xee, len);
+		ut_migrate_all(cfd, p, len, 0);
+		_exit(0);	/* exits with its device pages live */
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ASSERT_EQ(ut_mem_free(fd, 0), 16 * MIB);
+
+	p = ut_map(len);
+	{
+		struct unimem_migrate m = ut_migrate(fd, p, len, 0,
+						     UNIMEM_MIGRATE_POPULATE);
+
+		ASSERT_EQ(m.moved, len / PAGE);
+	}
+	ut_dev_read(fd, p, b, len);
+	for (i = 0; i < len; i++)
+		ASSERT_EQ(b[i], 0);
+	for (i = 0; i < len; i++)
+		ASSERT_EQ(p[i], 0);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Several processes on one device with eviction between them. */
+static void t_multiproc(void)
+{
+	int i, st, nproc = 3;
+	pid_t pids[3];
+
+	for (i = 0; i < nproc; i++) {
+		pids[i] = fork();
+		ASSERT_TRUE(pids[i] >= 0);
+		if (!pids[i]) {
+			int fd = ut_open(0), r;
+			size_t len = 3 * MIB;
+			uint8_t *p = ut_map(len), *b = malloc(len);
+
+			for (r = 0; r < 4; r++) {
+				ut_pattern(p, len, 100 + i * 10 + r);
+				ut_migrate_all(fd, p, len, r & 1);
+				ut_dev_read(fd, p, b, len);
+				ut_check_pattern(b, len, 100 + i * 10 + r, p);
+				ut_pattern(b, len, 200 + i);
+				ut_dev_write(fd, p, b, len);
+				ut_check_pattern(p, len, 200 + i, b);
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < nproc; i++) {
+		ASSERT_EQ(waitpid(pids[i], &st, 0), pids[i]);
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+static const struct {
+	const char *name;
+	void (*fn)(void);
+	const char *params;
+} cases[] = {
+	{ "info", t_info, "ndevices=2 mem_mib=16" },
+	{ "devrw", t_devrw, "ndevices=2 mem_mib=16" },
+	{ "migrate", t_migrate, "ndevices=2 mem_mib=16" },
+	{ "window", t_window, "ndevices=2 mem_mib=16" },
+	{ "d2d", t_d2d, "ndevices=2 mem_mib=16" },
+	{ "partial", t_partial, "ndevices=2 mem_mib=16" },
+	{ "evict", t_evict, "ndevices=1 mem_mib=4" },
+	{ "fork", t_fork, "ndevices=2 mem_mib=16" },
+	{ "mmops", t_mmops, "ndevices=2 mem_mib=16" },
+	{ "atomic", t_atomic, "ndevices=2 mem_mib=16" },
+	{ "isolation", t_isolation, "ndevices=2 mem_mib=16" },
+	{ "multiproc", t_multiproc, "ndevices=2 mem_mib=4" },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i;
+	int ran = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			printf("%s\n", cases[i].name);
+		return 2;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (strcmp(argv[1], "all") && strcmp(argv[1], cases[i].name))
+			continue;
+		UT_CASE(cases[i].name);
+		ut_load(cases[i].params);
+		cases[i].fn();
+		ut_unload();
+		ut_log("PASS %s", cases[i].name);
+		ran++;
+	}
+	if (!ran)
+		UT_FAIL("unknown case %s", argv[1]);
+	return 0;
+}

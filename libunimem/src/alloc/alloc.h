@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alloc.h - the allocator's own seams (private to src/alloc and os.c).
+ *
+ * Layout, mimalloc-style:
+ *   segment  4 MiB mapping aligned to 4 MiB; slice 0 holds this header, the
+ *            other 63 slices of 64 KiB are handed to pages. A registry keyed
+ *            by addr >> 22 says which 4 MiB granules are ours, so any pointer
+ *            finds its segment in O(1) and foreign pointers are recognised
+ *            without touching memory we do not own.
+ *   page     1..32 consecutive slices holding blocks of one size class.
+ *   heap     one per (thread, location): per-class page queues, a thread-
+ *            local fast path with no locks. Frees from other threads go to
+ *            an atomic per-page list (or the heap's delayed list when the
+ *            page is full) and are collected by the owner.
+ *   huge     allocations above UM_SMALL_MAX get their own aligned mapping
+ *            whose header is at its start (realloc through mremap).
+ */
+#ifndef UM_ALLOC_H
+#define UM_ALLOC_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+#define UM_SEGMENT_SHIFT 22
+#define UM_SEGMENT_SIZE ((size_t)1 << UM_SEGMENT_SHIFT)
+#define UM_SEGMENT_MASK ((uintptr_t)UM_SEGMENT_SIZE - 1)
+#define UM_SLICE_SHIFT 16
+#define UM_SLICE_SIZE ((size_t)1 << UM_SLICE_SHIFT)
+#define UM_SLICES ((int)(UM_SEGMENT_SIZE / UM_SLICE_SIZE)) /* 64 */
+#define UM_PAGE_MAX_SLICES 16 /* 1 MiB: three such pages fit a segment */
+#define UM_SMALL_MAX ((size_t)512 << 10) /* larger: huge, own mapping */
+#define UM_CLASSES 57                    /* class 0 is "size 0": slow path */
+#define UM_MIN_ALIGN 16
+#define UM_LOC_SLOTS 32                  /* distinct locations in one process */
+
+#define UM_SEG_MAGIC 0x756d5347u /* "umSG" */
+enum um_segment_kind { UM_SEG_SMALL = 1, UM_SEG_HUGE = 2 };
+enum um_huge_state { UM_HUGE_LIVE = 1, UM_HUGE_CACHED = 2 };
+
+/* Thread ids are ours (never reused), 0 = no thread yet, ~0 = abandoned. */
+#define UM_TID_NONE 0
+#define UM_TID_ABANDONED UINT64_MAX
+
+/*
+ * Low bits of page->thread_free (blocks are 16-aligned): the page's state
+ * for remote frees. NORMAL: push onto the page's list. FULL: the page sits
+ * in its heap's full list and the owner does not look at it; the first
+ * remote free flips it to NOTIFIED and hands its block to the heap's
+ * delayed list (which the owner drains, unfulling the page); later remote
+ * frees go to the page's list again. So a full page costs the heap's list
+ * one push, not one per free.
+ */
+#define UM_TF_FULL ((uintptr_t)1)
+#define UM_TF_NOTIFIED ((uintptr_t)2)
+#define UM_TF_STATE ((uintptr_t)3)
+
+struct um_heap;
+struct um_tld;
+
+struct um_page {
+	void *free;         /* owner's free list */
+	uint32_t used;      /* blocks out (remote frees count until collected) */
+	uint32_t capacity;  /* blocks carved so far (carving is lazy) */
+	uint32_t reserved;  /* blocks that fit in the page */
+	uint32_t block_size;
+	uint8_t cls;
+	uint8_t slice_count;
+	uint8_t slice_index;
+	uint8_t in_full;    /* owner's view: in heap->full */
+	uint8_t in_use;
+	uint8_t *start;
+	_Atomic uintptr_t thread_free; /* remote frees | UM_TF_FULL */
+	struct um_page *next, *prev;
+	struct um_heap *heap;
+};
+
+struct um_segment {
+	/* common to small segments and huge mappings */
+	uint32_t magic;
+	uint32_t kind;
+	size_t map_size;
+	unimem_location_t loc;  /* requested location */
+	/* huge only */
+	size_t huge_offset;     /* user pointer = segment + huge_offset */
+	_Atomic int huge_state;
+	bool huge_zero;         /* contents known to be zero (fresh mapping) */
+	bool huge_discarded;    /* cached and given back to the OS */
+	uint64_t cached_at_ms;
+	struct um_segment *cache_next;
+	/* small only */
+	_Atomic uint64_t owner_tid;
+	struct um_heap *heap;
+	struct um_segment *next, *prev;
+	uint64_t used_mask;     /* slices in pages (bit 0: this header) */
+	uint64_t dirty_mask;    /* free slices not yet discarded */
+	uint8_t slice_page[UM_SLICES]; /* slice -> first slice of its page */
+	struct um_page pages[UM_SLICES];
+};
+
+struct um_page_queue {
+	struct um_page *first, *last;
+};
+
+struct um_heap {
+	/* fast path: first page of each class queue, or &um_page_empty */
+	struct um_page *pages[UM_CLASSES];
+	uint64_t tid;
+	struct um_tld *tld;
+	unimem_location_t loc;
+	int slot;
+	_Atomic uintptr_t delayed; /* remote frees into full pages */
+	struct um_page_queue queue[UM_CLASSES];
+	struct um_page_queue full;
+	struct um_segment *segments;
+	size_t segment_count;
+	size_t empty_segments;  /* kept mapped for reuse */
+	size_t dirty_slices;
+	uint64_t last_purge_ms;
+	struct um_heap *pool_next; /* abandoned / free heap lists */
+};
+
+struct um_tld {
+	uint64_t tid;
+	struct um_heap *heaps[UM_LOC_SLOTS];
+	struct um_tld *pool_next;
+};
+
+/* The calling thread's heap for the default location (&um_heap_empty
+ * before the thread's first allocation) and its thread data. */
+extern __thread struct um_heap *um_thread_heap
+	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
+extern __thread struct um_tld *um_thread_tld
+	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
+extern struct um_heap um_heap_empty UM_INTERNAL;
+extern struct um_page um_page_empty UM_INTERNAL;
+
+/* um_class_of() for sizes up to 1 KiB, by 16-byte step (generated from
+ * it): a table load is shorter than the clz path on the malloc fast path. */
+static const uint8_t um_class_small[65] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 10, 10, 11, 11, 12,
+	12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15, 16, 16, 16,
+	16, 17, 17, 17, 17, 17, 17, 17, 17, 18, 18, 18, 18, 18, 18, 18,
+	18, 19, 19, 19, 19, 19, 19, 19, 19, 20, 20, 20, 20, 20, 20, 20,
+	20,
+};
+
+/* Size classes: 16-byte steps to 128, then four classes per doubling. */
+static inline size_t um_class_of(size_t size)
+{
+	if (size <= 1024)
+		return um_class_small[(size + 15) >> 4];
+	size_t w = size - 1;
+	unsigned b = 63u - (unsigned)__builtin_clzl(w);
+	return 9 + (size_t)(b - 7) * 4 + ((w >> (b - 2)) & 3);
+}
+
+static inline size_t um_class_size(size_t cls)
+{
+	if (cls <= 8)
+		return cls << 4;
+	size_t k = cls - 9;
+	unsigned b = 7 + (unsigned)(k / 4);
+	return ((size_t)1 << b) + (k % 4 + 1) * ((size_t)1 << (b - 2));
+}
+
+/* registry (segment.c) ------------------------------------------------- */
+extern _Atomic(_Atomic(struct um_segment *) *) um_registry[] UM_INTERNAL;
+#define UM_REG_LEAF_SHIFT 14
+#define UM_ADDR_BITS 47
+
+static inline struct um_segment *um_segment_of(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	if (um_unlikely(a >> UM_ADDR_BITS))
+		return NULL;
+	_Atomic(struct um_segment *) *leaf = atomic_load_explicit(
+		&um_registry[a >> (UM_SEGMENT_SHIFT + UM_REG_LEAF_SHIFT)],
+		memory_order_acquire);
+	if (um_unlikely(leaf == NULL))
+		return NULL;
+	return atomic_load_explicit(
+		&leaf[(a >> UM_SEGMENT_SHIFT) & ((1u << UM_REG_LEAF_SHIFT) - 1)],
+		memory_order_acquire);
+}
+
+static inline struct um_page *um_page_of(struct um_segment *seg, const void *p)
+{
+	size_t idx = ((uintptr_t)p - (uintptr_t)seg) >> UM_SLICE_SHIFT;
+	return &seg->pages[seg->slice_page[idx]];
+}
+
+UM_INTERNAL int um_registry_set(void *base, size_t size, struct um_segment *seg);
+UM_INTERNAL void um_registry_clear(void *base, size_t size, struct um_segment *seg);
+
+/* segments and huge mappings (segment.c) ------------------------------- */
+UM_INTERNAL struct um_segment *um_segment_new(struct um_heap *heap);
+UM_INTERNAL void um_segment_delete(struct um_segment *seg);
+UM_INTERNAL void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align,
+				bool zero);
+UM_INTERNAL __attribute__((noinline)) void um_huge_free(struct um_segment *seg, void *p);
+UM_INTERNAL void *um_huge_realloc(struct um_segment *seg, void *p, size_t size);
+UM_INTERNAL void um_huge_lock_for_fork(void);
+UM_INTERNAL void um_huge_unlock_after_fork(void);
+static inline size_t um_huge_usable(const struct um_segment *seg)
+{
+	return seg->map_size - seg->huge_offset;
+}
+/* Bind fresh memory of @heap's location, with malloc inside the backend
+ * served by the thread's unlocated heap (no recursion into @heap). */
+UM_INTERNAL int um_place_fresh(struct um_heap *heap, void *addr, size_t size);
+
+/* heaps, pages, threads (heap.c) --------------------------------------- */
+UM_INTERNAL struct um_heap *um_thread_init(void);
+UM_INTERNAL struct um_heap *um_heap_for_location(unimem_location_t loc);
+UM_INTERNAL void *um_heap_alloc_class(struct um_heap *heap, size_t cls);
+UM_INTERNAL __attribute__((noinline)) void um_free_remote(struct um_page *page, void *p);
+UM_INTERNAL __attribute__((noinline)) void um_page_free_slow(struct um_page *page);
+UM_INTERNAL void um_alloc_set_default_location(unimem_location_t loc);
+UM_INTERNAL unimem_location_t um_alloc_default_location(void);
+UM_INTERNAL void um_lock(void);
+UM_INTERNAL void um_unlock(void);
+UM_INTERNAL void *um_meta_alloc(size_t size);
+UM_INTERNAL uint64_t um_now_ms(void); /* coarse monotonic clock */
+
+/* malloc.c: the malloc family without the public names (the preload
+ * library's malloc() etc. call these directly, no PLT hop) */
+UM_INTERNAL void *um_malloc(size_t size);
+UM_INTERNAL void *um_calloc(size_t n, size_t size);
+UM_INTERNAL void *um_realloc(void *p, size_t size);
+UM_INTERNAL void um_free(void *p);
+UM_INTERNAL void *um_aligned(size_t align, size_t size);
+UM_INTERNAL size_t um_usable_size(const void *p);
+UM_INTERNAL __attribute__((noinline, cold)) void um_report_invalid(const char *what,
+							      const void *p);
+
+/* counters for tests and UNIMEM_PRELOAD_STATS */
+struct um_alloc_stats {
+	uint64_t segments_mapped;   /* small segments alive now */
+	uint64_t segments_total;    /* ever mapped */
+	uint64_t huge_live;         /* huge allocations alive now */
+	uint64_t huge_total;
+	uint64_t invalid_frees;     /* foreign or double frees caught */
+	uint64_t heaps_abandoned;   /* heaps of exited threads not yet adopted */
+};
+UM_INTERNAL void um_alloc_get_stats(struct um_alloc_stats *st);
+extern _Atomic uint64_t um_stat_segments UM_INTERNAL;
+extern _Atomic uint64_t um_stat_segments_total UM_INTERNAL;
+extern _Atomic uint64_t um_stat_huge UM_INTERNAL;
+extern _Atomic uint64_t um_stat_huge_total UM_INTERNAL;
+extern _Atomic uint64_t um_stat_invalid UM_INTERNAL;
+
+/* os.c extras, used by the allocator only */
+UM_INTERNAL void *um_os_remap(void *addr, size_t old_size, size_t new_size,
+			      size_t align);
+
+#endif /* UM_ALLOC_H */

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * malloc.c - the malloc family with C semantics, unimem_malloc_on and the
+ * O(1) pointer lookup. The fast paths are here; everything that may take
+ * a lock or make a syscall is in heap.c / segment.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+
+/* ---- diagnostics ----------------------------------------------------- */
+
+void um_report_invalid(const char *what, const void *p)
+{
+	uint64_t n = atomic_fetch_add_explicit(&um_stat_invalid, 1,
+					       memory_order_relaxed);
+	if (n >= 8)
+		return; /* a bug report needs the first few, not a flood */
+	char msg[160];
+	int len = snprintf(msg, sizeof(msg),
+			   "unimem: %s(%p): not a live unimem allocation; ignored\n",
+			   what, p);
+	if (len > 0) {
+		ssize_t r = write(STDERR_FILENO, msg,
+				  (size_t)len < sizeof(msg) ? (size_t)len : sizeof(msg) - 1);
+		(void)r;
+	}
+}
+
+/*
+ * Validate @p as the start of a live block; returns its segment (and page
+ * for small blocks) or NULL. Cheap checks only: the registry, the header
+ * slice, a page in use, the block grid.
+ */
+static struct um_segment *um_block_of(const void *p, struct um_page **pagep)
+{
+	struct um_segment *seg = um_segment_of(p);
+	if (seg == NULL)
+		return NULL;
+	if (seg->kind == UM_SEG_HUGE) {
+		if ((const uint8_t *)p != (uint8_t *)seg + seg->huge_offset ||
+		    atomic_load_explicit(&seg->huge_state, memory_order_acquire) !=
+			    UM_HUGE_LIVE)
+			return NULL;
+		*pagep = NULL;
+		return seg;
+	}
+	size_t off = (uintptr_t)p - (uintptr_t)seg;
+	if (off < UM_SLICE_SIZE)
+		return NULL;
+	struct um_page *page = um_page_of(seg, p);
+	if (!page->in_use ||
+	    ((size_t)((const uint8_t *)p - page->start) % page->block_size) != 0)
+		return NULL;
+	*pagep = page;
+	return seg;
+}
+
+/* ---- allocation ------------------------------------------------------ */
+
+static void *um_malloc_slow(struct um_heap *heap, size_t size)
+{
+	if (heap == &um_heap_empty) {
+		heap = um_thread_init();
+		if (heap == NULL) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	if (size > UM_SMALL_MAX)
+		return um_huge_alloc(heap, size, 0, false);
+	return um_heap_alloc_class(heap, um_class_of(size ? size : 1));
+}
+
+static inline void *um_heap_malloc(struct um_heap *heap, size_t size)
+{
+	if (um_likely(size <= UM_SMALL_MAX)) {
+		struct um_page *page = heap->pages[um_class_of(size)];
+		void *b = page->free;
+		if (um_likely(b != NULL)) {
+			page->free = *(void **)b;
+			page->used++;
+			return b;
+		}
+	}
+	return um_malloc_slow(heap, size);
+}
+
+void *um_malloc(size_t size)
+{
+	return um_heap_malloc(um_thread_heap, size);
+}
+
+void um_free(void *p)
+{
+	if (p == NULL)
+		return;
+	struct um_segment *seg = um_segment_of(p);
+	if (um_unlikely(seg == NULL || ((uintptr_t)p & (UM_MIN_ALIGN - 1)) != 0)) {
+		um_report_invalid("free", p);
+		return;
+	}
+	if (um_likely(seg->kind == UM_SEG_SMALL)) {
+		/* slice 0 (the header) maps to pages[0], never in use */
+		struct um_page *page = um_page_of(seg, p);
+		if (um_unlikely(!page->in_use)) {
+			um_report_invalid("free", p);
+			return;
+		}
+		if (um_likely(atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
+			      um_thread_heap->tid)) {
+			*(void **)p = page->free;
+			page->free = p;
+			if (um_unlikely(--page->used == 0 || page->in_full))
+				um_page_free_slow(page);
+		} else {
+			um_free_remote(page, p);
+		}
+		return;
+	}
+	um_huge_free(seg, p);
+}
+
+void *um_calloc(size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (total > UM_SMALL_MAX) {
+		struct um_heap *heap = um_thread_heap;
+		if (heap == &um_heap_empty && (heap = um_thread_init()) == NULL) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return um_huge_alloc(heap, total, 0, true);
+	}
+	void *p = um_malloc(total);
+	if (p)
+		memset(p, 0, total);
+	return p;
+}
+
+/* The heap of the same location as @seg, for realloc's new block. */
+static struct um_heap *um_heap_like(struct um_segment *seg)
+{
+	struct um_heap *heap = um_thread_heap;
+	if (heap != &um_heap_empty && heap->loc == seg->loc)
+		return heap;
+	if (seg->loc == UNIMEM_LOC_NONE && heap == &um_heap_empty &&
+	    um_alloc_default_location() == UNIMEM_LOC_NONE)
+		return heap; /* the slow path initialises the thread */
+	heap = um_heap_for_location(seg->loc);
+	return heap ? heap : &um_heap_empty;
+}
+
+void *um_realloc(void *p, size_t size)
+{
+	if (p == NULL)
+		return um_malloc(size);
+	if (size == 0) {
+		um_free(p);
+		return NULL;
+	}
+	struct um_page *page;
+	struct um_segment *seg = um_block_of(p, &page);
+	if (seg == NULL) {
+		um_report_invalid("realloc", p);
+		errno = EINVAL;
+		return NULL;
+	}
+	size_t old;
+	if (page == NULL) {
+		if (size > UM_SMALL_MAX)
+			return um_huge_realloc(seg, p, size);
+		old = um_huge_usable(seg);
+	} else {
+		old = page->block_size;
+		if (size <= old && size >= old / 2)
+			return p;
+	}
+	void *q = um_heap_malloc(um_heap_like(seg), size);
+	if (q == NULL)
+		return NULL; /* errno set; @p untouched, as C says */
+	memcpy(q, p, old < size ? old : size);
+	um_free(p);
+	return q;
+}
+
+/* @align: a power of two (callers check). */
+void *um_aligned(size_t align, size_t size)
+{
+	if (align <= UM_MIN_ALIGN)
+		return um_malloc(size);
+	struct um_heap *heap = um_thread_heap;
+	if (heap == &um_heap_empty && (heap = um_thread_init()) == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* Pages start on a slice boundary, so blocks of a size that is a
+	 * multiple of @align are all aligned to it. */
+	if (align <= UM_SLICE_SIZE && size <= UM_SMALL_MAX) {
+		size_t cls = um_class_of(size ? size : 1);
+		while (cls < UM_CLASSES && (um_class_size(cls) & (align - 1)) != 0)
+			cls++;
+		if (cls < UM_CLASSES)
+			return um_heap_alloc_class(heap, cls);
+	}
+	return um_huge_alloc(heap, size, align, false);
+}
+
+size_t um_usable_size(const void *p)
+{
+	struct um_page *page;
+	if (p == NULL)
+		return 0;
+	struct um_segment *seg = um_block_of(p, &page);
+	if (seg == NULL)
+		return 0;
+	return page ? page->block_size : um_huge_usable(seg);
+}
+
+/* ---- public API ------------------------------------------------------ */
+
+void *unimem_malloc(size_t size) { return um_malloc(size); }
+void *unimem_calloc(size_t n, size_t size) { return um_calloc(n, size); }
+void *unimem_realloc(void *p, size_t size) { return um_realloc(p, size); }
+void unimem_free(void *p) { um_free(p); }
+size_t unimem_malloc_usable_size(const void *p) { return um_usable_size(p); }
+
+static bool um_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+void *unimem_aligned_alloc(size_t alignment, size_t size)
+{
+	if (!um_is_pow2(alignment)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return um_aligned(alignment, size);
+}
+
+int unimem_posix_memalign(void **memptr, size_t alignment, size_t size)
+{
+	if (memptr == NULL || !um_is_pow2(alignment) || alignment < sizeof(void *))
+		return EINVAL;
+	int saved = errno;
+	void *p = um_aligned(alignment, size);
+	if (p == NULL) {
+		errno = saved; /* posix_memalign reports, it does not set errno */
+		return ENOMEM;
+	}
+	*memptr = p;
+	return 0;
+}
+
+void *unimem_malloc_on(size_t size, unimem_location_t loc)
+{
+	switch (UNIMEM_LOC_KIND(loc)) {
+	case UNIMEM_LOC_KIND_NONE:
+		if (loc != UNIMEM_LOC_NONE)
+			break;
+		return um_malloc(size);
+	case UNIMEM_LOC_KIND_HOST:
+	case UNIMEM_LOC_KIND_DEVICE:
+	case UNIMEM_LOC_KIND_SYSTEM: {
+		struct um_heap *heap = um_heap_for_location(loc);
+		if (heap == NULL)
+			return NULL;
+		return um_heap_malloc(heap, size);
+	}
+	default:
+		break;
+	}
+	errno = EINVAL;
+	um_error(-EINVAL, "unimem_malloc_on: 0x%08x is not a location to allocate on",
+		 (unsigned)loc);
+	return NULL;
+}
+
+bool um_alloc_lookup(const void *p, struct um_alloc_info *info)
+{
+	struct um_segment *seg = um_segment_of(p);
+	if (seg == NULL)
+		return false;
+	if (seg->kind == UM_SEG_HUGE) {
+		uint8_t *base = (uint8_t *)seg + seg->huge_offset;
+		if ((const uint8_t *)p < base ||
+		    (const uint8_t *)p >= (uint8_t *)seg + seg->map_size ||
+		    atomic_load_explicit(&seg->huge_state, memory_order_acquire) !=
+			    UM_HUGE_LIVE)
+			return false;
+		info->base = base;
+		info->size = um_huge_usable(seg);
+		info->region = seg;
+		info->region_size = seg->map_size;
+	} else {
+		if ((uintptr_t)p - (uintptr_t)seg < UM_SLICE_SIZE)
+			return false;
+		struct um_page *page = um_page_of(seg, p);
+		if (!page->in_use)
+			return false;
+		size_t i = (size_t)((const uint8_t *)p - page->start) / page->block_size;
+		if (i >= page->reserved)
+			return false; /* tail of the page past the last block */
+		info->base = page->start + i * page->block_size;
+		info->size = page->block_size;
+		info->region = seg;
+		info->region_size = UM_SEGMENT_SIZE;
+	}
+	info->requested = seg->loc;
+	return true;
+}
+
+int unimem_ptr_info(const void *ptr, struct unimem_ptr_info *info)
+{
+	if (info == NULL)
+		return um_error(-EINVAL, "unimem_ptr_info: info is NULL");
+	struct um_alloc_info ai;
+	if (ptr == NULL || !um_alloc_lookup(ptr, &ai))
+		return um_error(-ENOENT, "unimem_ptr_info: %p is not inside a unimem allocation",
+				ptr);
+	info->base = ai.base;
+	info->size = ai.size;
+	info->requested = ai.requested;
+	info->location = um_range_location(ai.base, ai.size);
+	info->region = ai.region;
+	info->region_size = ai.region_size;
+	return 0;
+}

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * segment.c - the registry of our 4 MiB granules, small segments, and huge
+ * allocations (own mapping, mremap on realloc, a small cache so a loop of
+ * 1 MiB malloc/free does not mmap every time).
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+
+_Atomic uint64_t um_stat_segments, um_stat_segments_total, um_stat_huge,
+	um_stat_huge_total, um_stat_invalid;
+
+/* Two levels: 2^11 leaves of 2^14 granules cover the 47-bit user space.
+ * Leaves are mapped on demand and never freed (128 KiB each). */
+#define UM_REG_TOP (1u << (UM_ADDR_BITS - UM_SEGMENT_SHIFT - UM_REG_LEAF_SHIFT))
+_Atomic(_Atomic(struct um_segment *) *) um_registry[UM_REG_TOP];
+
+static _Atomic(struct um_segment *) *um_registry_leaf(uintptr_t a, bool create)
+{
+	size_t top = a >> (UM_SEGMENT_SHIFT + UM_REG_LEAF_SHIFT);
+	_Atomic(struct um_segment *) *leaf =
+		atomic_load_explicit(&um_registry[top], memory_order_acquire);
+	if (leaf != NULL || !create)
+		return leaf;
+	um_lock();
+	leaf = atomic_load_explicit(&um_registry[top], memory_order_relaxed);
+	if (leaf == NULL) {
+		leaf = um_os_map(sizeof(*leaf) << UM_REG_LEAF_SHIFT, 0);
+		if (leaf != NULL)
+			atomic_store_explicit(&um_registry[top], leaf,
+					      memory_order_release);
+	}
+	um_unlock();
+	return leaf;
+}
+
+int um_registry_set(void *base, size_t size, struct um_segment *seg)
+{
+	uintptr_t a = (uintptr_t)base, end = a + size;
+	if (end >> UM_ADDR_BITS)
+		return -ENOMEM;
+	for (; a < end; a = (a & ~UM_SEGMENT_MASK) + UM_SEGMENT_SIZE) {
+		_Atomic(struct um_segment *) *leaf = um_registry_leaf(a, true);
+		if (leaf == NULL)
+			return -ENOMEM;
+		atomic_store_explicit(
+			&leaf[(a >> UM_SEGMENT_SHIFT) & ((1u << UM_REG_LEAF_SHIFT) - 1)],
+			seg, memory_order_release);
+	}
+	return 0;
+}
+
+void um_registry_clear(void *base, size_t size, struct um_segment *seg)
+{
+	uintptr_t a = (uintptr_t)base, end = a + size;
+	for (; a < end; a = (a & ~UM_SEGMENT_MASK) + UM_SEGMENT_SIZE) {
+		_Atomic(struct um_segment *) *leaf = um_registry_leaf(a, false);
+		if (leaf == NULL)
+			continue;
+		struct um_segment *expected = seg;
+		atomic_compare_exchange_strong(
+			&leaf[(a >> UM_SEGMENT_SHIFT) & ((1u << UM_REG_LEAF_SHIFT) - 1)],
+			&expected, NULL);
+	}
+}
+
+int um_place_fresh(struct um_heap *heap, void *addr, size_t size)
+{
+	if (heap->loc == UNIMEM_LOC_NONE)
+		return 0;
+	/* The backend may malloc (hwloc does): serve that from the thread's
+	 * unlocated heap, never from the heap being grown. */
+	struct um_heap *saved = um_thread_heap;
+	struct um_heap *plain = um_heap_for_location(UNIMEM_LOC_NONE);
+	if (plain != NULL && plain != heap)
+		um_thread_heap = plain;
+	int err = um_place_range(addr, size, heap->loc);
+	um_thread_heap = saved;
+	return err;
+}
+
+struct um_segment *um_segment_new(struct um_heap *heap)
+{
+	struct um_segment *seg = um_os_map(UM_SEGMENT_SIZE, UM_SEGMENT_SIZE);
+	if (seg == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	int err = um_place_fresh(heap, seg, UM_SEGMENT_SIZE);
+	if (err == 0)
+		err = um_registry_set(seg, UM_SEGMENT_SIZE, seg);
+	if (err != 0) {
+		um_os_unmap(seg, UM_SEGMENT_SIZE);
+		errno = -err;
+		return NULL;
+	}
+	/* Fresh anonymous memory is zero: only set what is not. */
+	seg->magic = UM_SEG_MAGIC;
+	seg->kind = UM_SEG_SMALL;
+	seg->map_size = UM_SEGMENT_SIZE;
+	seg->loc = heap->loc;
+	seg->heap = heap;
+	seg->used_mask = 1; /* slice 0: this header */
+	atomic_store_explicit(&seg->owner_tid, heap->tid, memory_order_release);
+	atomic_fetch_add_explicit(&um_stat_segments, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&um_stat_segments_total, 1, memory_order_relaxed);
+	return seg;
+}
+
+void um_segment_delete(struct um_segment *seg)
+{
+	um_registry_clear(seg, UM_SEGMENT_SIZE, seg);
+	seg->magic = 0;
+	um_os_unmap(seg, UM_SEGMENT_SIZE);
+	atomic_fetch_sub_explicit(&um_stat_segments, 1, memory_order_relaxed);
+}
+
+/* ---- huge ------------------------------------------------------------ */
+
+/*
+ * Freed huge mappings kept for reuse, so a loop of 1 MiB malloc/free (or
+ * a producer/consumer pair) does not mmap, fault and munmap every time.
+ * Bounded in count and bytes; an entry idle for UM_HUGE_IDLE_MS is
+ * discarded (its pages go back to the OS, the mapping stays).
+ */
+#define UM_HUGE_CACHE_MAX 128
+#define UM_HUGE_CACHE_BYTES ((size_t)256 << 20)
+#define UM_HUGE_IDLE_MS 250
+static uint64_t um_huge_aged_ms;
+static pthread_mutex_t um_huge_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct um_segment *um_huge_cache; /* newest first */
+static size_t um_huge_cache_count, um_huge_cache_bytes;
+
+/* Caller holds um_huge_mutex. Scans at most every 50 ms. */
+static void um_huge_cache_age(uint64_t now)
+{
+	if (now - um_huge_aged_ms < 50)
+		return;
+	um_huge_aged_ms = now;
+	for (struct um_segment *s = um_huge_cache; s; s = s->cache_next) {
+		if (!s->huge_discarded && now - s->cached_at_ms >= UM_HUGE_IDLE_MS) {
+			um_os_discard((uint8_t *)s + s->huge_offset,
+				      s->map_size - s->huge_offset);
+			s->huge_discarded = true;
+			s->huge_zero = true; /* private anonymous: refaults as zero */
+		}
+	}
+}
+
+void um_huge_lock_for_fork(void) { pthread_mutex_lock(&um_huge_mutex); }
+void um_huge_unlock_after_fork(void) { pthread_mutex_unlock(&um_huge_mutex); }
+
+static size_t um_huge_offset(size_t align)
+{
+	size_t off = um_os_page_size();
+	return align > off ? align : off;
+}
+
+static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
+					     unimem_location_t loc)
+{
+	struct um_segment *found = NULL;
+	uint64_t now = um_now_ms();
+	pthread_mutex_lock(&um_huge_mutex);
+	um_huge_cache_age(now);
+	for (struct um_segment **pp = &um_huge_cache; *pp; pp = &(*pp)->cache_next) {
+		struct um_segment *s = *pp;
+		/* big enough but not wasteful, same placement */
+		if (s->loc == loc && s->huge_offset == offset &&
+		    s->map_size >= map_size && s->map_size - map_size <= map_size / 4) {
+			*pp = s->cache_next;
+			um_huge_cache_count--;
+			um_huge_cache_bytes -= s->map_size;
+			found = s;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&um_huge_mutex);
+	return found;
+}
+
+static void um_huge_unmap(struct um_segment *seg)
+{
+	um_registry_clear(seg, seg->map_size, seg);
+	seg->magic = 0;
+	um_os_unmap(seg, seg->map_size);
+}
+
+void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
+{
+	size_t ps = um_os_page_size();
+	size_t offset = um_huge_offset(align);
+	size_t map_size = offset + ((size + ps - 1) & ~(ps - 1));
+	if (size > PTRDIFF_MAX || map_size < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t map_align = align > UM_SEGMENT_SIZE ? align : UM_SEGMENT_SIZE;
+	unimem_location_t loc = heap->loc;
+
+	struct um_segment *seg = um_huge_cache_take(map_size, offset, loc);
+	if (seg == NULL) {
+		seg = um_os_map(map_size, map_align);
+		if (seg == NULL) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		int err = um_place_fresh(heap, seg, map_size);
+		if (err == 0)
+			err = um_registry_set(seg, map_size, seg);
+		if (err != 0) {
+			um_os_unmap(seg, map_size);
+			errno = -err;
+			return NULL;
+		}
+		seg->magic = UM_SEG_MAGIC;
+		seg->kind = UM_SEG_HUGE;
+		seg->map_size = map_size;
+		seg->loc = loc;
+		seg->huge_offset = offset;
+		seg->huge_zero = true;
+		atomic_fetch_add_explicit(&um_stat_huge_total, 1, memory_order_relaxed);
+	}
+	uint8_t *p = (uint8_t *)seg + offset;
+	if (zero && !seg->huge_zero)
+		memset(p, 0, size); /* the rest is never handed out as zero */
+	seg->huge_zero = false;
+	atomic_store_explicit(&seg->huge_state, UM_HUGE_LIVE, memory_order_release);
+	atomic_fetch_add_explicit(&um_stat_huge, 1, memory_order_relaxed);
+	return p;
+}
+
+void um_huge_free(struct um_segment *seg, void *p)
+{
+	int live = UM_HUGE_LIVE;
+	if ((uint8_t *)p != (uint8_t *)seg + seg->huge_offset ||
+	    !atomic_compare_exchange_strong(&seg->huge_state, &live, UM_HUGE_CACHED)) {
+		um_report_invalid("free", p);
+		return;
+	}
+	atomic_fetch_sub_explicit(&um_stat_huge, 1, memory_order_relaxed);
+	struct um_segment *evict = NULL;
+	uint64_t now = um_now_ms();
+	pthread_mutex_lock(&um_huge_mutex);
+	um_huge_cache_age(now);
+	if (seg->map_size <= UM_HUGE_CACHE_BYTES / 4) {
+		seg->cached_at_ms = now;
+		seg->huge_discarded = false;
+		seg->cache_next = um_huge_cache;
+		um_huge_cache = seg;
+		um_huge_cache_count++;
+		um_huge_cache_bytes += seg->map_size;
+		seg = NULL;
+		/* over budget: drop the oldest (the tail) */
+		if (um_huge_cache_count > UM_HUGE_CACHE_MAX ||
+		    um_huge_cache_bytes > UM_HUGE_CACHE_BYTES) {
+			struct um_segment **pp = &um_huge_cache;
+			while ((*pp)->cache_next)
+				pp = &(*pp)->cache_next;
+			evict = *pp;
+			*pp = NULL;
+			um_huge_cache_count--;
+			um_huge_cache_bytes -= evict->map_size;
+		}
+	}
+	pthread_mutex_unlock(&um_huge_mutex);
+	if (seg)
+		um_huge_unmap(seg);
+	if (evict)
+		um_huge_unmap(evict);
+}
+
+void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
+{
+	size_t ps = um_os_page_size();
+	size_t offset = seg->huge_offset;
+	size_t need = offset + ((size + ps - 1) & ~(ps - 1));
+	if (size > PTRDIFF_MAX || need < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* fits, and not shrinking by more than half: keep it */
+	if (need <= seg->map_size && need >= seg->map_size / 2)
+		return p;
+
+	size_t old_size = seg->map_size;
+	unimem_location_t loc = seg->loc;
+	struct um_segment *nseg =
+		um_os_remap(seg, old_size, need, offset > UM_SEGMENT_SIZE ? offset : UM_SEGMENT_SIZE);
+	if (nseg == NULL) {
+		if (need <= old_size)
+			return p; /* could not shrink: harmless */
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (nseg != seg) {
+		/* moved: the old granules are no longer ours */
+		um_registry_clear(seg, old_size, seg);
+	} else if (need < old_size) {
+		um_registry_clear((uint8_t *)seg + need, old_size - need, seg);
+		um_registry_set(seg, need, seg); /* the shared granule */
+	}
+	nseg->map_size = need;
+	if (need > old_size && loc != UNIMEM_LOC_NONE) {
+		/* mremap keeps the policy of the moved part; bind the new tail */
+		struct um_heap h = { .loc = loc };
+		um_place_fresh(&h, (uint8_t *)nseg + old_size, need - old_size);
+	}
+	if (um_registry_set(nseg, need, nseg) != 0) {
+		/* cannot happen below 2^47; keep it consistent anyway */
+		errno = ENOMEM;
+		return NULL;
+	}
+	return (uint8_t *)nseg + offset;
+}

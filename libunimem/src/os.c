@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os.c - the only place that calls the kernel's memory syscalls directly.
+ * Everything above works in terms of "map aligned", "unmap", "discard"
+ * and "remap", so another OS (or a device mapping) fits behind this file.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "alloc/alloc.h"
+
+static size_t um_page_size_cached;
+
+size_t um_os_page_size(void)
+{
+	size_t ps = __atomic_load_n(&um_page_size_cached, __ATOMIC_RELAXED);
+	if (um_unlikely(ps == 0)) {
+		long v = sysconf(_SC_PAGESIZE);
+		ps = v > 0 ? (size_t)v : 4096;
+		__atomic_store_n(&um_page_size_cached, ps, __ATOMIC_RELAXED);
+	}
+	return ps;
+}
+
+static void *um_os_mmap(void *hint, size_t size, int prot)
+{
+	void *p = mmap(hint, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Over-map by @align and trim both ends: three syscalls, but only when a
+ * segment or a huge allocation is created, which the heaps make rare.
+ */
+static void *um_os_map_prot(size_t size, size_t align, int prot)
+{
+	size_t ps = um_os_page_size();
+	if (align < ps)
+		align = ps;
+	size = (size + ps - 1) & ~(ps - 1);
+	if (size == 0 || size + align < size)
+		return NULL;
+
+	void *p = um_os_mmap(NULL, size, prot);
+	if (p == NULL)
+		return NULL;
+	if (((uintptr_t)p & (align - 1)) == 0)
+		return p;
+	munmap(p, size);
+
+	size_t over = size + align;
+	uint8_t *raw = um_os_mmap(NULL, over, prot);
+	if (raw == NULL)
+		return NULL;
+	uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+	size_t head = start - (uintptr_t)raw;
+	size_t tail = over - head - size;
+	if (head)
+		munmap(raw, head);
+	if (tail)
+		munmap((void *)(start + size), tail);
+	return (void *)start;
+}
+
+void *um_os_map(size_t size, size_t align)
+{
+	return um_os_map_prot(size, align, PROT_READ | PROT_WRITE);
+}
+
+void um_os_unmap(void *addr, size_t size)
+{
+	if (addr != NULL && size != 0)
+		munmap(addr, size);
+}
+
+void um_os_discard(void *addr, size_t size)
+{
+	if (addr != NULL && size != 0)
+		madvise(addr, size, MADV_DONTNEED);
+}
+
+/*
+ * Resize a mapping keeping its start aligned to @align: grow or shrink in
+ * place when the kernel can, otherwise move onto a fresh aligned
+ * reservation (MREMAP_FIXED replaces it), so no bytes are copied.
+ */
+void *um_os_remap(void *addr, size_t old_size, size_t new_size, size_t align)
+{
+	size_t ps = um_os_page_size();
+	new_size = (new_size + ps - 1) & ~(ps - 1);
+	void *p = mremap(addr, old_size, new_size, 0);
+	if (p != MAP_FAILED)
+		return p;
+	void *dst = um_os_map_prot(new_size, align, PROT_NONE);
+	if (dst == NULL)
+		return NULL;
+	p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	if (p == MAP_FAILED) {
+		munmap(dst, new_size);
+		return NULL;
+	}
+	return p;
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * preload.c - libunimem-preload.so: the whole malloc family for LD_PRELOAD.
+ *
+ * Works from the first malloc ld.so or libc makes, before any constructor:
+ * the allocator initialises itself lazily and needs nothing from libc's
+ * malloc (no dlsym, no lazy binding: the library is linked -z now).
+ * fork() is safe through the allocator's pthread_atfork handlers.
+ *
+ * Environment:
+ *   UNIMEM_LOCATION=<name>    place the heap there ("node1", "host:1",
+ *                             "system", "unimem0"); a bad or unreachable
+ *                             location is reported and ignored.
+ *   UNIMEM_PRELOAD_STATS=1    print one line of statistics at exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "alloc/alloc.h"
+
+#define UM_PRELOAD_API __attribute__((visibility("default")))
+
+/* Tolerate a library built without the locations part. */
+#pragma weak unimem_location_parse
+#pragma weak unimem_location_name
+
+static bool um_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+UM_PRELOAD_API void *malloc(size_t size) { return um_malloc(size); }
+UM_PRELOAD_API void free(void *p) { um_free(p); }
+UM_PRELOAD_API void *calloc(size_t n, size_t size) { return um_calloc(n, size); }
+UM_PRELOAD_API void *realloc(void *p, size_t size) { return um_realloc(p, size); }
+UM_PRELOAD_API size_t malloc_usable_size(void *p) { return um_usable_size(p); }
+
+UM_PRELOAD_API void *reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return um_realloc(p, total);
+}
+
+/* glibc's memalign rounds a non-power-of-two alignment up. */
+UM_PRELOAD_API void *memalign(size_t align, size_t size)
+{
+	if (align > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!um_is_pow2(align)) {
+		size_t a = UM_MIN_ALIGN;
+		while (a < align)
+			a <<= 1;
+		align = a;
+	}
+	return um_aligned(align, size);
+}
+
+UM_PRELOAD_API void *aligned_alloc(size_t align, size_t size)
+{
+	if (!um_is_pow2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return um_aligned(align, size);
+}
+
+UM_PRELOAD_API int posix_memalign(void **memptr, size_t align, size_t size)
+{
+	/* memptr is declared nonnull by glibc: no NULL check */
+	if (!um_is_pow2(align) || align < sizeof(void *))
+		return EINVAL;
+	int saved = errno;
+	void *p = um_aligned(align, size);
+	errno = saved;
+	if (p == NULL)
+		return ENOMEM;
+	*memptr = p;
+	return 0;
+}
+
+UM_PRELOAD_API void *valloc(size_t size)
+{
+	return um_aligned(um_os_page_size(), size);
+}
+
+UM_PRELOAD_API void *pvalloc(size_t size)
+{
+	size_t ps = um_os_page_size();
+	size_t rounded = (size + ps - 1) & ~(ps - 1);
+	if (rounded < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return um_aligned(ps, rounded ? rounded : ps);
+}
+
+/* ---- environment ----------------------------------------------------- */
+
+/* "nodeN", "host:N", "system": enough if location.c is absent. */
+static int um_parse_minimal(const char *s, unimem_location_t *loc)
+{
+	char *end;
+	unsigned long n;
+	if (strcmp(s, "system") == 0) {
+		*loc = UNIMEM_LOC_SYSTEM;
+		return 0;
+	}
+	if (strncmp(s, "node", 4) == 0)
+		s += 4;
+	else if (strncmp(s, "host:", 5) == 0)
+		s += 5;
+	else
+		return -EINVAL;
+	n = strtoul(s, &end, 10);
+	if (end == s || *end != '\0' || n > UNIMEM_LOC_INDEX_MASK)
+		return -EINVAL;
+	*loc = UNIMEM_LOC_HOST(n);
+	return 0;
+}
+
+static void um_preload_say(const char *msg)
+{
+	ssize_t r = write(STDERR_FILENO, msg, strlen(msg));
+	(void)r;
+}
+
+/* Programs may close stderr before exit (coreutils do): keep our own. */
+static int um_stats_fd = -1;
+
+__attribute__((constructor)) static void um_preload_init(void)
+{
+	const char *stats = getenv("UNIMEM_PRELOAD_STATS");
+	if (stats != NULL && strcmp(stats, "1") == 0)
+		um_stats_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
+
+	const char *name = getenv("UNIMEM_LOCATION");
+	if (name == NULL || *name == '\0')
+		return;
+	unimem_location_t loc;
+	int err = unimem_location_parse ? unimem_location_parse(name, &loc)
+					: um_parse_minimal(name, &loc);
+	char msg[256];
+	if (err != 0) {
+		snprintf(msg, sizeof(msg),
+			 "unimem-preload: UNIMEM_LOCATION=%s is not a location; using the default\n",
+			 name);
+		um_preload_say(msg);
+		return;
+	}
+	/* One allocation there proves the backend can place memory on it. */
+	void *probe = unimem_malloc_on(1, loc);
+	if (probe == NULL) {
+		snprintf(msg, sizeof(msg),
+			 "unimem-preload: cannot place the heap on %s (%s); using the default\n",
+			 name, strerror(errno));
+		um_preload_say(msg);
+		return;
+	}
+	um_free(probe);
+	um_alloc_set_default_location(loc);
+}
+
+__attribute__((destructor)) static void um_preload_fini(void)
+{
+	if (um_stats_fd < 0)
+		return;
+	struct um_alloc_stats st;
+	char where[32] = "none", msg[320];
+	um_alloc_get_stats(&st);
+	if (unimem_location_name)
+		unimem_location_name(um_alloc_default_location(), where, sizeof(where));
+	snprintf(msg, sizeof(msg),
+		 "unimem-preload: active pid=%d location=%s segments=%llu "
+		 "segments_total=%llu huge_live=%llu huge_total=%llu "
+		 "invalid_frees=%llu abandoned_heaps=%llu\n",
+		 (int)getpid(), where, (unsigned long long)st.segments_mapped,
+		 (unsigned long long)st.segments_total,
+		 (unsigned long long)st.huge_live, (unsigned long long)st.huge_total,
+		 (unsigned long long)st.invalid_frees,
+		 (unsigned long long)st.heaps_abandoned);
+	ssize_t r = write(um_stats_fd, msg, strlen(msg));
+	(void)r;
+}
