@@ -255,10 +255,12 @@ static void unimem_attr_inherit(struct unimem_pstore *ps)
 	mmap_read_lock(mm);
 	mutex_lock(&ps->set_lock);
 	for (i = 0; i < cnt; i++) {
-		unsigned long s = copy[i].it.start, e = UNIMEM_ANODE_END(&copy[i]);
-		VMA_ITERATOR(vmi, mm, s);
+		unsigned long s = copy[i].it.start;
+		unsigned long e = UNIMEM_ANODE_END(&copy[i]);
 		struct vm_area_struct *vma;
+		struct vma_iterator vmi;
 
+		vma_iter_init(&vmi, mm, s);
 		for_each_vma_range(vmi, vma, e) {
 			unsigned long vs = max(s, vma->vm_start);
 			unsigned long ve = min(e, vma->vm_end);
@@ -803,8 +805,8 @@ static void unimem_attr_get(struct unimem_pstore *ps, unsigned long start,
 
 	unimem_attr_defaults(&def);
 	spin_lock(&ps->lock);
-	for (it = interval_tree_iter_first(&ps->tree, start, end - 1); ;
-	     it = interval_tree_iter_next(it, start, end - 1)) {
+	it = interval_tree_iter_first(&ps->tree, start, end - 1);
+	for (;;) {
 		const struct unimem_attrs *src[2];
 		int k, nsrc = 0;
 
@@ -830,6 +832,7 @@ static void unimem_attr_get(struct unimem_pstore *ps, unsigned long start,
 		cur = it->last + 1;
 		if (cur >= end)
 			break;
+		it = interval_tree_iter_next(it, start, end - 1);
 	}
 	spin_unlock(&ps->lock);
 }

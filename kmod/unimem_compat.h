@@ -7,6 +7,7 @@
 
 #include <linux/version.h>
 #include <linux/device.h>
+#include <linux/gfp.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/rmap.h>
@@ -23,6 +24,13 @@
 #define UNIMEM_UEVENT_CONST
 #else
 #define UNIMEM_UEVENT_CONST const
+#endif
+
+/* Bulk page allocation into an array (only NULL slots are filled). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+#define unimem_alloc_bulk(gfp, n, arr) alloc_pages_bulk(gfp, n, arr)
+#else
+#define unimem_alloc_bulk(gfp, n, arr) alloc_pages_bulk_array(gfp, n, arr)
 #endif
 
 /* The pgmap of a ZONE_DEVICE page: page_pgmap() appeared in 6.15. */

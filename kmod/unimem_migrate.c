@@ -37,6 +37,8 @@ struct unimem_mig {
 	struct unimem_device *target;	/* NULL: system memory */
 	u32 flags;
 	unsigned long *src, *dst;
+	struct page **pool;		/* bulk-allocated system pages */
+	unsigned long npool, ipool;
 	struct unimem_migrate *res;
 };
 
@@ -55,7 +57,13 @@ static struct page *unimem_mig_alloc(struct unimem_mig *st, bool zero,
 	struct page *page;
 
 	if (!st->target) {
-		page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+		page = NULL;
+		if (st->ipool < st->npool) {
+			page = st->pool[st->ipool];
+			st->pool[st->ipool++] = NULL;
+		}
+		if (!page)
+			page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
 		if (page) {
 			if (zero)
 				clear_highpage(page);
@@ -122,6 +130,24 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		return ret;
 	}
 
+	if (!st->target) {
+		/* one bulk allocation for the pages that will move */
+		unsigned long need = 0;
+
+		for (i = 0; i < npages; i++) {
+			struct page *sp = migrate_pfn_to_page(st->src[i]);
+
+			if ((st->src[i] & MIGRATE_PFN_MIGRATE) && sp &&
+			    unimem_is_our_page(sp))
+				need++;
+		}
+		memset(st->pool, 0, need * sizeof(*st->pool));
+		st->npool = need ? unimem_alloc_bulk(GFP_HIGHUSER_MOVABLE |
+						     __GFP_NOWARN, need,
+						     st->pool) : 0;
+		st->ipool = 0;
+	}
+
 	for (i = 0; i < npages; i++) {
 		unsigned long s = st->src[i];
 		struct page *spage = migrate_pfn_to_page(s);
@@ -174,6 +200,11 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	}
 
 	migrate_vma_pages(&args);
+	/* bulk pages not used (raced away) */
+	for (; st->ipool < st->npool; st->ipool++)
+		if (st->pool[st->ipool])
+			__free_page(st->pool[st->ipool]);
+	st->npool = st->ipool = 0;
 
 	for (i = 0; i < npages; i++) {
 		struct page *spage = migrate_pfn_to_page(st->src[i]);
@@ -278,7 +309,8 @@ int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
 	}
 	st.src = kvmalloc_array(batch, sizeof(*st.src), GFP_KERNEL);
 	st.dst = kvmalloc_array(batch, sizeof(*st.dst), GFP_KERNEL);
-	if (!st.src || !st.dst) {
+	st.pool = kvmalloc_array(batch, sizeof(*st.pool), GFP_KERNEL);
+	if (!st.src || !st.dst || !st.pool) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -321,6 +353,7 @@ out_unlock:
 	mmap_read_unlock(mm);
 	mutex_unlock(&ctx->migrate_lock);
 out_free:
+	kvfree(st.pool);
 	kvfree(st.src);
 	kvfree(st.dst);
 	return ret;
@@ -340,6 +373,8 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	unsigned long wsize = (unsigned long)unimem_fault_window << PAGE_SHIFT;
 	unsigned long fault_addr = ALIGN_DOWN(vmf->address, PAGE_SIZE);
 	unsigned long one_src, one_dst, *src, *dst, npages, i, moved = 0;
+	unsigned long need = 0, used = 0, got = 0;
+	struct page *one_pool, **pool;
 	struct migrate_vma args = {
 		.vma = vma,
 		.pgmap_owner = &unimem_owner,
@@ -353,11 +388,14 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	npages = (args.end - args.start) >> PAGE_SHIFT;
 	src = kmalloc_array(npages, sizeof(*src), GFP_KERNEL | __GFP_NOWARN);
 	dst = kmalloc_array(npages, sizeof(*dst), GFP_KERNEL | __GFP_NOWARN);
-	if (!src || !dst) {
+	pool = kmalloc_array(npages, sizeof(*pool), GFP_KERNEL | __GFP_NOWARN);
+	if (!src || !dst || !pool) {
 		kfree(src);
 		kfree(dst);
+		kfree(pool);
 		src = &one_src;
 		dst = &one_dst;
+		pool = &one_pool;
 		args.start = fault_addr;
 		args.end = fault_addr + PAGE_SIZE;
 		npages = 1;
@@ -373,17 +411,35 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 
 	for (i = 0; i < npages; i++) {
 		struct page *spage = migrate_pfn_to_page(src[i]);
+
+		if (spage && (src[i] & MIGRATE_PFN_MIGRATE) &&
+		    unimem_is_our_page(spage))
+			need++;
+	}
+	memset(pool, 0, need * sizeof(*pool));
+	if (need > 1)
+		got = unimem_alloc_bulk(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN |
+					__GFP_NORETRY, need, pool);
+
+	for (i = 0; i < npages; i++) {
+		struct page *spage = migrate_pfn_to_page(src[i]);
 		bool is_fault = args.start + (i << PAGE_SHIFT) == fault_addr;
-		struct page *dpage;
+		struct page *dpage = NULL;
 
 		dst[i] = 0;
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE) ||
 		    !unimem_is_our_page(spage))
 			continue;
-		dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE |
-				       (is_fault ? 0 : __GFP_NOWARN |
-					__GFP_NORETRY),
-				       vma, args.start + (i << PAGE_SHIFT));
+		if (used < got) {
+			dpage = pool[used];
+			pool[used++] = NULL;
+		}
+		if (!dpage)
+			dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE |
+					       (is_fault ? 0 : __GFP_NOWARN |
+						__GFP_NORETRY),
+					       vma,
+					       args.start + (i << PAGE_SHIFT));
 		if (!dpage) {
 			if (is_fault)
 				ret = VM_FAULT_OOM;
@@ -396,6 +452,9 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 			dst[i] |= MIGRATE_PFN_WRITE;
 	}
 	migrate_vma_pages(&args);
+	for (; used < got; used++)
+		if (pool[used])
+			__free_page(pool[used]);
 	for (i = 0; i < npages; i++)
 		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
 			moved++;
@@ -407,6 +466,7 @@ out:
 	if (src != &one_src) {
 		kfree(src);
 		kfree(dst);
+		kfree(pool);
 	}
 	return ret;
 }

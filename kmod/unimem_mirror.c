@@ -372,12 +372,44 @@ static void unimem_xfer_locked(struct unimem_ctx *ctx, unsigned long addr,
 }
 
 /*
+ * Copy between pinned user-buffer pages and mirrored pages: one copy, no
+ * bounce.  @upages maps the user buffer from ALIGN_DOWN(@uaddr); @ctx->lock
+ * held.
+ */
+static void unimem_xfer_pinned(struct unimem_ctx *ctx, unsigned long addr,
+			       size_t len, unsigned long uaddr,
+			       struct page **upages, bool to_user)
+{
+	unsigned long ubase = ALIGN_DOWN(uaddr, PAGE_SIZE);
+	size_t done = 0;
+
+	while (done < len) {
+		unsigned long a = addr + done, u = uaddr + done;
+		size_t n = min3(len - done, PAGE_SIZE - offset_in_page(a),
+				PAGE_SIZE - offset_in_page(u));
+		u8 *m = kmap_local_page(unimem_pt_page(ctx, a));
+		u8 *b = kmap_local_page(upages[(u - ubase) >> PAGE_SHIFT]);
+
+		if (to_user)
+			unimem_copy(b + offset_in_page(u),
+				    m + offset_in_page(a), n);
+		else
+			unimem_copy(m + offset_in_page(a),
+				    b + offset_in_page(u), n);
+		kunmap_local(b);
+		kunmap_local(m);
+		done += n;
+	}
+}
+
+/*
  * Run a transfer over [addr, addr + len) in windows of at most
  * UNIMEM_FAULT_BATCH pages.  @ubuf is the user buffer for READ/WRITE.
  */
 static int unimem_xfer(struct unimem_ctx *ctx, unsigned long addr, size_t len,
 		       u8 __user *ubuf, enum unimem_xfer dir, u64 pat64,
-		       u8 *bounce, unsigned long *pfns, u64 *faults)
+		       u8 *bounce, struct page **upages, unsigned long *pfns,
+		       u64 *faults)
 {
 	const unsigned long wsize = UNIMEM_FAULT_BATCH << PAGE_SHIFT;
 	int ret;
@@ -386,17 +418,49 @@ static int unimem_xfer(struct unimem_ctx *ctx, unsigned long addr, size_t len,
 		unsigned long wend = min_t(unsigned long, addr + len,
 					   ALIGN_DOWN(addr, wsize) + wsize);
 		size_t n = wend - addr;
+		int pinned = 0, want = 0;
 
-		if (dir == UNIMEM_FROM_BUF && copy_from_user(bounce, ubuf, n))
+		if (ubuf) {
+			/*
+			 * Pin the user buffer before taking the context lock
+			 * (faulting it in may need that lock); fall back to
+			 * the bounce buffer if it cannot be pinned whole.
+			 */
+			unsigned long u = (unsigned long)ubuf;
+
+			want = (ALIGN(u + n, PAGE_SIZE) -
+				ALIGN_DOWN(u, PAGE_SIZE)) >> PAGE_SHIFT;
+			pinned = pin_user_pages_fast(ALIGN_DOWN(u, PAGE_SIZE),
+						     want,
+						     dir == UNIMEM_TO_BUF ?
+						     FOLL_WRITE : 0, upages);
+			if (pinned != want) {
+				if (pinned > 0)
+					unpin_user_pages(upages, pinned);
+				pinned = 0;
+			}
+		}
+		if (!pinned && dir == UNIMEM_FROM_BUF &&
+		    copy_from_user(bounce, ubuf, n))
 			return -EFAULT;
 		ret = unimem_mirror_lock(ctx, ALIGN_DOWN(addr, PAGE_SIZE),
 					 ALIGN(wend, PAGE_SIZE),
 					 dir != UNIMEM_TO_BUF, pfns, faults);
-		if (ret)
+		if (ret) {
+			if (pinned)
+				unpin_user_pages(upages, pinned);
 			return ret;
-		unimem_xfer_locked(ctx, addr, n, bounce, dir, pat64);
+		}
+		if (pinned)
+			unimem_xfer_pinned(ctx, addr, n, (unsigned long)ubuf,
+					   upages, dir == UNIMEM_TO_BUF);
+		else
+			unimem_xfer_locked(ctx, addr, n, bounce, dir, pat64);
 		mutex_unlock(&ctx->lock);
-		if (dir == UNIMEM_TO_BUF && copy_to_user(ubuf, bounce, n))
+		if (pinned)
+			unpin_user_pages_dirty_lock(upages, pinned,
+						    dir == UNIMEM_TO_BUF);
+		else if (dir == UNIMEM_TO_BUF && copy_to_user(ubuf, bounce, n))
 			return -EFAULT;
 		if (dir == UNIMEM_TO_BUF)
 			unimem_count(ctx, UNIMEM_CNT_DEV_BYTES_READ, n);
@@ -516,6 +580,7 @@ int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op)
 {
 	unsigned long *pfns;
 	u64 pat64;
+	struct page **upages = NULL;
 	u8 *bounce = NULL;
 	size_t bsize = 0;
 	unsigned int i;
@@ -529,7 +594,9 @@ int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op)
 		bsize = min_t(size_t, op->length + PAGE_SIZE,
 			      UNIMEM_FAULT_BATCH << PAGE_SHIFT);
 		bounce = kvmalloc(bsize, GFP_KERNEL);
-		if (!bounce) {
+		upages = kmalloc_array(UNIMEM_FAULT_BATCH + 1, sizeof(*upages),
+				       GFP_KERNEL);
+		if (!bounce || !upages) {
 			ret = -ENOMEM;
 			goto out;
 		}
@@ -539,12 +606,12 @@ int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op)
 	case UNIMEM_OP_READ:
 		ret = unimem_xfer(ctx, op->addr, op->length,
 				  u64_to_user_ptr(op->buf), UNIMEM_TO_BUF,
-				  0, bounce, pfns, &op->faults);
+				  0, bounce, upages, pfns, &op->faults);
 		break;
 	case UNIMEM_OP_WRITE:
 		ret = unimem_xfer(ctx, op->addr, op->length,
 				  u64_to_user_ptr(op->buf), UNIMEM_FROM_BUF,
-				  0, bounce, pfns, &op->faults);
+				  0, bounce, upages, pfns, &op->faults);
 		break;
 	case UNIMEM_OP_FILL:
 		pat64 = op->value;
@@ -553,7 +620,7 @@ int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op)
 		for (i = op->width; i < 8; i *= 2)
 			pat64 |= pat64 << (8 * i);	/* little endian */
 		ret = unimem_xfer(ctx, op->addr, op->length, NULL,
-				  UNIMEM_FILL_PAT, pat64, NULL, pfns,
+				  UNIMEM_FILL_PAT, pat64, NULL, NULL, pfns,
 				  &op->faults);
 		break;
 	case UNIMEM_OP_COPY: {
@@ -599,6 +666,7 @@ int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op)
 		break;
 	}
 out:
+	kfree(upages);
 	kvfree(bounce);
 	kfree(pfns);
 	return ret;

@@ -207,9 +207,11 @@ static void unimem_policy_note_move(struct unimem_pstore *ps, int dev,
 	if (b) {
 		if (!b->win_start ||
 		    time_after(now, b->win_start + ps->thrash_window)) {
-			if (b->nmig * 2 <= ps->thrash_threshold &&
-			    !unimem_pblock_pinned(b))
-				b->pins = 0;	/* a quiet window */
+			/* quiet for a window after the last back-off */
+			if (b->pinned_until &&
+			    time_after(now, b->pinned_until +
+				       ps->thrash_window))
+				b->pins = 0;
 			b->win_start = now;
 			b->nmig = 0;
 		}
@@ -224,6 +226,7 @@ static void unimem_policy_note_move(struct unimem_pstore *ps, int dev,
 				b->pinned_until = 1;
 			b->pins++;
 			b->nmig = 0;
+			b->win_start = now;
 			pinned = true;
 		}
 	}

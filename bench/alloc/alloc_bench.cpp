@@ -10,6 +10,8 @@
 #include <dlfcn.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -98,50 +100,56 @@ void single_thread(benchmark::State &state, Allocator a, size_t size)
 }
 
 // The benchmark thread allocates batches, a consumer thread frees them:
-// every free is a cross-thread free.
+// every free is a cross-thread free. Waiting blocks (condition variable,
+// once per batch) instead of spinning, and the time is the CPU time of the
+// whole process: on a shared 2-core machine wall time mostly measures the
+// scheduler, while CPU time counts the work of both threads.
 void cross_thread(benchmark::State &state, Allocator a, size_t size)
 {
 	constexpr size_t kSlots = 16;
-	struct Slot {
-		std::atomic<bool> full{ false };
-		std::vector<void *> ptrs;
-	};
 	size_t n = batch_for(size);
-	std::vector<Slot> ring(kSlots);
-	for (auto &s : ring)
-		s.ptrs.resize(n);
-	std::atomic<bool> done{ false };
+	std::vector<std::vector<void *>> ring(kSlots, std::vector<void *>(n));
+	std::mutex mu;
+	std::condition_variable cv;
+	size_t produced = 0, consumed = 0; // batches, guarded by mu
+	bool done = false;
 
 	std::thread consumer([&] {
-		size_t k = 0;
 		for (;;) {
-			Slot &s = ring[k % kSlots];
-			while (!s.full.load(std::memory_order_acquire)) {
-				if (done.load(std::memory_order_acquire) &&
-				    !s.full.load(std::memory_order_acquire))
-					return;
-				std::this_thread::yield();
-			}
+			std::unique_lock<std::mutex> lock(mu);
+			cv.wait(lock, [&] { return consumed < produced || done; });
+			if (consumed == produced)
+				return;
+			std::vector<void *> &batch = ring[consumed % kSlots];
+			lock.unlock();
 			for (size_t i = 0; i < n; i++)
-				a.release(s.ptrs[i]);
-			s.full.store(false, std::memory_order_release);
-			k++;
+				a.release(batch[i]);
+			lock.lock();
+			consumed++;
+			lock.unlock();
+			cv.notify_all();
 		}
 	});
 
-	size_t k = 0;
 	for (auto _ : state) {
-		Slot &s = ring[k % kSlots];
-		while (s.full.load(std::memory_order_acquire))
-			std::this_thread::yield();
+		std::unique_lock<std::mutex> lock(mu);
+		cv.wait(lock, [&] { return produced - consumed < kSlots; });
+		std::vector<void *> &batch = ring[produced % kSlots];
+		lock.unlock();
 		for (size_t i = 0; i < n; i++) {
-			s.ptrs[i] = a.alloc(size);
-			*static_cast<volatile char *>(s.ptrs[i]) = 1;
+			batch[i] = a.alloc(size);
+			*static_cast<volatile char *>(batch[i]) = 1;
 		}
-		s.full.store(true, std::memory_order_release);
-		k++;
+		lock.lock();
+		produced++;
+		lock.unlock();
+		cv.notify_all();
 	}
-	done.store(true, std::memory_order_release);
+	{
+		std::lock_guard<std::mutex> lock(mu);
+		done = true;
+	}
+	cv.notify_all();
 	consumer.join();
 	state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
 }
@@ -166,7 +174,7 @@ int main(int argc, char **argv)
 			benchmark::RegisterBenchmark(
 				("cross/" + std::to_string(size) + "/" + a.name).c_str(),
 				cross_thread, a, size)
-				->UseRealTime();
+				->MeasureProcessCPUTime();
 	benchmark::Initialize(&argc, argv);
 	benchmark::RunSpecifiedBenchmarks();
 	benchmark::Shutdown();

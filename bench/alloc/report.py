@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Turn unimem_alloc_bench JSON output into the markdown table of
-docs/PERFORMANCE.md: ns per malloc+free pair for each allocator, and
-unimem's time divided by each peer's (below 1.00: unimem is faster)."""
+docs/PERFORMANCE.md: CPU ns per malloc+free pair for each allocator (for
+cross-thread: CPU time of the whole process, both threads), the median of
+the repetitions when there are several, and unimem's time divided by each
+peer's (below 1.00: unimem is faster)."""
 import json
 import sys
 
@@ -13,7 +15,7 @@ def main(path):
     for b in data["benchmarks"]:
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
             continue
-        name = b.get("run_name", b["name"]).split("/real_time")[0]
+        name = b.get("run_name", b["name"]).split("/real_time")[0].split("/process_time")[0]
         mode, size, alloc = name.split("/")[:3]
         per_item = 1e9 / b["items_per_second"]
         ns.setdefault((mode, int(size)), {})[alloc] = per_item

@@ -7,7 +7,14 @@
 //   HostToDevice     host -> unimem0 -> host round trips (skipped without the
 //                    module)
 //   AsyncBatch       many small ranges through a queue
+// and, in the same run, the peers they are judged against:
+//   Memcpy           memcpy of the same size (the ceiling of any copy)
+//   RawMovePages     move_pages(2) straight, no library (host node to node)
+//   RawMigrateIoctl  UNIMEM_IOCTL_MIGRATE straight, no library (host-device)
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -15,7 +22,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "unimem.h"
+#include "module_uapi.h" /* unimem.h and the module ABI */
 
 namespace {
 
@@ -126,8 +133,86 @@ void BM_AsyncBatch(benchmark::State &state)
 	munmap(mem, size);
 }
 
+void BM_Memcpy(benchmark::State &state)
+{
+	size_t size = static_cast<size_t>(state.range(0));
+	char *src = MapTouched(size), *dst = MapTouched(size);
+
+	if (!src || !dst) {
+		state.SkipWithError("mmap failed");
+		return;
+	}
+	for (auto _ : state) {
+		memcpy(dst, src, size);
+		benchmark::ClobberMemory();
+	}
+	state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
+	munmap(src, size);
+	munmap(dst, size);
+}
+
+void BM_RawMovePages(benchmark::State &state)
+{
+	auto nodes = Locations(UNIMEM_LOC_KIND_HOST);
+	const size_t ps = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+	size_t size = static_cast<size_t>(state.range(0)), n = size / ps;
+	int a = int(UNIMEM_LOC_INDEX(nodes.at(0)));
+	int b = int(UNIMEM_LOC_INDEX(nodes.size() > 1 ? nodes[1] : nodes[0]));
+	std::vector<void *> pages(n);
+	std::vector<int> to(n), status(n);
+	char *mem = MapTouched(size);
+
+	if (!mem) {
+		state.SkipWithError("mmap failed");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		pages[i] = mem + i * ps;
+	bool forth = true;
+	for (auto _ : state) {
+		std::fill(to.begin(), to.end(), forth ? b : a);
+		if (syscall(SYS_move_pages, 0, n, pages.data(), to.data(), status.data(), 0) < 0) {
+			state.SkipWithError("move_pages failed");
+			break;
+		}
+		forth = !forth;
+	}
+	state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
+	munmap(mem, size);
+}
+
+void BM_RawMigrateIoctl(benchmark::State &state)
+{
+	size_t size = static_cast<size_t>(state.range(0));
+	int fd = open("/dev/unimem0", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		state.SkipWithError("no unimem module loaded: raw migrate skipped");
+		return;
+	}
+	char *mem = MapTouched(size);
+	for (auto _ : state) {
+		for (uint32_t target : { 0u, uint32_t(UNIMEM_TARGET_SYSTEM) }) {
+			struct unimem_migrate m;
+			memset(&m, 0, sizeof(m));
+			m.addr = reinterpret_cast<uintptr_t>(mem);
+			m.length = size;
+			m.target = target;
+			if (ioctl(fd, UNIMEM_IOCTL_MIGRATE, &m) < 0)
+				state.SkipWithError("migrate ioctl failed");
+		}
+	}
+	state.SetBytesProcessed(int64_t(state.iterations()) * 2 * int64_t(size));
+	state.SetLabel("host->unimem0->host");
+	munmap(mem, size);
+	close(fd);
+}
+
 } // namespace
 
+BENCHMARK(BM_Memcpy)->RangeMultiplier(8)->Range(64 << 10, 64 << 20)->UseRealTime();
+BENCHMARK(BM_RawMovePages)->RangeMultiplier(8)->Range(64 << 10, 64 << 20)->UseRealTime();
+BENCHMARK(BM_RawMigrateIoctl)->RangeMultiplier(8)->Range(64 << 10, 32 << 20)->UseRealTime();
 BENCHMARK(BM_HostNodeToNode)->RangeMultiplier(8)->Range(64 << 10, 64 << 20)->UseRealTime();
 BENCHMARK(BM_HostToDevice)->RangeMultiplier(8)->Range(64 << 10, 32 << 20)->UseRealTime();
 BENCHMARK(BM_AsyncBatch)->Arg(16)->Arg(256)->UseRealTime();

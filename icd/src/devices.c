@@ -11,7 +11,6 @@
  */
 #include "layer.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -31,23 +30,32 @@ static bool layer_disabled(void)
 	return e && *e && strcmp(e, "0") != 0;
 }
 
-/* Parses a sysfs cpulist ("0-3,8,10-11") and counts CPUs also in @mask. */
-static int count_cpus_in(const char *list, const cpu_set_t *mask)
+/* Reads a sysfs list file ("0-3,8,10-11") into @buf; false if absent. */
+static bool read_list(const char *path, char *buf, size_t size)
 {
-	int count = 0;
-	const char *s = list;
-	while (*s && !isspace((unsigned char)*s)) {
-		char *end;
-		long lo = strtol(s, &end, 10), hi = lo;
-		if (end == s)
-			break;
-		if (*end == '-')
-			hi = strtol(end + 1, &end, 10);
-		for (long c = lo; c <= hi && c < CPU_SETSIZE; c++)
-			count += CPU_ISSET(c, mask) ? 1 : 0;
-		s = *end == ',' ? end + 1 : end;
-	}
-	return count;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t len = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	return true;
+}
+
+/* Next range of a list: returns false at its end. */
+static bool next_range(const char **s, long *lo, long *hi)
+{
+	char *end;
+	while (**s == ',')
+		(*s)++;
+	*lo = strtol(*s, &end, 10);
+	if (end == *s)
+		return false;
+	*hi = *lo;
+	if (*end == '-')
+		*hi = strtol(end + 1, &end, 10);
+	*s = end;
+	return true;
 }
 
 /* The NUMA node holding most of the CPUs this process may run on: PoCL's
@@ -60,26 +68,25 @@ static unimem_location_t cpu_device_location(void)
 		return loc;
 
 	cpu_set_t mask;
-	if (sched_getaffinity(0, sizeof(mask), &mask) != 0)
+	char nodes[1024], cpus[4096], path[96];
+	if (sched_getaffinity(0, sizeof(mask), &mask) != 0 ||
+	    !read_list("/sys/devices/system/node/online", nodes, sizeof(nodes)))
 		return UNIMEM_LOC_HOST(0);
-	int best_node = 0, best = -1;
-	for (int node = 0; node < 1024; node++) {
-		char path[96], list[4096];
-		snprintf(path, sizeof(path),
-			 "/sys/devices/system/node/node%d/cpulist", node);
-		FILE *f = fopen(path, "r");
-		if (!f) {
-			if (node > 64 && best >= 0)
-				break;
-			continue;
-		}
-		size_t len = fread(list, 1, sizeof(list) - 1, f);
-		fclose(f);
-		list[len] = '\0';
-		int n = count_cpus_in(list, &mask);
-		if (n > best) {
-			best = n;
-			best_node = node;
+	long best_node = 0, best = -1, lo, hi;
+	for (const char *n = nodes; next_range(&n, &lo, &hi);) {
+		for (long node = lo; node <= hi; node++) {
+			snprintf(path, sizeof(path), "/sys/devices/system/node/node%ld/cpulist",
+				 node);
+			if (!read_list(path, cpus, sizeof(cpus)))
+				continue;
+			long count = 0, c0, c1;
+			for (const char *c = cpus; next_range(&c, &c0, &c1);)
+				for (long cpu = c0; cpu <= c1 && cpu < CPU_SETSIZE; cpu++)
+					count += CPU_ISSET(cpu, &mask) ? 1 : 0;
+			if (count > best) {
+				best = count;
+				best_node = node;
+			}
 		}
 	}
 	return UNIMEM_LOC_HOST(best_node);

@@ -5,6 +5,8 @@
 #ifndef UNIMEM_POLICY_UT_H
 #define UNIMEM_POLICY_UT_H
 
+#include <stdbool.h>
+
 #include "ut.h"
 
 #define MIB (1024UL * 1024UL)

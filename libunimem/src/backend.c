@@ -103,9 +103,14 @@ long um_prefetch_range(uintptr_t start, uintptr_t end, unimem_location_t loc,
 				addr, size);
 	if (be == &um_backend_host && um_module_present()) {
 		/* Pages on a device come back to system memory first. */
-		r = um_backend_module.prefetch(addr, size, UNIMEM_LOC_SYSTEM, 0);
+		r = um_module_migrate(addr, size, UNIMEM_LOC_SYSTEM, 0);
 		if (r < 0)
 			return r;
+		/* Every page is in host memory now: for "system" that is the answer. */
+		if (loc == UNIMEM_LOC_SYSTEM && (size_t)r == size / um_page_size()) {
+			um_hints_record_prefetch(start, end, loc);
+			return r;
+		}
 	}
 	r = be->prefetch(addr, size, loc, flags);
 	if (r >= 0)

@@ -82,6 +82,10 @@ UM_INTERNAL bool um_module_device_exists(unsigned index);
 UM_INTERNAL int um_module_set_range_attrs(uintptr_t start, uintptr_t end,
 					  unimem_location_t preferred, uint32_t device_mask,
 					  bool read_mostly, unsigned granularity);
+/* UNIMEM_IOCTL_MIGRATE of a range to a device or (host/system loc) back to
+ * system memory; pages at the target afterwards. */
+UM_INTERNAL long um_module_migrate(void *addr, size_t size, unimem_location_t loc,
+				   unsigned int flags);
 /* Module API version and features, or -ENODEV (with message). */
 UM_INTERNAL int um_module_api_version(uint64_t *features);
 

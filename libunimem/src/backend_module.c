@@ -181,8 +181,7 @@ static int migrate_errno(int err, const char *what, unimem_location_t loc)
  * Migrate a page-aligned range to a device (or back to system memory for
  * host/system targets). Returns pages at the target afterwards.
  */
-static long module_prefetch(void *addr, size_t size, unimem_location_t loc,
-			    unsigned int flags)
+long um_module_migrate(void *addr, size_t size, unimem_location_t loc, unsigned int flags)
 {
 	bool to_device = UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE;
 	long at_target = 0;
@@ -224,6 +223,12 @@ static long module_prefetch(void *addr, size_t size, unimem_location_t loc,
 		off += len;
 	}
 	return at_target;
+}
+
+static long module_prefetch(void *addr, size_t size, unimem_location_t loc,
+			    unsigned int flags)
+{
+	return um_module_migrate(addr, size, loc, flags);
 }
 
 /*

@@ -93,18 +93,26 @@ static void push(struct seg *out, size_t *n, uintptr_t s, uintptr_t e, struct at
 	(*n)++;
 }
 
-/* Apply @c to [start, end): rebuild the table (it stays small). */
+/*
+ * Apply @c to [start, end): rebuild the table (it stays small). No malloc
+ * under the lock: in the preload library malloc may grow a located heap,
+ * which places it (um_place_range) and records that here.
+ */
 static int table_update(uintptr_t start, uintptr_t end, const struct change *c)
 {
-	struct seg *out;
-	size_t n = 0;
+	struct seg *out = NULL;
+	size_t n = 0, cap = 0;
 	uintptr_t pos = start;
 
 	pthread_mutex_lock(&rt.lock);
-	out = malloc((rt.n + 3) * sizeof(*out)); /* one split adds at most 2 + a gap */
-	if (!out) {
+	while (cap < rt.n + 3) { /* one change adds at most 2 splits + a gap */
+		cap = rt.n + 8;
 		pthread_mutex_unlock(&rt.lock);
-		return um_error(-ENOMEM, "advise: out of memory for the range table");
+		free(out);
+		out = malloc(cap * sizeof(*out));
+		if (!out)
+			return um_error(-ENOMEM, "advise: out of memory for the range table");
+		pthread_mutex_lock(&rt.lock);
 	}
 	for (size_t i = 0; i < rt.n; i++) {
 		const struct seg *s = &rt.v[i];
@@ -128,44 +136,63 @@ static int table_update(uintptr_t start, uintptr_t end, const struct change *c)
 		push(out, &n, end, s->end, s->a);              /* part after */
 	}
 	push(out, &n, pos, end, changed(defaults, c));
-	free(rt.v);
+	struct seg *old = rt.v;
 	rt.v = out;
 	rt.n = n;
 	pthread_mutex_unlock(&rt.lock);
+	free(old);
 	return 0;
 }
 
 /*
  * Walk the pieces of [start, end) with their attributes (defaults in the
- * gaps). Call with rt.lock held. Stops early if @fn returns non-zero.
+ * gaps), on a copy taken under the lock: the callbacks may call hwloc or
+ * the module, which may malloc (see table_update). Stops early if @fn
+ * returns non-zero.
  */
 static int table_walk(uintptr_t start, uintptr_t end,
 		      int (*fn)(uintptr_t s, uintptr_t e, const struct attrs *a, void *arg),
 		      void *arg)
 {
+	struct seg *copy = NULL;
+	size_t n = 0, cap = 0, need;
 	uintptr_t pos = start;
-	int r;
+	int r = 0;
 
-	for (size_t i = 0; i < rt.n && pos < end; i++) {
-		const struct seg *s = &rt.v[i];
-
-		if (s->end <= pos)
-			continue;
-		if (s->start >= end)
+	for (;;) {
+		pthread_mutex_lock(&rt.lock);
+		need = 0;
+		for (size_t i = 0; i < rt.n; i++)
+			need += rt.v[i].end > start && rt.v[i].start < end;
+		if (need <= cap)
 			break;
-		if (s->start > pos) {
-			if ((r = fn(pos, s->start, &defaults, arg)))
-				return r;
-			pos = s->start;
-		}
+		pthread_mutex_unlock(&rt.lock);
+		free(copy);
+		cap = need;
+		copy = malloc(cap * sizeof(*copy));
+		if (!copy)
+			return um_error(-ENOMEM, "range table: out of memory");
+	}
+	for (size_t i = 0; i < rt.n; i++)
+		if (rt.v[i].end > start && rt.v[i].start < end)
+			copy[n++] = rt.v[i];
+	pthread_mutex_unlock(&rt.lock);
+
+	for (size_t i = 0; i < n && pos < end && r == 0; i++) {
+		const struct seg *s = &copy[i];
+		uintptr_t b = s->start > pos ? s->start : pos;
 		uintptr_t e = s->end < end ? s->end : end;
-		if ((r = fn(pos, e, &s->a, arg)))
-			return r;
+
+		if (b > pos)
+			r = fn(pos, b, &defaults, arg);
+		if (r == 0)
+			r = fn(b, e, &s->a, arg);
 		pos = e;
 	}
-	if (pos < end)
-		return fn(pos, end, &defaults, arg);
-	return 0;
+	if (r == 0 && pos < end)
+		r = fn(pos, end, &defaults, arg);
+	free(copy);
+	return r;
 }
 
 void um_hints_record_placement(uintptr_t start, uintptr_t end, unimem_location_t loc)
@@ -242,9 +269,8 @@ static int push_to_module(uintptr_t start, uintptr_t end)
 
 	if (!um_module_present())
 		return 0;
-	pthread_mutex_lock(&rt.lock);
-	table_walk(start, end, push_piece, &err);
-	pthread_mutex_unlock(&rt.lock);
+	if (table_walk(start, end, push_piece, &err) < 0 && err == 0)
+		err = -ENOMEM;
 	return err;
 }
 
@@ -252,9 +278,8 @@ int um_hints_restore_policy(uintptr_t start, uintptr_t end)
 {
 	int err = 0;
 
-	pthread_mutex_lock(&rt.lock);
-	table_walk(start, end, restore_piece, &err);
-	pthread_mutex_unlock(&rt.lock);
+	if (table_walk(start, end, restore_piece, &err) < 0 && err == 0)
+		err = -ENOMEM;
 	return err;
 }
 
@@ -538,9 +563,9 @@ int unimem_range_get_attr(const void *ptr, size_t size, enum unimem_range_attr a
 	if (attr == UNIMEM_ATTR_PAGE_LOCATIONS)
 		return um_page_locations(start, npages, out);
 
-	pthread_mutex_lock(&rt.lock);
-	table_walk(start, end, summarize, &sum);
-	pthread_mutex_unlock(&rt.lock);
+	err = table_walk(start, end, summarize, &sum);
+	if (err < 0)
+		return err;
 
 	switch (attr) {
 	case UNIMEM_ATTR_READ_MOSTLY:

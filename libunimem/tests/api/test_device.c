@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -181,6 +182,31 @@ static int with_module(void)
 		CHECK_EQ(unimem_event_wait(ev), npages);
 		unimem_event_release(ev);
 		CHECK_EQ(unimem_queue_destroy(q), 0);
+	}
+
+	/* A forked child gets its own module context (the parent's is bound to
+	 * the parent's mm) and can move its copy of the pages. */
+	{
+		pid_t pid;
+		int status = -1;
+
+		CHECK_EQ(unimem_prefetch(mem, size, UNIMEM_LOC_SYSTEM, 0), npages);
+		pid = fork();
+		if (pid == 0) {
+			long r = unimem_prefetch(mem, size, UNIMEM_LOC_DEVICE(0), 0);
+			size_t wrong = 0;
+			for (size_t i = 0; i < size; i++)
+				wrong += mem[i] != (char)(i * 13 + 1);
+			if (r != (long)npages || wrong)
+				fprintf(stderr, "child: prefetch %ld (%s), %zu bytes wrong\n", r,
+					r < 0 ? unimem_last_error() : "ok", wrong);
+			_exit(r == (long)npages && !wrong ? 0 : 1);
+		}
+		CHECK(pid > 0);
+		CHECK_EQ(waitpid(pid, &status, 0), pid);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		/* The parent's context still works. */
+		CHECK_EQ(unimem_prefetch(mem, size, UNIMEM_LOC_DEVICE(0), 0), npages);
 	}
 
 	/* The allocator's memory, too. */
