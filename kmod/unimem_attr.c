@@ -48,6 +48,7 @@
  * read the tree without @ps->lock and allocate before each mutation.
  * Order: mmap_lock -> @ps->set_lock -> @ps->lock; registry lock innermost.
  */
+#include <linux/delay.h>
 #include <linux/hashtable.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
@@ -724,6 +725,45 @@ static int unimem_attr_check(const struct unimem_attr *at)
 	}
 }
 
+/*
+ * Drop the device page-table entries of [start, end) in every context of
+ * @mm, so that the next access of each device applies the new attributes
+ * (a range made no-device-access stops being accessible at once).  The
+ * contexts are reached under their device's ctx_lock, which keeps them
+ * alive; their lock is only tried (it is a mutex), and a busy one is
+ * retried after a short sleep.
+ */
+static void unimem_attr_unmap_devices(struct mm_struct *mm,
+				      unsigned long start, unsigned long end)
+{
+	unsigned int i, tries;
+
+	for (i = 0; i < unimem_ndevices; i++) {
+		struct unimem_device *udev = unimem_devices[i];
+
+		for (tries = 0; tries < 1000; tries++) {
+			struct unimem_ctx *ctx;
+			bool busy = false;
+
+			spin_lock(&udev->ctx_lock);
+			list_for_each_entry(ctx, &udev->ctx_list, node) {
+				if (ctx->notifier.mm != mm)
+					continue;
+				if (!mutex_trylock(&ctx->lock)) {
+					busy = true;
+					continue;
+				}
+				unimem_pt_clear(ctx, start, end);
+				mutex_unlock(&ctx->lock);
+			}
+			spin_unlock(&udev->ctx_lock);
+			if (!busy)
+				break;
+			usleep_range(50, 200);
+		}
+	}
+}
+
 static int unimem_attr_set(struct unimem_pstore *ps, unsigned long start,
 			   unsigned long end, const struct unimem_attr *list,
 			   u32 nattrs)
@@ -790,6 +830,8 @@ static int unimem_attr_set(struct unimem_pstore *ps, unsigned long start,
 	mutex_unlock(&ps->set_lock);
 out_mmap:
 	mmap_read_unlock(mm);
+	if (!ret)
+		unimem_attr_unmap_devices(mm, start, end);
 	return ret;
 }
 

@@ -225,7 +225,11 @@ int main(int argc, char **argv)
 		th[W_READ][r] = now() - t0;
 		munmap(p, SZ);
 		close(hfd);
-		fprintf(stderr, "rep %d done\n", r + 1);
+		fprintf(stderr, "rep %d MiB/s unimem/test_hmm:", r + 1);
+		for (w = 0; w < W_NR; w++)
+			fprintf(stderr, " %.0f/%.0f", mibps(um[w][r]),
+				mibps(th[w][r]));
+		fprintf(stderr, " memcpy %.0f\n", mibps(mc[r]));
 	}
 
 	printf("| workload (%zu MiB, median of %d) | unimem MiB/s | test_hmm MiB/s | unimem / test_hmm |\n",

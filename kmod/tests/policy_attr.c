@@ -148,9 +148,11 @@ static void t_setget(void)
 	int fd = ut_open(0);
 	uint8_t *p = ut_map(8 * MIB);
 	struct unimem_attr a[5] = {
-		{ UNIMEM_ATTR_PREFERRED_LOC }, { UNIMEM_ATTR_ACCESSED_BY },
-		{ UNIMEM_ATTR_READ_MOSTLY }, { UNIMEM_ATTR_GRANULARITY },
-		{ UNIMEM_ATTR_NO_DEVICE_ACCESS },
+		{ .type = UNIMEM_ATTR_PREFERRED_LOC },
+		{ .type = UNIMEM_ATTR_ACCESSED_BY },
+		{ .type = UNIMEM_ATTR_READ_MOSTLY },
+		{ .type = UNIMEM_ATTR_GRANULARITY },
+		{ .type = UNIMEM_ATTR_NO_DEVICE_ACCESS },
 	};
 
 	/* defaults */

@@ -116,12 +116,12 @@ static void t_preferred(void)
 		ASSERT_EQ(c.values[UNIMEM_PCNT_PREFERRED], 3);
 	}
 	/*
-	 * Preferred device 1: device 1 migrates it on its next fault.  (A
-	 * changed attribute acts on the next fault; it does not tear down
-	 * mappings a device already has, so touch a page not mirrored yet.)
+	 * Preferred device 1: a SET drops the devices' mappings of the range,
+	 * so device 1's next access to the page it already mapped faults and
+	 * migrates the block.
 	 */
 	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC, 1);
-	ASSERT_EQ(pol_dev_touch(fd1, p + 300 * PAGE), 3);
+	ASSERT_EQ(pol_dev_touch(fd1, p + PAGE), 3);
 	ASSERT_EQ(pol_on_dev(fd, p, NP2M, 1), NP2M);
 	/* device 0 then reads device 1's memory remotely, no migration */
 	ASSERT_EQ(pol_dev_touch(fd, p + PAGE), 3);
@@ -169,6 +169,15 @@ static void t_remote(void)
 	ASSERT_EQ(ioctl(fd, UNIMEM_IOCTL_DEV_EXEC, &op), -1);
 	ASSERT_EQ(errno, EACCES);
 	ASSERT_EQ(pol_ctr(fd, UNIMEM_PCNT_DENIED), 1);
+	/* a range the device has mapped is unmapped by the SET */
+	ASSERT_EQ(pol_dev_touch(fd, p + 16), 0x11);
+	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_NO_DEVICE_ACCESS, 1);
+	op.addr = (uintptr_t)(p + 16);
+	ASSERT_EQ(ioctl(fd, UNIMEM_IOCTL_DEV_EXEC, &op), -1);
+	ASSERT_EQ(errno, EACCES);
+	ASSERT_EQ(pol_ctr(fd, UNIMEM_PCNT_DENIED), 2);
+	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_NO_DEVICE_ACCESS, 0);
+	op.addr = (uintptr_t)(p + 6 * MIB + 8);
 	/* CPU access is unaffected */
 	ASSERT_EQ(p[6 * MIB + 8], 0x11);
 	/* lifting it allows access again */

@@ -7,9 +7,9 @@
  * Usage: policy_prefetch [test]       assertions (default)
  *        policy_prefetch bench MIB    prints a table
  */
-#include <pthread.h>
-
 #include "policy_ut.h"
+
+#include <pthread.h>
 
 #define NP2M 512UL
 
@@ -160,50 +160,53 @@ static void t_threads(int fd)
 	munmap(p, len);
 }
 
-/* Fault-driven migration against prefetch, then the steady-state read. */
-static void bench(int fd, size_t len)
+/* Fault-driven migration against prefetch, then the steady-state read;
+ * the modes rotate @reps times (the VM shares its CPUs: look at medians). */
+static void bench(int fd, size_t len, int reps)
 {
-	uint8_t *buf = malloc(len), *p;
-	double t0, t1, t2;
-	const char *mode[3] = {
-		"fault-driven (preferred dev0)", "prefetch, then device read",
-		"remote (no migration)",
+	static const char * const mode[4] = {
+		"fault-driven, preferred dev0", "fault-driven, first touch",
+		"prefetch, then device read", "remote (preferred system)",
 	};
-	int m;
+	uint8_t *buf = malloc(len), *p;
+	int m, r;
 
-	ut_log("| mode | MiB | migrate s | first device read s | second device read s | pages moved |");
-	for (m = 0; m < 3; m++) {
-		uint64_t moved0 = ut_ctr(fd, UNIMEM_CNT_FAULT_TO_DEVICE) +
-				  pol_ctr(fd, UNIMEM_PCNT_PREFETCH_PAGES);
-		double mig = 0;
+	ut_log("| mode | MiB | prefetch s | first device read s | device faults | second device read s | pages moved |");
+	for (r = 0; r < reps; r++) {
+		for (m = 0; m < 4; m++) {
+			uint64_t moved0 = ut_ctr(fd, UNIMEM_CNT_FAULT_TO_DEVICE) +
+					  pol_ctr(fd, UNIMEM_PCNT_PREFETCH_PAGES);
+			uint64_t f0 = ut_ctr(fd, UNIMEM_CNT_DEVICE_FAULTS);
+			double t0, t1, t2, t3;
 
-		p = pol_map_aligned(len, 2 * MIB);
-		ut_pattern(p, len, 1);
-		if (m == 0)
-			pol_set(fd, p, len, UNIMEM_ATTR_PREFERRED_LOC, 0);
-		if (m == 2)
+			p = pol_map_aligned(len, 2 * MIB);
+			ut_pattern(p, len, 1);
 			pol_set(fd, p, len, UNIMEM_ATTR_PREFERRED_LOC,
-				UNIMEM_LOC_SYSTEM);
-		t0 = ut_now();
-		if (m == 1) {
-			struct unimem_prefetch pf = pol_prefetch(fd, p, len, 0, 0);
+				m == 0 || m == 2 ? 0 :
+				m == 1 ? UNIMEM_LOC_NONE : UNIMEM_LOC_SYSTEM);
+			t0 = ut_now();
+			if (m == 2) {
+				struct unimem_prefetch pf =
+					pol_prefetch(fd, p, len, 0, 0);
 
-			ASSERT_EQ(pf.moved, len / PAGE);
-		}
-		t1 = ut_now();
-		mig = t1 - t0;
-		ut_dev_read(fd, p, buf, len);
-		t2 = ut_now();
-		ut_check_pattern(buf, len, 1, p);
-		t0 = ut_now();
-		ut_dev_read(fd, p, buf, len);
-		ut_log("| %s | %zu | %.4f | %.4f | %.4f | %llu |", mode[m],
-		       len / MIB, mig, t2 - t1, ut_now() - t0,
-		       (unsigned long long)(ut_ctr(fd,
+				ASSERT_EQ(pf.moved, len / PAGE);
+			}
+			t1 = ut_now();
+			ut_dev_read(fd, p, buf, len);
+			t2 = ut_now();
+			f0 = ut_ctr(fd, UNIMEM_CNT_DEVICE_FAULTS) - f0;
+			ut_check_pattern(buf, len, 1, p);
+			t3 = ut_now();
+			ut_dev_read(fd, p, buf, len);
+			ut_log("| %s | %zu | %.4f | %.4f | %llu | %.4f | %llu |",
+			       mode[m], len / MIB, t1 - t0, t2 - t1,
+			       (unsigned long long)f0, ut_now() - t3,
+			       (unsigned long long)(ut_ctr(fd,
 					UNIMEM_CNT_FAULT_TO_DEVICE) +
 				pol_ctr(fd, UNIMEM_PCNT_PREFETCH_PAGES) -
 				moved0));
-		munmap(p, len);
+			munmap(p, len);
+		}
 	}
 	free(buf);
 }
@@ -218,7 +221,8 @@ int main(int argc, char **argv)
 	ut_load("ndevices=2 mem_mib=64");
 	fd = ut_open(0);
 	if (b) {
-		bench(fd, (argc > 2 ? atoi(argv[2]) : 32) * MIB);
+		bench(fd, (argc > 2 ? atoi(argv[2]) : 32) * MIB,
+		      argc > 3 ? atoi(argv[3]) : 3);
 	} else {
 		UT_CASE("validate");
 		t_validate(fd);

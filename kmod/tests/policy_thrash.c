@@ -28,11 +28,11 @@ static struct pp_result pingpong(int fd, size_t len, int rounds)
 	uint8_t *p = pol_map_aligned(len, 2 * MIB);
 	size_t np = len / PAGE, i;
 	struct pp_result r0 = {
-		pol_ctr(fd, UNIMEM_PCNT_BLOCK_MIGRATIONS),
-		ut_ctr(fd, UNIMEM_CNT_FAULT_TO_DEVICE),
-		ut_ctr(fd, UNIMEM_CNT_FAULT_TO_SYSTEM),
-		pol_ctr(fd, UNIMEM_PCNT_PINNED),
-		pol_ctr(fd, UNIMEM_PCNT_THROTTLED),
+		.block_moves = pol_ctr(fd, UNIMEM_PCNT_BLOCK_MIGRATIONS),
+		.pages_to_dev = ut_ctr(fd, UNIMEM_CNT_FAULT_TO_DEVICE),
+		.pages_to_sys = ut_ctr(fd, UNIMEM_CNT_FAULT_TO_SYSTEM),
+		.pinned = pol_ctr(fd, UNIMEM_PCNT_PINNED),
+		.throttled = pol_ctr(fd, UNIMEM_PCNT_THROTTLED),
 	}, r;
 	double t0;
 	int round;
@@ -113,11 +113,16 @@ int main(int argc, char **argv)
 	on = pingpong(fd, len, rounds);
 	report("on (4 in 5 s, 60 s back-off)", rounds, len, &on);
 
-	/* module defaults: 4 moves in 1 s, 1 s back-off doubling */
-	pol_policy(fd, UNIMEM_POLICY_FIRST_TOUCH | UNIMEM_POLICY_THRASH, 4,
-		   1000, 1000);
-	def = pingpong(fd, len, rounds);
-	report("on (defaults)", rounds, len, &def);
+	/*
+	 * Module defaults: 4 moves in 1 s, 1 s back-off doubling.  Timing
+	 * dependent (a round must take < 400 ms), so only benchmarked.
+	 */
+	if (bench) {
+		pol_policy(fd, UNIMEM_POLICY_FIRST_TOUCH |
+			   UNIMEM_POLICY_THRASH, 4, 1000, 1000);
+		def = pingpong(fd, len, rounds);
+		report("on (defaults)", rounds, len, &def);
+	}
 
 	if (!bench) {
 		size_t nb = len / (2 * MIB);
@@ -138,9 +143,6 @@ int main(int argc, char **argv)
 		ASSERT_GE(off.block_moves, 10 * on.block_moves);
 		ASSERT_GE(off.pages_to_dev + off.pages_to_sys,
 			  10 * (on.pages_to_dev + on.pages_to_sys));
-		/* defaults: fewer moves than off in any case */
-		ASSERT_GE(def.pinned, 1);
-		ASSERT_CMP(def.block_moves, <, off.block_moves);
 	}
 	close(fd);
 	ut_unload();

@@ -168,6 +168,34 @@ static void t_devrw(void)
 		for (i = 0; i < 64 * PAGE; i++)
 			ASSERT_EQ(z[i], 0x11);
 	}
+	/* the user buffer itself is device-resident (pinned back to RAM) */
+	{
+		uint8_t *ub = ut_map(64 * PAGE);
+
+		ut_pattern(p, 64 * PAGE, 12);
+		memset(ub, 0, 64 * PAGE);
+		ut_migrate_all(fd, ub, 64 * PAGE, 1);
+		ut_dev_read(fd, p, ub, 64 * PAGE);
+		ut_check_pattern(ub, 64 * PAGE, 12, p);
+		ut_migrate_all(fd, ub, 64 * PAGE, 0);
+		ut_pattern(ub, 64 * PAGE, 13);
+		ut_migrate_all(fd, ub, 64 * PAGE, 1);
+		ut_dev_write(fd, p + 3, ub, 64 * PAGE - 3);
+		ut_check_pattern(p + 3, 64 * PAGE - 8, 13, ub);
+		/* a read-only user buffer cannot receive a device read */
+		ASSERT_EQ(mprotect(ub, 64 * PAGE, PROT_READ), 0);
+		memset(&op, 0, sizeof(op));
+		op.op = UNIMEM_OP_READ;
+		op.addr = (uintptr_t)p;
+		op.length = 2 * PAGE;
+		op.buf = (uintptr_t)ub;
+		IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EFAULT);
+		/* a user buffer running into unmapped memory */
+		ASSERT_EQ(munmap(ub + 32 * PAGE, 32 * PAGE), 0);
+		op.op = UNIMEM_OP_WRITE;
+		op.buf = (uintptr_t)(ub + 31 * PAGE);
+		IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EFAULT);
+	}
 	/* a device access to an unmapped address is refused */
 	{
 		uint8_t *u = ut_map(4 * PAGE);

@@ -228,7 +228,8 @@ static int restore_piece(uintptr_t s, uintptr_t e, const struct attrs *a, void *
 {
 	int *first_err = arg, err;
 
-	if (UNIMEM_LOC_KIND(a->preferred) == UNIMEM_LOC_KIND_HOST)
+	if (UNIMEM_LOC_KIND(a->preferred) == UNIMEM_LOC_KIND_HOST ||
+	    a->preferred == UNIMEM_LOC_SYSTEM) /* system: the kernel's choice */
 		err = um_backend_host.apply_preferred((void *)s, e - s, a->preferred);
 	else if (UNIMEM_LOC_KIND(a->placement) == UNIMEM_LOC_KIND_HOST)
 		err = um_backend_host.place((void *)s, e - s, a->placement);

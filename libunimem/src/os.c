@@ -33,8 +33,9 @@ static void *um_os_mmap(void *hint, size_t size, int prot)
 }
 
 /*
- * Over-map by @align and trim both ends: three syscalls, but only when a
- * segment or a huge allocation is created, which the heaps make rare.
+ * Over-map by @align and trim both ends: up to three syscalls, but only
+ * when a segment or a huge allocation is created, which the heaps and the
+ * huge cache make rare.
  */
 static void *um_os_map_prot(size_t size, size_t align, int prot)
 {
@@ -45,12 +46,8 @@ static void *um_os_map_prot(size_t size, size_t align, int prot)
 	if (size == 0 || size + align < size)
 		return NULL;
 
-	void *p = um_os_mmap(NULL, size, prot);
-	if (p == NULL)
-		return NULL;
-	if (((uintptr_t)p & (align - 1)) == 0)
-		return p;
-	munmap(p, size);
+	if (align == ps)
+		return um_os_mmap(NULL, size, prot);
 
 	size_t over = size + align;
 	uint8_t *raw = um_os_mmap(NULL, over, prot);

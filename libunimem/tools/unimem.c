@@ -140,6 +140,37 @@ static const char *const counter_names[UNIMEM_CNT_NR] = {
 	[UNIMEM_CNT_SIGBUS] = "sigbus",
 };
 
+static const char *const policy_counter_names[UNIMEM_PCNT_NR] = {
+	[UNIMEM_PCNT_FIRST_TOUCH] = "policy_first_touch",
+	[UNIMEM_PCNT_PREFERRED] = "policy_preferred",
+	[UNIMEM_PCNT_REMOTE_MAP] = "policy_remote_map",
+	[UNIMEM_PCNT_THROTTLED] = "policy_throttled",
+	[UNIMEM_PCNT_PINNED] = "policy_pinned",
+	[UNIMEM_PCNT_POLICY_PAGES] = "policy_pages",
+	[UNIMEM_PCNT_CPU_FAULT_BLOCKS] = "policy_cpu_fault_blocks",
+	[UNIMEM_PCNT_BLOCK_MIGRATIONS] = "policy_block_migrations",
+	[UNIMEM_PCNT_PREFETCH_CALLS] = "policy_prefetch_calls",
+	[UNIMEM_PCNT_PREFETCH_PAGES] = "policy_prefetch_pages",
+	[UNIMEM_PCNT_DENIED] = "policy_denied",
+};
+
+/* Policy decision counters of a device, if the module has them. */
+static void print_policy_counters(int fd, uint32_t d)
+{
+	struct unimem_policy_counters c;
+
+	memset(&c, 0, sizeof(c));
+	c.scope = UNIMEM_PSCOPE_DEVICE;
+	c.device = d;
+	if (ioctl(fd, UNIMEM_IOCTL_POLICY_COUNTERS, &c) < 0)
+		return; /* ENOTTY: a module without placement policy */
+	for (uint32_t i = 0; i < c.ncounters && i < UNIMEM_PCOUNTERS_MAX; i++)
+		printf("  %-22s %llu\n",
+		       i < UNIMEM_PCNT_NR && policy_counter_names[i] ? policy_counter_names[i]
+								   : "policy_counter",
+		       (unsigned long long)c.values[i]);
+}
+
 static int cmd_stat(void)
 {
 	struct unimem_version v;
@@ -177,6 +208,7 @@ static int cmd_stat(void)
 			printf("  %-22s %llu\n",
 			       i < UNIMEM_CNT_NR && counter_names[i] ? counter_names[i] : "counter",
 			       (unsigned long long)c.values[i]);
+		print_policy_counters(fd, d);
 	}
 	close(fd);
 	return 0;

@@ -18,7 +18,7 @@ echo "$old" > "$thp"
 cat /tmp/hmm-tests.out
 totals=$(grep '^# Totals' /tmp/hmm-tests.out)
 [ -n "$totals" ] || { echo "hmm-tests printed no totals"; exit 1; }
-pass=$(echo "$totals" | sed -n 's/.*pass:\([0-9]*\).*/\1/p')
+pass=$(echo "$totals" | sed -n 's/.*Totals: pass:\([0-9]*\).*/\1/p')
 fail=$(echo "$totals" | sed -n 's/.* fail:\([0-9]*\).*/\1/p')
 skip=$(echo "$totals" | sed -n 's/.*skip:\([0-9]*\).*/\1/p')
 error=$(echo "$totals" | sed -n 's/.*error:\([0-9]*\).*/\1/p')

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Multithreaded stress: threads allocate random sizes (mostly small, some
- * medium and huge), stamp each block, and trade blocks through shared
- * slots so most frees happen on a thread other than the allocating one.
+ * medium and huge; some aligned, some from the node0 heap), stamp each
+ * block, and trade blocks through shared slots so most frees happen on a
+ * thread other than the allocating one.
  * Every block is verified before it is freed: a corrupted stamp means two
  * live blocks overlapped or a free list was damaged.
  */
@@ -61,8 +62,12 @@ static size_t pick_size(uint64_t *s)
 static void *make(uint64_t *s)
 {
 	size_t size = pick_size(s);
-	struct hdr *h = (rnd(s) & 7) == 0 ? unimem_aligned_alloc(64, size)
-					  : unimem_malloc(size);
+	uint64_t how = rnd(s) & 15;
+	/* 1/8 aligned, 1/16 from the node0 heap (located heaps trade blocks
+	 * across threads the same way), the rest plain */
+	struct hdr *h = how < 2   ? unimem_aligned_alloc(64, size)
+			: how == 2 ? unimem_malloc_on(size, UNIMEM_LOC_HOST(0))
+				   : unimem_malloc(size);
 	if (!h)
 		return NULL;
 	h->size = size;

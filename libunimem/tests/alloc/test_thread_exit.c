@@ -28,7 +28,10 @@ static void *short_lived(void *arg)
 	void **out = arg;
 	void *mine[PER_THREAD];
 	for (int i = 0; i < PER_THREAD; i++) {
-		mine[i] = unimem_malloc(16 + (size_t)(i % 50) * 40);
+		size_t size = 16 + (size_t)(i % 50) * 40;
+		/* every 10th on node0: located heaps are abandoned too */
+		mine[i] = i % 10 ? unimem_malloc(size)
+				 : unimem_malloc_on(size, UNIMEM_LOC_HOST(0));
 		memset(mine[i], i, 16);
 	}
 	for (int i = 0; i < PER_THREAD; i++) {
@@ -45,6 +48,7 @@ static void free_one(void *p) { unimem_free(p); }
 static void *adopt_and_exit(void *arg)
 {
 	free_one(unimem_malloc(32));
+	free_one(unimem_malloc_on(32, UNIMEM_LOC_HOST(0)));
 	return arg;
 }
 
@@ -71,7 +75,7 @@ int main(void)
 	}
 	struct um_alloc_stats mid;
 	um_alloc_get_stats(&mid);
-	CHECK(mid.heaps_abandoned <= 1,
+	CHECK(mid.heaps_abandoned <= 2, /* one plain, one node0 */
 	      "exited threads' heaps should be adopted by the next thread: %llu parked",
 	      (unsigned long long)mid.heaps_abandoned);
 	for (int r = 0; r < ROUNDS; r++)
@@ -99,8 +103,9 @@ int main(void)
 	for (int i = 0; i < PER_THREAD; i++)
 		if (i % 3)
 			unimem_free(last[i]);
-	/* the last heap is parked with everything freed remotely: a thread
-	 * that adopts it collects those frees and unmaps on exit */
+	/* the last heaps (plain and node0) are parked with everything freed
+	 * remotely: a thread that adopts them collects those frees and unmaps
+	 * on exit */
 	pthread_create(&t, NULL, adopt_and_exit, NULL);
 	pthread_join(t, NULL);
 

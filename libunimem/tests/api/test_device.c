@@ -173,6 +173,32 @@ static int with_module(void)
 		CHECK_EQ(by[0], UNIMEM_LOC_DEVICE(0));
 	}
 
+	/* The module sees the advice too, when it has range attributes. */
+	{
+		struct unimem_attr a[3] = { { UNIMEM_KATTR_PREFERRED_LOC, 0 },
+					    { UNIMEM_KATTR_ACCESSED_BY, 0 },
+					    { UNIMEM_KATTR_READ_MOSTLY, 0 } };
+		struct unimem_attr_op op;
+
+		CHECK_EQ(unimem_advise(mem, size, UNIMEM_ADVISE_SET_READ_MOSTLY, 0), 0);
+		memset(&op, 0, sizeof(op));
+		op.addr = (uintptr_t)mem;
+		op.length = size;
+		op.op = UNIMEM_ATTR_OP_GET;
+		op.nattrs = 3;
+		op.attrs = (uintptr_t)a;
+		if (ioctl(fd, UNIMEM_IOCTL_ATTR, &op) < 0) {
+			CHECK_EQ(errno, ENOTTY);
+			printf("  module has no range attributes (ENOTTY): advice kept in the library\n");
+		} else {
+			CHECK_EQ(a[0].value, 0);   /* preferred: device 0 */
+			CHECK_EQ(a[1].value, 1u);  /* accessed by device 0 */
+			CHECK_EQ(a[2].value, 1);   /* read-mostly */
+			printf("  module range attributes match the advice\n");
+		}
+		CHECK_EQ(unimem_advise(mem, size, UNIMEM_ADVISE_UNSET_READ_MOSTLY, 0), 0);
+	}
+
 	/* Async to a device. */
 	{
 		unimem_queue_t *q;

@@ -182,6 +182,83 @@ static void test_advise(unimem_location_t node)
 	munmap(mem, all);
 }
 
+/*
+ * The range table against a per-page model: random advice on random
+ * sub-ranges (splits, merges, gaps), then summaries of random sub-ranges.
+ */
+static void test_table_model(unimem_location_t node)
+{
+	enum { PAGES = 48, OPS = 400 };
+	const unimem_location_t prefs[] = { UNIMEM_LOC_NONE, UNIMEM_LOC_SYSTEM, node };
+	unimem_location_t pref[PAGES];
+	unsigned gran[PAGES];
+	int rm[PAGES];
+	char *mem = mmap(NULL, PAGES * ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned seed = 12345;
+	int bad = 0;
+
+	CHECK(mem != MAP_FAILED);
+	for (int i = 0; i < PAGES; i++) {
+		pref[i] = UNIMEM_LOC_NONE;
+		gran[i] = 9;
+		rm[i] = 0;
+	}
+	for (int op = 0; op < OPS && !bad; op++) {
+		int a = rand_r(&seed) % PAGES, b = a + 1 + rand_r(&seed) % (PAGES - a);
+		int kind = rand_r(&seed) % 3;
+
+		if (kind == 0) {
+			unimem_location_t p = prefs[rand_r(&seed) % 3];
+			int r = p == UNIMEM_LOC_NONE
+				? unimem_advise(mem + a * ps, (size_t)(b - a) * ps,
+						UNIMEM_ADVISE_UNSET_PREFERRED_LOCATION, 0)
+				: unimem_advise(mem + a * ps, (size_t)(b - a) * ps,
+						UNIMEM_ADVISE_SET_PREFERRED_LOCATION, p);
+			bad |= r != 0;
+			for (int i = a; i < b; i++)
+				pref[i] = p;
+		} else if (kind == 1) {
+			int set = rand_r(&seed) % 2;
+			bad |= unimem_advise(mem + a * ps, (size_t)(b - a) * ps,
+					     set ? UNIMEM_ADVISE_SET_READ_MOSTLY
+						 : UNIMEM_ADVISE_UNSET_READ_MOSTLY, 0) != 0;
+			for (int i = a; i < b; i++)
+				rm[i] = set;
+		} else {
+			unsigned g = (unsigned)(rand_r(&seed) % 13);
+			bad |= unimem_set_granularity(mem + a * ps, (size_t)(b - a) * ps, g) != 0;
+			for (int i = a; i < b; i++)
+				gran[i] = g;
+		}
+		/* Check a random sub-range against the model. */
+		a = rand_r(&seed) % PAGES;
+		b = a + 1 + rand_r(&seed) % (PAGES - a);
+		unimem_location_t want_pref = pref[a], got_pref;
+		unsigned want_gran = gran[a], got_gran;
+		int want_rm = 1, got_rm;
+		for (int i = a; i < b; i++) {
+			if (pref[i] != want_pref)
+				want_pref = UNIMEM_LOC_MIXED;
+			if (gran[i] != want_gran)
+				want_gran = UINT_MAX;
+			want_rm &= rm[i];
+		}
+		unimem_range_get_attr(mem + a * ps, (size_t)(b - a) * ps,
+				      UNIMEM_ATTR_PREFERRED_LOCATION, &got_pref, sizeof(got_pref));
+		unimem_range_get_attr(mem + a * ps, (size_t)(b - a) * ps,
+				      UNIMEM_ATTR_GRANULARITY, &got_gran, sizeof(got_gran));
+		unimem_range_get_attr(mem + a * ps, (size_t)(b - a) * ps,
+				      UNIMEM_ATTR_READ_MOSTLY, &got_rm, sizeof(got_rm));
+		if (got_pref != want_pref || got_gran != want_gran || got_rm != want_rm) {
+			fprintf(stderr, "op %d [%d,%d): pref %#x/%#x gran %u/%u rm %d/%d\n", op, a,
+				b, got_pref, want_pref, got_gran, want_gran, got_rm, want_rm);
+			bad = 1;
+		}
+	}
+	CHECK_EQ(bad, 0);
+}
+
 /* The same on memory from the unimem allocator (when it is linked in). */
 static void test_unimem_heap(unimem_location_t node)
 {
@@ -222,6 +299,7 @@ int main(void)
 	for (int i = 0; i < nnodes; i++)
 		test_prefetch(nodes[i], nodes[(i + 1) % nnodes]);
 	test_advise(nodes[nnodes - 1]);
+	test_table_model(nodes[0]);
 	test_unimem_heap(nodes[0]);
 	printf("  %d host node(s) exercised\n", nnodes);
 	return um_test_done("test_hints");

@@ -1,0 +1,45 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bench/kmod/run.sh [reps] [MiB] - unimem.ko against test_hmm.ko in one boot
+# of the release test kernel (tools/vm/unimem-vm), printing a markdown table
+# (MiB/s, medians) with the memcpy bandwidth of the same boot as the ceiling.
+#
+# The kernel comes from tools/testkernel/testkernel.sh release (set
+# UNIMEM_TESTKERNEL_RELEASE to a prebuilt kit, e.g. /work/shared/testkernel-release,
+# to avoid building it), or from UNIMEM_BENCH_KERNEL (a directory with
+# bzImage, build/ and test_hmm.ko).
+set -eu
+reps=${1:-7}
+mib=${2:-64}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -z "${UNIMEM_TESTKERNEL_RELEASE:-}" ] && [ -d /work/shared/testkernel-release ]; then
+	UNIMEM_TESTKERNEL_RELEASE=/work/shared/testkernel-release
+	export UNIMEM_TESTKERNEL_RELEASE
+fi
+kernel=${UNIMEM_BENCH_KERNEL:-$("$root/tools/testkernel/testkernel.sh" release)}
+work=$(mktemp -d /tmp/unimem-kbench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# The module, built against the release kit (vermagic must match).
+cp -r "$root/kmod" "$work/kmod"
+rm -rf "$work/kmod/tests"
+make -s -C "$work/kmod" KDIR="$kernel/build" >&2
+
+mkdir -p "$work/stage/tests/bin" "$work/stage/modules"
+cp "$work/kmod/unimem.ko" "$kernel/test_hmm.ko" "$work/stage/modules/"
+${CC:-cc} -std=gnu11 -O2 -Wall -I"$root/kmod/include/uapi" \
+	-I"$root/bench/kmod" "$root/bench/kmod/unimem-kbench.c" \
+	-o "$work/stage/tests/bin/unimem-kbench"
+
+dev_mib=$((mib * 2 + 32))
+printf 'kbench\t1800\tinsmod /modules/unimem.ko ndevices=1 mem_mib=%s && insmod /modules/test_hmm.ko && unimem-kbench %s %s; rc=$?; rmmod unimem; rmmod test_hmm; exit $rc\n' \
+	"$dev_mib" "$reps" "$mib" > "$work/manifest"
+python3 "$root/tools/vm/unimem-vm" run --kernel "$kernel" \
+	--stage "$work/stage" --manifest "$work/manifest" --out "$work/out" >&2
+python3 "$root/tools/vm/unimem-vm" result --out "$work/out" kbench > "$work/result" || {
+	cat "$work/result" >&2
+	exit 1
+}
+echo "kernel: $(cat "$kernel/release" 2>/dev/null || basename "$kernel"), QEMU TCG -cpu max -smp 2 -m 2G"
+grep '^|' "$work/result"
