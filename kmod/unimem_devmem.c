@@ -342,6 +342,7 @@ err:
  */
 void unimem_devmem_fini(struct unimem_device *udev)
 {
+	const gfp_t gfp_nofail = GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL;
 	unsigned long *src = NULL, *dst = NULL;
 	unsigned int c, pass;
 
@@ -361,17 +362,17 @@ void unimem_devmem_fini(struct unimem_device *udev)
 			unsigned long off, n;
 
 			for (off = 0; off < chunk->npages; off += n) {
+				unsigned long moved;
+
 				n = min(UNIMEM_WINDOW_PAGES,
 					chunk->npages - off);
-				unimem_dcount(udev, UNIMEM_CNT_EVICTIONS,
-					unimem_evict_window(chunk, off, n,
-						src, dst,
-						GFP_HIGHUSER_MOVABLE |
-						__GFP_NOFAIL));
+				moved = unimem_evict_window(chunk, off, n, src,
+							    dst, gfp_nofail);
+				unimem_dcount(udev, UNIMEM_CNT_EVICTIONS, moved);
 			}
 		}
 		if (udev->nfree < udev->npages)
-			msleep(10);
+			msleep(20);
 	}
 	kfree(src);
 	kfree(dst);

@@ -65,7 +65,7 @@ struct unimem_device {
 	bool removing;			/* unloading: no new allocations */
 
 	/* eviction CLOCK */
-	struct mutex evict_lock;
+	struct mutex evict_lock;	/* serialises eviction, guards hand */
 	unsigned long clock_hand;	/* global window index */
 
 	/* contexts open on this device */
@@ -91,9 +91,9 @@ struct unimem_device {
 struct unimem_ctx {
 	struct unimem_device *udev;
 	struct mmu_interval_notifier notifier;
-	struct mutex lock;
+	struct mutex lock;		/* see above */
 	struct xarray pt;
-	struct mutex migrate_lock;
+	struct mutex migrate_lock;	/* see above */
 	struct task_struct *migrator;
 	unsigned long mig_start, mig_end;
 	wait_queue_head_t mig_wq;

@@ -150,8 +150,14 @@ static long unimem_ioc_migrate(struct unimem_ctx *ctx, void __user *uarg)
 		return ret;
 	if (m.target != UNIMEM_TARGET_SYSTEM && m.target >= unimem_ndevices)
 		return -ENODEV;
-	m.moved = m.already = m.not_present = m.unmapped = 0;
-	m.unsupported = m.busy = m.nomem = 0;
+	/* out fields: whatever came in is overwritten */
+	m.moved = 0;
+	m.already = 0;
+	m.not_present = 0;
+	m.unmapped = 0;
+	m.unsupported = 0;
+	m.busy = 0;
+	m.nomem = 0;
 	ret = unimem_migrate(ctx, &m);
 	if (ret)
 		return ret;

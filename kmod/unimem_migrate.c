@@ -204,7 +204,8 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	for (; st->ipool < st->npool; st->ipool++)
 		if (st->pool[st->ipool])
 			__free_page(st->pool[st->ipool]);
-	st->npool = st->ipool = 0;
+	st->npool = 0;
+	st->ipool = 0;
 
 	for (i = 0; i < npages; i++) {
 		struct page *spage = migrate_pfn_to_page(st->src[i]);

@@ -48,15 +48,47 @@
 void unimem_pt_clear(struct unimem_ctx *ctx, unsigned long start,
 		     unsigned long end)
 {
-	unsigned long idx;
+	XA_STATE(xas, &ctx->pt, start >> PAGE_SHIFT);
 	void *entry;
 
 	lockdep_assert_held(&ctx->lock);
 	if (end <= start)
 		return;
-	xa_for_each_range(&ctx->pt, idx, entry, start >> PAGE_SHIFT,
-			  (end - 1) >> PAGE_SHIFT)
-		xa_erase(&ctx->pt, idx);
+	/* one walk for the whole range, not one per entry */
+	xas_lock(&xas);
+	xas_for_each(&xas, entry, (end - 1) >> PAGE_SHIFT)
+		xas_store(&xas, NULL);
+	xas_unlock(&xas);
+}
+
+/*
+ * Enter @n pages from hmm_range_fault() at @start into the device page
+ * table; @ctx->lock held.  Nodes are allocated with GFP_ATOMIC: reclaim
+ * could call back into the invalidation, which takes @ctx->lock.
+ */
+static int unimem_pt_install(struct unimem_ctx *ctx, unsigned long start,
+			     unsigned long n, const unsigned long *pfns)
+{
+	XA_STATE(xas, &ctx->pt, start >> PAGE_SHIFT);
+	unsigned long i = 0;
+
+	lockdep_assert_held(&ctx->lock);
+	do {
+		xas_lock(&xas);
+		while (i < n) {
+			unsigned long tag = (pfns[i] & HMM_PFN_WRITE) ?
+					    UNIMEM_PTE_WRITE : 0;
+
+			xas_store(&xas, xa_tag_pointer(hmm_pfn_to_page(pfns[i]),
+						       tag));
+			if (xas_error(&xas))
+				break;
+			i++;
+			xas_next(&xas);
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_ATOMIC));
+	return xas_error(&xas);
 }
 
 static bool unimem_invalidate(struct mmu_interval_notifier *mni,
@@ -222,7 +254,7 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 	};
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(UNIMEM_FAULT_TIMEOUT_MS);
-	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	unsigned long n = (end - start) >> PAGE_SHIFT;
 	int ret;
 
 	mutex_lock(&ctx->lock);
@@ -276,18 +308,10 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 		break;
 	}
 
-	for (i = 0; i < n; i++) {
-		struct page *page = hmm_pfn_to_page(pfns[i]);
-		unsigned long tag = (pfns[i] & HMM_PFN_WRITE) ?
-				    UNIMEM_PTE_WRITE : 0;
-		void *old;
-
-		old = xa_store(&ctx->pt, (start >> PAGE_SHIFT) + i,
-			       xa_tag_pointer(page, tag), GFP_ATOMIC);
-		if (xa_is_err(old)) {
-			mutex_unlock(&ctx->lock);
-			return xa_err(old);
-		}
+	ret = unimem_pt_install(ctx, start, n, pfns);
+	if (ret) {
+		mutex_unlock(&ctx->lock);
+		return ret;
 	}
 	unimem_count(ctx, UNIMEM_CNT_PAGES_MIRRORED, n);
 	unimem_dcount(ctx->udev, UNIMEM_CNT_PAGES_MIRRORED, n);

@@ -41,5 +41,6 @@ python3 "$root/tools/vm/unimem-vm" result --out "$work/out" kbench > "$work/resu
 	cat "$work/result" >&2
 	exit 1
 }
-echo "kernel: $(cat "$kernel/release" 2>/dev/null || basename "$kernel"), QEMU TCG -cpu max -smp 2 -m 2G"
+grep '^rep ' "$work/result" >&2 || true
+echo "kernel: $(cat "$kernel/release" 2>/dev/null || basename "$kernel"), QEMU TCG -cpu max -smp 2 -m 2G, host load: $(cut -d' ' -f1-3 /proc/loadavg)"
 grep '^|' "$work/result"

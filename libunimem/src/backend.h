@@ -63,6 +63,10 @@ UM_INTERNAL int um_page_range(const char *what, const void *ptr, size_t size,
 /* Move a page-aligned range; the core of unimem_prefetch(). */
 UM_INTERNAL long um_prefetch_range(uintptr_t start, uintptr_t end,
 				   unimem_location_t loc, unsigned int flags);
+/* unimem_prefetch() of one checked user range (widened; CONTENT_UNDEFINED
+ * drops the pages wholly inside it instead of moving them). */
+UM_INTERNAL long um_prefetch_user_range(const char *what, const void *ptr, size_t size,
+					unimem_location_t loc, unsigned int flags);
 /* Per-page locations of a page-aligned range (NONE: not populated). */
 UM_INTERNAL int um_page_locations(uintptr_t start, size_t npages,
 				  unimem_location_t *out);

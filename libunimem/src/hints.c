@@ -287,6 +287,14 @@ int um_hints_restore_policy(uintptr_t start, uintptr_t end)
 /* ------------------------------------------------------------------------
  * Prefetch
  * ------------------------------------------------------------------------ */
+static int check_mapped(const char *what, uintptr_t start, uintptr_t end)
+{
+	if (msync((void *)start, end - start, MS_ASYNC) < 0 && errno == ENOMEM)
+		return um_error(-EFAULT, "%s: [%p, +%zu) is not (fully) mapped", what,
+				(void *)start, (size_t)(end - start));
+	return 0;
+}
+
 #define PREFETCH_FLAGS_ALL (UNIMEM_PREFETCH_CONTENT_UNDEFINED | UNIMEM_PREFETCH_ALL_OR_NOTHING)
 
 int um_prefetch_validate(const char *what, const struct unimem_range *ranges,
@@ -308,20 +316,42 @@ int um_prefetch_validate(const char *what, const struct unimem_range *ranges,
 	return um_location_check(what, loc);
 }
 
+long um_prefetch_user_range(const char *what, const void *ptr, size_t size,
+			    unimem_location_t loc, unsigned int flags)
+{
+	uintptr_t start, end, ps = um_page_size();
+	int err;
+
+	err = um_page_range(what, ptr, size, &start, &end);
+	if (err < 0)
+		return err;
+	if (flags & UNIMEM_PREFETCH_CONTENT_UNDEFINED) {
+		/*
+		 * Drop the pages wholly inside the range instead of copying them;
+		 * the partial pages at the ends hold other data and are moved.
+		 */
+		uintptr_t in_start = ((uintptr_t)ptr + ps - 1) & ~(ps - 1);
+		uintptr_t in_end = ((uintptr_t)ptr + size) & ~(ps - 1);
+
+		err = check_mapped(what, start, end);
+		if (err < 0)
+			return err;
+		if (in_start < in_end)
+			um_os_discard((void *)in_start, in_end - in_start);
+	}
+	return um_prefetch_range(start, end, loc, flags);
+}
+
 long unimem_prefetch(const void *ptr, size_t size, unimem_location_t loc,
 		     unsigned int flags)
 {
 	struct unimem_range r = { ptr, size };
-	uintptr_t start, end;
 	int err;
 
-	err = um_page_range("prefetch", ptr, size, &start, &end);
-	if (err < 0)
-		return err;
 	err = um_prefetch_validate("prefetch", &r, 1, loc, flags);
 	if (err < 0)
 		return err;
-	return um_prefetch_range(start, end, loc, flags);
+	return um_prefetch_user_range("prefetch", ptr, size, loc, flags);
 }
 
 long unimem_prefetch_batch(const struct unimem_range *ranges, size_t count,
@@ -334,11 +364,9 @@ long unimem_prefetch_batch(const struct unimem_range *ranges, size_t count,
 	if (err < 0)
 		return err;
 	for (size_t i = 0; i < count; i++) {
-		uintptr_t start, end;
-		long r;
+		long r = um_prefetch_user_range("prefetch_batch", ranges[i].ptr, ranges[i].size,
+						 loc, flags);
 
-		um_page_range("prefetch_batch", ranges[i].ptr, ranges[i].size, &start, &end);
-		r = um_prefetch_range(start, end, loc, flags);
 		if (r < 0)
 			return um_error((int)r, "prefetch_batch: range %zu: %s", i,
 					unimem_last_error());
@@ -350,14 +378,6 @@ long unimem_prefetch_batch(const struct unimem_range *ranges, size_t count,
 /* ------------------------------------------------------------------------
  * Advice
  * ------------------------------------------------------------------------ */
-static int check_mapped(const char *what, uintptr_t start, uintptr_t end)
-{
-	if (msync((void *)start, end - start, MS_ASYNC) < 0 && errno == ENOMEM)
-		return um_error(-EFAULT, "%s: [%p, +%zu) is not (fully) mapped", what,
-				(void *)start, (size_t)(end - start));
-	return 0;
-}
-
 /* The accessed-by bit of a location (its table index; SYSTEM has its own). */
 static int accessed_bit(unimem_location_t loc)
 {

@@ -66,12 +66,9 @@ static long run(const struct work *w, char *msg)
 	long total = 0;
 
 	for (size_t i = 0; i < w->count; i++) {
-		uintptr_t start, end;
-		long r;
+		long r = um_prefetch_user_range("prefetch_async", w->ranges[i].ptr,
+						 w->ranges[i].size, w->loc, w->flags);
 
-		um_page_range("prefetch_async", w->ranges[i].ptr, w->ranges[i].size, &start,
-			      &end);
-		r = um_prefetch_range(start, end, w->loc, w->flags);
 		if (r < 0) {
 			snprintf(msg, MSG_MAX, "prefetch_async: range %zu: %s", i,
 				 unimem_last_error());

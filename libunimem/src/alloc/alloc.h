@@ -137,6 +137,9 @@ extern __thread struct um_heap *um_thread_heap
 	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
 extern __thread struct um_tld *um_thread_tld
 	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
+/* Its tid (UM_TID_NONE before): one TLS load on free's owner check. */
+extern __thread uint64_t um_thread_tid
+	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
 extern struct um_heap um_heap_empty UM_INTERNAL;
 extern struct um_page um_page_empty UM_INTERNAL;
 

@@ -19,6 +19,7 @@
 __thread struct um_heap *um_thread_heap
 	__attribute__((tls_model("initial-exec"))) = &um_heap_empty;
 __thread struct um_tld *um_thread_tld __attribute__((tls_model("initial-exec")));
+__thread uint64_t um_thread_tid __attribute__((tls_model("initial-exec")));
 
 struct um_page um_page_empty; /* free == NULL: the fast path falls through */
 struct um_heap um_heap_empty = {
@@ -582,6 +583,7 @@ static void um_thread_done(void *arg)
 		return;
 	um_thread_heap = &um_heap_empty;
 	um_thread_tld = NULL;
+	um_thread_tid = UM_TID_NONE;
 	for (int i = 0; i < UM_LOC_SLOTS; i++)
 		if (tld->heaps[i])
 			um_heap_abandon(tld->heaps[i]);
@@ -642,6 +644,7 @@ struct um_heap *um_thread_init(void)
 		tld->tid = atomic_fetch_add_explicit(&um_next_tid, 1,
 						     memory_order_relaxed);
 		um_thread_tld = tld;
+		um_thread_tid = tld->tid;
 	}
 	struct um_heap *heap = um_heap_get(
 		tld, atomic_load_explicit(&um_default_slot, memory_order_relaxed));

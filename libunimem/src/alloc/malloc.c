@@ -111,7 +111,7 @@ void um_free(void *p)
 			return;
 		}
 		if (um_likely(atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
-			      um_thread_heap->tid)) {
+			      um_thread_tid)) {
 			*(void **)p = page->free;
 			page->free = p;
 			if (um_unlikely(--page->used == 0 || page->in_full))

@@ -161,6 +161,20 @@ static int with_module(void)
 		munmap(fresh, 16 * ps);
 	}
 
+	/* Contents not needed: device pages are dropped, not copied back. */
+	{
+		char *tmp = mmap(NULL, 32 * ps, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		memset(tmp, 0x21, 32 * ps);
+		CHECK_EQ(unimem_prefetch(tmp, 32 * ps, UNIMEM_LOC_DEVICE(0), 0), 32);
+		CHECK_EQ(unimem_prefetch(tmp, 32 * ps, UNIMEM_LOC_SYSTEM,
+					 UNIMEM_PREFETCH_CONTENT_UNDEFINED), 32);
+		CHECK_EQ(unimem_prefetch(tmp, 32 * ps, UNIMEM_LOC_DEVICE(0),
+					 UNIMEM_PREFETCH_CONTENT_UNDEFINED), 32);
+		CHECK_EQ(attr(tmp, 32 * ps, UNIMEM_ATTR_LOCATION), UNIMEM_LOC_DEVICE(0));
+		munmap(tmp, 32 * ps);
+	}
+
 	/* Advice with a device: kept in the range table. */
 	CHECK_EQ(unimem_advise(mem, size, UNIMEM_ADVISE_SET_PREFERRED_LOCATION,
 			       UNIMEM_LOC_DEVICE(0)), 0);

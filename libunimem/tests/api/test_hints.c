@@ -183,6 +183,29 @@ static void test_advise(unimem_location_t node)
 }
 
 /*
+ * CONTENT_UNDEFINED: the pages wholly inside the range may lose their
+ * contents, the partial pages at its ends (other data) must not.
+ */
+static void test_content_undefined(unimem_location_t node)
+{
+	char *mem = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	size_t bad = 0;
+
+	CHECK(mem != MAP_FAILED);
+	memset(mem, 0x6b, 4 * ps);
+	/* [100, 3 pages + 100): pages 1 and 2 inside, 0 and 3 partial. */
+	CHECK_EQ(unimem_prefetch(mem + 100, 3 * ps, node, UNIMEM_PREFETCH_CONTENT_UNDEFINED), 4);
+	check_pages_at(mem, 4, node);
+	for (size_t i = 0; i < 100; i++)
+		bad += mem[i] != 0x6b;
+	for (size_t i = 3 * ps + 100; i < 4 * ps; i++)
+		bad += mem[i] != 0x6b;
+	CHECK_EQ(bad, 0);
+	munmap(mem, 4 * ps);
+}
+
+/*
  * The range table against a per-page model: random advice on random
  * sub-ranges (splits, merges, gaps), then summaries of random sub-ranges.
  */
@@ -300,6 +323,7 @@ int main(void)
 		test_prefetch(nodes[i], nodes[(i + 1) % nnodes]);
 	test_advise(nodes[nnodes - 1]);
 	test_table_model(nodes[0]);
+	test_content_undefined(nodes[nnodes - 1]);
 	test_unimem_heap(nodes[0]);
 	printf("  %d host node(s) exercised\n", nnodes);
 	return um_test_done("test_hints");

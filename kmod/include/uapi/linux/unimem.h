@@ -18,12 +18,17 @@
  *   EINVAL     reserved field or unknown flag set, bad alignment, zero length,
  *              unknown op/target/counter scope
  *   EOVERFLOW  addr + length wraps around
- *   EFAULT     range not within user space, or a user buffer is unreadable
+ *   EFAULT     range not within user space, not mapped or not accessible,
+ *              or a user buffer is unreadable/unwritable
+ *   EPERM      device write (or atomic) to memory mapped read-only
  *   E2BIG      length/count above the documented cap
  *   ENODEV     device index does not exist
  *   ESRCH      the process that opened the file has exited / is not the
  *              caller's address space (a context is usable only from its mm)
  *   ENOTTY     unknown ioctl
+ *   EBUSY      a device fault could not settle (constant invalidation)
+ *   EINTR      fatal signal while working
+ *   ENOMEM     kernel memory for bookkeeping could not be allocated
  */
 #ifndef _UAPI_LINUX_UNIMEM_H
 #define _UAPI_LINUX_UNIMEM_H
@@ -167,7 +172,8 @@ struct unimem_dev_op {
 struct unimem_snapshot {
 	__u64 addr;		/* in: page aligned */
 	__u64 npages;		/* in: 1 .. UNIMEM_MAX_SNAPSHOT_PAGES */
-	__u64 entries;		/* in: user pointer to __u32[npages] */
+	__u64 entries;		/* in: user pointer to __u32[npages],
+				 * 4-byte aligned */
 	__u32 flags;		/* in: zero */
 	__u32 reserved0;	/* in: zero */
 	__u64 reserved[4];	/* in: zero */
