@@ -80,8 +80,8 @@ struct unimem_device {
  * @udev: the device whose page table this is
  * @notifier: interval notifier over the whole user address space
  * @lock: protects @pt and @mig_*; taken by the invalidation callback
- * @pt: the device page table: index = vaddr >> PAGE_SHIFT, entry = page
- *      pointer tagged with UNIMEM_PTE_WRITE
+ * @pt: the device page table: xarray of struct unimem_pt_leaf indexed by
+ *      vaddr / 2 MiB
  * @migrate_lock: serialises migrations issued through this context
  * @migrator: task currently migrating through this context (owner skip)
  * @mig_start: start of the range being migrated (no faults installed there)
@@ -102,6 +102,13 @@ struct unimem_ctx {
 };
 
 #define UNIMEM_PTE_WRITE	1UL
+#define UNIMEM_PT_LEAF_SHIFT	9
+#define UNIMEM_PT_LEAF_ENTRIES	(1UL << UNIMEM_PT_LEAF_SHIFT)
+
+/* One last-level table: 512 entries, struct page pointer | UNIMEM_PTE_WRITE */
+struct unimem_pt_leaf {
+	unsigned long e[UNIMEM_PT_LEAF_ENTRIES];
+};
 
 extern struct unimem_device **unimem_devices;
 extern unsigned int unimem_ndevices;

@@ -39,56 +39,108 @@
 
 #define UNIMEM_FAULT_TIMEOUT_MS	20000
 
+/*
+ * The device page table: an xarray of leaves, one per 2 MiB of virtual
+ * address space, each an array of 512 entries (page pointer | writable
+ * bit), like a real device's last-level page table.  Entries and leaves
+ * change only under @ctx->lock.
+ */
+static unsigned long *unimem_pte(struct unimem_ctx *ctx, unsigned long addr)
+{
+	unsigned long vpn = addr >> PAGE_SHIFT;
+	struct unimem_pt_leaf *leaf = xa_load(&ctx->pt,
+					      vpn >> UNIMEM_PT_LEAF_SHIFT);
+
+	return leaf ? &leaf->e[vpn & (UNIMEM_PT_LEAF_ENTRIES - 1)] : NULL;
+}
+
+/* The page mirrored at @addr, or NULL; @ctx->lock held. */
+static struct page *unimem_pt_lookup(struct unimem_ctx *ctx,
+				     unsigned long addr)
+{
+	unsigned long *pte = unimem_pte(ctx, addr);
+
+	return pte ? (struct page *)(*pte & ~UNIMEM_PTE_WRITE) : NULL;
+}
+
 /**
  * unimem_pt_clear() - drop device page-table entries of [start, end)
  * @ctx: context, @ctx->lock held
  * @start: first address
  * @end: end address (exclusive)
+ *
+ * Leaves wholly inside the range are freed, others are cleared in part.
  */
 void unimem_pt_clear(struct unimem_ctx *ctx, unsigned long start,
 		     unsigned long end)
 {
-	XA_STATE(xas, &ctx->pt, start >> PAGE_SHIFT);
-	void *entry;
+	const unsigned long lsize = UNIMEM_PT_LEAF_ENTRIES << PAGE_SHIFT;
+	struct unimem_pt_leaf *leaf;
+	unsigned long idx;
 
 	lockdep_assert_held(&ctx->lock);
 	if (end <= start)
 		return;
-	/* one walk for the whole range, not one per entry */
-	xas_lock(&xas);
-	xas_for_each(&xas, entry, (end - 1) >> PAGE_SHIFT)
-		xas_store(&xas, NULL);
-	xas_unlock(&xas);
+	xa_for_each_range(&ctx->pt, idx, leaf, start / lsize, (end - 1) / lsize) {
+		unsigned long ls = idx * lsize;
+		unsigned long s = max(start, ls), e = min(end, ls + lsize);
+
+		if (s == ls && e == ls + lsize) {
+			xa_erase(&ctx->pt, idx);
+			kfree(leaf);
+			continue;
+		}
+		memset(&leaf->e[(s - ls) >> PAGE_SHIFT], 0,
+		       ((e - s) >> PAGE_SHIFT) * sizeof(leaf->e[0]));
+	}
+}
+
+static void unimem_pt_destroy(struct unimem_ctx *ctx)
+{
+	struct unimem_pt_leaf *leaf;
+	unsigned long idx;
+
+	xa_for_each(&ctx->pt, idx, leaf)
+		kfree(leaf);
+	xa_destroy(&ctx->pt);
 }
 
 /*
  * Enter @n pages from hmm_range_fault() at @start into the device page
- * table; @ctx->lock held.  Nodes are allocated with GFP_ATOMIC: reclaim
+ * table; @ctx->lock held.  Leaves are allocated with GFP_ATOMIC: reclaim
  * could call back into the invalidation, which takes @ctx->lock.
  */
 static int unimem_pt_install(struct unimem_ctx *ctx, unsigned long start,
 			     unsigned long n, const unsigned long *pfns)
 {
-	XA_STATE(xas, &ctx->pt, start >> PAGE_SHIFT);
-	unsigned long i = 0;
+	unsigned long i, vpn = start >> PAGE_SHIFT;
+	struct unimem_pt_leaf *leaf = NULL;
 
 	lockdep_assert_held(&ctx->lock);
-	do {
-		xas_lock(&xas);
-		while (i < n) {
-			unsigned long tag = (pfns[i] & HMM_PFN_WRITE) ?
-					    UNIMEM_PTE_WRITE : 0;
+	for (i = 0; i < n; i++, vpn++) {
+		unsigned long li = vpn >> UNIMEM_PT_LEAF_SHIFT;
 
-			xas_store(&xas, xa_tag_pointer(hmm_pfn_to_page(pfns[i]),
-						       tag));
-			if (xas_error(&xas))
-				break;
-			i++;
-			xas_next(&xas);
+		if (!leaf || !(vpn & (UNIMEM_PT_LEAF_ENTRIES - 1))) {
+			leaf = xa_load(&ctx->pt, li);
+			if (!leaf) {
+				void *old;
+
+				leaf = kzalloc(sizeof(*leaf),
+					       GFP_ATOMIC | __GFP_NOWARN);
+				if (!leaf)
+					return -ENOMEM;
+				old = xa_store(&ctx->pt, li, leaf, GFP_ATOMIC);
+				if (xa_is_err(old)) {
+					kfree(leaf);
+					return xa_err(old);
+				}
+			}
 		}
-		xas_unlock(&xas);
-	} while (xas_nomem(&xas, GFP_ATOMIC));
-	return xas_error(&xas);
+		leaf->e[vpn & (UNIMEM_PT_LEAF_ENTRIES - 1)] =
+			(unsigned long)hmm_pfn_to_page(pfns[i]) |
+			((pfns[i] & HMM_PFN_WRITE) ? UNIMEM_PTE_WRITE : 0);
+	}
+	return 0;
 }
 
 static bool unimem_invalidate(struct mmu_interval_notifier *mni,
@@ -170,7 +222,7 @@ void unimem_ctx_release(struct unimem_ctx *ctx)
 	list_del(&ctx->node);
 	spin_unlock(&udev->ctx_lock);
 	mmu_interval_notifier_remove(&ctx->notifier);
-	xa_destroy(&ctx->pt);
+	unimem_pt_destroy(ctx);
 	kfree(ctx);
 }
 
@@ -203,11 +255,11 @@ static bool unimem_pt_present(struct unimem_ctx *ctx, unsigned long start,
 	unsigned long addr;
 
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		void *entry = xa_load(&ctx->pt, addr >> PAGE_SHIFT);
+		unsigned long *pte = unimem_pte(ctx, addr);
 
-		if (!entry)
+		if (!pte || !*pte)
 			return false;
-		if (write && !(xa_pointer_tag(entry) & UNIMEM_PTE_WRITE))
+		if (write && !(*pte & UNIMEM_PTE_WRITE))
 			return false;
 	}
 	return true;
@@ -321,8 +373,7 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 /* The storage behind the mirrored page at @addr; @ctx->lock held. */
 static struct page *unimem_pt_page(struct unimem_ctx *ctx, unsigned long addr)
 {
-	struct page *page = xa_untag_pointer(xa_load(&ctx->pt,
-						     addr >> PAGE_SHIFT));
+	struct page *page = unimem_pt_lookup(ctx, addr);
 
 	if (unimem_is_our_page(page)) {
 		unimem_page_touch(page);
@@ -559,7 +610,7 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 					 &op->faults);
 		if (ret)
 			return ret;
-		page = xa_untag_pointer(xa_load(&ctx->pt, pa >> PAGE_SHIFT));
+		page = unimem_pt_lookup(ctx, pa);
 		if (unimem_is_our_page(page) ||
 		    folio_test_large(page_folio(page)) || tries >= 4) {
 			p = kmap_local_page(unimem_pt_page(ctx, pa));
@@ -787,7 +838,8 @@ int unimem_snapshot(struct unimem_ctx *ctx, struct unimem_snapshot *snap)
 			mutex_lock(&ctx->lock);
 			for (i = 0; i < n; i++) {
 				ent[i] = unimem_snap_entry(pfns[i]);
-				if (xa_load(&ctx->pt, (addr >> PAGE_SHIFT) + i))
+				if (unimem_pt_lookup(ctx, addr +
+						     (i << PAGE_SHIFT)))
 					ent[i] |= UNIMEM_RES_MIRRORED;
 			}
 			mutex_unlock(&ctx->lock);

@@ -2,23 +2,30 @@
 # SPDX-License-Identifier: MIT
 """Turn unimem_alloc_bench JSON output into the markdown table of
 docs/PERFORMANCE.md: CPU ns per malloc+free pair for each allocator (for
-cross-thread: CPU time of the whole process, both threads), the median of
-the repetitions when there are several, and unimem's time divided by each
-peer's (below 1.00: unimem is faster)."""
+cross-thread: CPU time of the whole process, both threads) and unimem's
+time divided by each peer's (below 1.00: unimem is faster).
+
+With repetitions, each cell is the best (minimum) of them, the floor each
+allocator reaches on a shared machine; `--median` gives medians instead."""
 import json
+import statistics
 import sys
 
 
-def main(path):
+def main(path, use_median):
     data = json.load(open(path))
-    ns = {}  # (mode, size) -> {allocator: ns per item}
+    runs = {}  # (mode, size, allocator) -> [ns per item]
     for b in data["benchmarks"]:
-        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+        if b.get("run_type") == "aggregate":
             continue
-        name = b.get("run_name", b["name"]).split("/real_time")[0].split("/process_time")[0]
+        name = b.get("run_name", b["name"])
+        name = name.split("/real_time")[0].split("/process_time")[0]
         mode, size, alloc = name.split("/")[:3]
-        per_item = 1e9 / b["items_per_second"]
-        ns.setdefault((mode, int(size)), {})[alloc] = per_item
+        runs.setdefault((mode, int(size), alloc), []).append(1e9 / b["items_per_second"])
+    pick = statistics.median if use_median else min
+    ns = {}
+    for (mode, size, alloc), v in runs.items():
+        ns.setdefault((mode, size), {})[alloc] = pick(v)
     peers = [p for p in ("glibc", "jemalloc", "mimalloc")
              if any(p in v for v in ns.values())]
     head = ["mode", "size", "unimem ns"] + ["%s ns" % p for p in peers] + \
@@ -34,4 +41,5 @@ def main(path):
         print("| " + " | ".join(row) + " |")
 
 
-main(sys.argv[1])
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+main(args[0], "--median" in sys.argv)
