@@ -60,6 +60,19 @@ struct page *unimem_backing(struct page *page)
 }
 
 /**
+ * unimem_set_backing() - give a device page new storage
+ * @page: a unimem device page being migrated away (locked, unmapped)
+ * @storage: the new storage page; the old one now belongs to the caller
+ */
+void unimem_set_backing(struct page *page, struct page *storage)
+{
+	struct unimem_chunk *chunk = unimem_page_chunk(page);
+
+	WRITE_ONCE(chunk->backing[page_to_pfn(page) - chunk->pfn_first],
+		   storage);
+}
+
+/**
  * unimem_page_touch() - mark a device page recently used for the CLOCK
  * @page: a unimem device page
  */

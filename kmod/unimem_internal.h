@@ -136,6 +136,7 @@ void unimem_devmem_fini(struct unimem_device *udev);
 bool unimem_is_our_page(struct page *page);
 struct unimem_device *unimem_page_device(struct page *page);
 struct page *unimem_backing(struct page *page);
+void unimem_set_backing(struct page *page, struct page *storage);
 struct page *unimem_alloc_page(struct unimem_device *udev, bool zero);
 unsigned long unimem_nfree(struct unimem_device *udev);
 unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,

@@ -39,6 +39,7 @@ struct unimem_mig {
 	unsigned long *src, *dst;
 	struct page **pool;		/* bulk-allocated system pages */
 	unsigned long npool, ipool;
+	struct page **repl;		/* device -> system: new storage */
 	struct unimem_migrate *res;
 };
 
@@ -185,6 +186,23 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 			continue;
 		}
 
+		if (!st->target && ours && st->ipool < st->npool) {
+			/*
+			 * Device -> system without a copy: the device page's
+			 * storage becomes the system page and the device page
+			 * gets fresh storage.  Our extra reference keeps the
+			 * storage if the migration of this page fails.
+			 */
+			dpage = unimem_backing(spage);
+			st->repl[i] = st->pool[st->ipool];
+			st->pool[st->ipool++] = NULL;
+			get_page(dpage);
+			lock_page(dpage);
+			st->dst[i] = migrate_pfn(page_to_pfn(dpage));
+			if (s & MIGRATE_PFN_WRITE)
+				st->dst[i] |= MIGRATE_PFN_WRITE;
+			continue;
+		}
 		dpage = unimem_mig_alloc(st, !spage, npages - i);
 		if (!dpage) {
 			nomem_left++;
@@ -213,11 +231,18 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		if (!st->dst[i])
 			continue;
 		if (!(st->src[i] & MIGRATE_PFN_MIGRATE)) {
+			if (st->repl[i]) {
+				/* storage stays with the device page */
+				__free_page(st->repl[i]);
+				st->repl[i] = NULL;
+			}
 			res->busy++;
 			continue;
 		}
 		res->moved++;
-		if (spage)
+		if (st->repl[i])
+			unimem_set_backing(spage, st->repl[i]);
+		else if (spage)
 			copied++;
 		if (!st->target)
 			tosys++;
@@ -229,6 +254,13 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	res->nomem += nomem_left;
 
 	migrate_vma_finalize(&args);
+	for (i = 0; i < npages; i++) {
+		if (!st->repl[i])
+			continue;
+		/* the storage is a user page now: drop the device's ref */
+		put_page(migrate_pfn_to_page(st->dst[i]));
+		st->repl[i] = NULL;
+	}
 	unimem_unfence(ctx);
 
 	unimem_count(ctx, UNIMEM_CNT_MIGRATED_TO_DEVICE, todev);
@@ -311,7 +343,8 @@ int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
 	st.src = kvmalloc_array(batch, sizeof(*st.src), GFP_KERNEL);
 	st.dst = kvmalloc_array(batch, sizeof(*st.dst), GFP_KERNEL);
 	st.pool = kvmalloc_array(batch, sizeof(*st.pool), GFP_KERNEL);
-	if (!st.src || !st.dst || !st.pool) {
+	st.repl = kvcalloc(batch, sizeof(*st.repl), GFP_KERNEL);
+	if (!st.src || !st.dst || !st.pool || !st.repl) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -354,6 +387,7 @@ out_unlock:
 	mmap_read_unlock(mm);
 	mutex_unlock(&ctx->migrate_lock);
 out_free:
+	kvfree(st.repl);
 	kvfree(st.pool);
 	kvfree(st.src);
 	kvfree(st.dst);

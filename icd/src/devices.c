@@ -225,19 +225,6 @@ bool unimem_cl_platform_served(cl_platform_id platform)
 	return false;
 }
 
-static cl_int answer(const void *src, size_t size, size_t param_value_size,
-		     void *param_value, size_t *param_value_size_ret)
-{
-	if (param_value) {
-		if (param_value_size < size)
-			return CL_INVALID_VALUE;
-		memcpy(param_value, src, size);
-	}
-	if (param_value_size_ret)
-		*param_value_size_ret = size;
-	return CL_SUCCESS;
-}
-
 /* The driver's answer to @param with @extra appended (bytes, or a string
  * when @as_string: then it goes before the terminating NUL with a space). */
 static cl_int answer_appended(cl_device_id dev, cl_device_info param,
@@ -273,7 +260,7 @@ static cl_int answer_appended(cl_device_id dev, cl_device_info param,
 		memcpy(buf + size, extra, extra_size);
 		total = size + extra_size;
 	}
-	err = answer(buf, total, param_value_size, param_value, param_value_size_ret);
+	err = unimem_cl_answer(buf, total, param_value_size, param_value, param_value_size_ret);
 	free(buf);
 	return err;
 }
@@ -317,7 +304,7 @@ cl_int CL_API_CALL unimem_cl_GetDeviceInfo(cl_device_id dev, cl_device_info para
 	}
 	if (param == CL_DEVICE_UNIMEM_LOCATION && d) {
 		uint32_t loc = d->location;
-		return answer(&loc, sizeof(loc), param_value_size, param_value,
+		return unimem_cl_answer(&loc, sizeof(loc), param_value_size, param_value,
 			      param_value_size_ret);
 	}
 	if (!d || !d->in_process)
@@ -328,7 +315,7 @@ cl_int CL_API_CALL unimem_cl_GetDeviceInfo(cl_device_id dev, cl_device_info para
 	case CL_DEVICE_SVM_CAPABILITIES: {
 		cl_device_svm_capabilities caps =
 			d->driver_svm | CL_DEVICE_SVM_FINE_GRAIN_SYSTEM;
-		return answer(&caps, sizeof(caps), param_value_size, param_value,
+		return unimem_cl_answer(&caps, sizeof(caps), param_value_size, param_value,
 			      param_value_size_ret);
 	}
 	case CL_DEVICE_EXTENSIONS:
@@ -357,7 +344,7 @@ cl_int CL_API_CALL unimem_cl_GetDeviceInfo(cl_device_id dev, cl_device_info para
 			caps &= ~(cl_device_unified_shared_memory_capabilities_intel)(
 				CL_UNIFIED_SHARED_MEMORY_ATOMIC_ACCESS_INTEL |
 				CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ATOMIC_ACCESS_INTEL);
-		return answer(&caps, sizeof(caps), param_value_size, param_value,
+		return unimem_cl_answer(&caps, sizeof(caps), param_value_size, param_value,
 			      param_value_size_ret);
 	}
 	}

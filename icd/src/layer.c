@@ -49,7 +49,7 @@ void unimem_cl_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
-static cl_int copy_info(const void *src, size_t size, size_t param_value_size,
+cl_int unimem_cl_answer(const void *src, size_t size, size_t param_value_size,
 			void *param_value, size_t *param_value_size_ret)
 {
 	if (param_value) {
@@ -71,11 +71,11 @@ clGetLayerInfo(cl_layer_info param_name, size_t param_value_size,
 	switch (param_name) {
 	case CL_LAYER_API_VERSION: {
 		cl_layer_api_version v = CL_LAYER_API_VERSION_100;
-		return copy_info(&v, sizeof(v), param_value_size, param_value,
+		return unimem_cl_answer(&v, sizeof(v), param_value_size, param_value,
 				 param_value_size_ret);
 	}
 	case CL_LAYER_NAME:
-		return copy_info(layer_name, sizeof(layer_name), param_value_size,
+		return unimem_cl_answer(layer_name, sizeof(layer_name), param_value_size,
 				 param_value, param_value_size_ret);
 	default:
 		return CL_INVALID_VALUE;
@@ -103,6 +103,7 @@ static cl_int init_layer(cl_uint num_entries, const cl_icd_dispatch *target,
 	unimem_cl_svm_hook(&layer_dispatch);
 	unimem_cl_queues_hook(&layer_dispatch);
 	unimem_cl_extensions_hook(&layer_dispatch);
+	unimem_cl_events_hook(&layer_dispatch);
 
 	*layer_dispatch_ret = &layer_dispatch;
 	*num_entries_ret = n;

@@ -126,6 +126,16 @@ cl_int unimem_cl_enqueue_migrate(cl_command_queue q, cl_uint n,
 /* USM entry points (usm.c), handed out by extensions.c. */
 void *unimem_cl_usm_function(const char *name);
 
+/* A clGet*Info answer: copies @size bytes of @src as the spec says. */
+cl_int unimem_cl_answer(const void *src, size_t size, size_t param_value_size,
+			void *param_value, size_t *param_value_size_ret);
+
+/* ---- events (events.c) ------------------------------------------------- */
+/* USM commands run on the driver's SVM commands or markers; the layer
+ * remembers the command type the application must see for their events. */
+void unimem_cl_events_hook(cl_icd_dispatch *d);
+void unimem_cl_event_set_type(cl_event event, cl_command_type type);
+
 /* Debug output on UNIMEM_CL_DEBUG=1. */
 void unimem_cl_debug(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

@@ -176,19 +176,6 @@ static cl_int CL_API_CALL mem_blocking_free(cl_context ctx, void *ptr)
 	return usm_free(ctx, ptr, true);
 }
 
-static cl_int answer(const void *src, size_t size, size_t param_value_size,
-		     void *param_value, size_t *param_value_size_ret)
-{
-	if (param_value) {
-		if (param_value_size < size)
-			return CL_INVALID_VALUE;
-		memcpy(param_value, src, size);
-	}
-	if (param_value_size_ret)
-		*param_value_size_ret = size;
-	return CL_SUCCESS;
-}
-
 static cl_int CL_API_CALL get_mem_alloc_info(cl_context ctx, const void *ptr,
 					     cl_mem_info_intel param,
 					     size_t param_value_size, void *param_value,
@@ -209,21 +196,21 @@ static cl_int CL_API_CALL get_mem_alloc_info(cl_context ctx, const void *ptr,
 			t = a.kind == UNIMEM_CL_HOST ? CL_MEM_TYPE_HOST_INTEL :
 			    a.kind == UNIMEM_CL_DEVICE ? CL_MEM_TYPE_DEVICE_INTEL :
 							 CL_MEM_TYPE_SHARED_INTEL;
-		return answer(&t, sizeof(t), param_value_size, param_value,
+		return unimem_cl_answer(&t, sizeof(t), param_value_size, param_value,
 			      param_value_size_ret);
 	}
 	case CL_MEM_ALLOC_BASE_PTR_INTEL:
-		return answer(&a.base, sizeof(a.base), param_value_size, param_value,
+		return unimem_cl_answer(&a.base, sizeof(a.base), param_value_size, param_value,
 			      param_value_size_ret);
 	case CL_MEM_ALLOC_SIZE_INTEL:
-		return answer(&a.size, sizeof(a.size), param_value_size, param_value,
+		return unimem_cl_answer(&a.size, sizeof(a.size), param_value_size, param_value,
 			      param_value_size_ret);
 	case CL_MEM_ALLOC_DEVICE_INTEL:
-		return answer(&a.device, sizeof(a.device), param_value_size,
+		return unimem_cl_answer(&a.device, sizeof(a.device), param_value_size,
 			      param_value, param_value_size_ret);
 	case CL_MEM_ALLOC_FLAGS_INTEL: {
 		cl_mem_alloc_flags_intel f = a.kind == UNIMEM_CL_SVM ? 0 : a.flags;
-		return answer(&f, sizeof(f), param_value_size, param_value,
+		return unimem_cl_answer(&f, sizeof(f), param_value_size, param_value,
 			      param_value_size_ret);
 	}
 	default:
@@ -235,6 +222,14 @@ static cl_int CL_API_CALL set_kernel_arg_mem_pointer(cl_kernel k, cl_uint index,
 						     const void *value)
 {
 	return unimem_cl_next.clSetKernelArgSVMPointer(k, index, value);
+}
+
+/* The USM command type for the event of a command that succeeded. */
+static cl_int typed(cl_int err, cl_event *event, cl_command_type type)
+{
+	if (err == CL_SUCCESS && event)
+		unimem_cl_event_set_type(*event, type);
+	return err;
 }
 
 static cl_int served_queue(cl_command_queue q)
@@ -258,8 +253,9 @@ static cl_int CL_API_CALL enqueue_mem_fill(cl_command_queue q, void *dst,
 	    (pattern_size & (pattern_size - 1)) || pattern_size > 128 ||
 	    size % pattern_size || (uintptr_t)dst % pattern_size)
 		return CL_INVALID_VALUE;
-	return unimem_cl_next.clEnqueueSVMMemFill(q, dst, pattern, pattern_size, size,
-						  num_wait, wait, event);
+	return typed(unimem_cl_next.clEnqueueSVMMemFill(q, dst, pattern, pattern_size,
+							size, num_wait, wait, event),
+		     event, CL_COMMAND_MEMFILL_INTEL);
 }
 
 static cl_int CL_API_CALL enqueue_memset(cl_command_queue q, void *dst, cl_int value,
@@ -283,8 +279,9 @@ static cl_int CL_API_CALL enqueue_memcpy(cl_command_queue q, cl_bool blocking,
 	uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
 	if (size && ((d <= s && s < d + size) || (s <= d && d < s + size)))
 		return CL_MEM_COPY_OVERLAP;
-	return unimem_cl_next.clEnqueueSVMMemcpy(q, blocking, dst, src, size, num_wait,
-						 wait, event);
+	return typed(unimem_cl_next.clEnqueueSVMMemcpy(q, blocking, dst, src, size,
+						       num_wait, wait, event),
+		     event, CL_COMMAND_MEMCPY_INTEL);
 }
 
 static cl_int CL_API_CALL enqueue_migrate_mem(cl_command_queue q, const void *ptr,
@@ -295,8 +292,9 @@ static cl_int CL_API_CALL enqueue_migrate_mem(cl_command_queue q, const void *pt
 	cl_int err = served_queue(q);
 	if (err != CL_SUCCESS)
 		return err;
-	return unimem_cl_enqueue_migrate(q, 1, &ptr, &size, flags, num_wait, wait,
-					 event, true);
+	return typed(unimem_cl_enqueue_migrate(q, 1, &ptr, &size, flags, num_wait,
+					       wait, event, true),
+		     event, CL_COMMAND_MIGRATEMEM_INTEL);
 }
 
 /* ---- advice ------------------------------------------------------------ */
@@ -387,7 +385,9 @@ static cl_int CL_API_CALL enqueue_mem_advise(cl_command_queue q, const void *ptr
 		return CL_OUT_OF_HOST_MEMORY;
 	*j = (struct advise_job){ ptr, size, advice, d->location,
 				  unimem_cl_host_location() };
-	return unimem_cl_host_command(q, num_wait, wait, event, do_advise, j, NULL, NULL);
+	return typed(unimem_cl_host_command(q, num_wait, wait, event, do_advise, j,
+					    NULL, NULL),
+		     event, CL_COMMAND_MEMADVISE_INTEL);
 }
 
 /* ---- lookup ------------------------------------------------------------ */

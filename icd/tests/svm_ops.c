@@ -105,13 +105,26 @@ int main(int argc, char **argv)
 
 		/* To the host: the node of the CPU this thread runs on. */
 		CHECK_ERR(clEnqueueSVMMigrateMem(t.queue, 1, ptrs, NULL,
-						 CL_MIGRATE_MEM_OBJECT_HOST |
-						 CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED,
-						 0, NULL, NULL), CL_SUCCESS);
+						 CL_MIGRATE_MEM_OBJECT_HOST, 0, NULL, NULL),
+			  CL_SUCCESS);
 		CHECK_ERR(clFinish(t.queue), CL_SUCCESS);
 		unsigned cpu, node;
 		REQUIRE(getcpu(&cpu, &node) == 0);
 		CHECK(last_prefetch(a, N * sizeof(int)) == UNIMEM_LOC_HOST(node));
+
+		/* Content-undefined may drop the contents (unimem then skips the
+		 * copy): only where the range went is defined. */
+		int *scratch = clSVMAlloc(t.context, CL_MEM_READ_WRITE, N * sizeof(int), 0);
+		REQUIRE(scratch);
+		memset(scratch, 0x5a, N * sizeof(int));
+		const void *scratch_ptr = scratch;
+		CHECK_ERR(clEnqueueSVMMigrateMem(t.queue, 1, &scratch_ptr, NULL,
+						 CL_MIGRATE_MEM_OBJECT_HOST |
+						 CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED,
+						 0, NULL, NULL), CL_SUCCESS);
+		CHECK_ERR(clFinish(t.queue), CL_SUCCESS);
+		CHECK(last_prefetch(scratch, N * sizeof(int)) == UNIMEM_LOC_HOST(node));
+		clSVMFree(t.context, scratch);
 
 		/* The migration waits for its wait list without blocking us. */
 		cl_int err;

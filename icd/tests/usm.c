@@ -50,6 +50,15 @@ static bool has_usm_extension(cl_device_id dev)
 	return found;
 }
 
+/* The command type the application sees for @ev. */
+static cl_command_type command_type(cl_event ev)
+{
+	cl_command_type type = 0;
+	if (clGetEventInfo(ev, CL_EVENT_COMMAND_TYPE, sizeof(type), &type, NULL) != CL_SUCCESS)
+		return 0;
+	return type;
+}
+
 int main(int argc, char **argv)
 {
 	struct cltest t;
@@ -219,7 +228,17 @@ int main(int argc, char **argv)
 					N * sizeof(int), 1, &ev, NULL), CL_SUCCESS);
 	CHECK_ERR(clEnqueueMemsetINTEL(t.queue, shared_nodev, 0x7f, N * sizeof(int), 0, NULL,
 				       NULL), CL_SUCCESS);
+	CHECK(command_type(ev) == CL_COMMAND_MEMCPY_INTEL);
 	clReleaseEvent(ev);
+	cl_event fill_ev;
+	CHECK_ERR(clEnqueueMemFillINTEL(t.queue, shared, &pattern, sizeof(pattern),
+					N * sizeof(int), 0, NULL, &fill_ev), CL_SUCCESS);
+	CHECK(command_type(fill_ev) == CL_COMMAND_MEMFILL_INTEL);
+	/* A retained event keeps its type until its last release. */
+	CHECK_ERR(clRetainEvent(fill_ev), CL_SUCCESS);
+	CHECK_ERR(clReleaseEvent(fill_ev), CL_SUCCESS);
+	CHECK(command_type(fill_ev) == CL_COMMAND_MEMFILL_INTEL);
+	clReleaseEvent(fill_ev);
 	CHECK_ERR(clFinish(t.queue), CL_SUCCESS);
 	bool ok = true;
 	for (int i = 0; i < N; i++) {
@@ -234,6 +253,7 @@ int main(int argc, char **argv)
 	CHECK_ERR(clEnqueueMigrateMemINTEL(t.queue, shared, N * sizeof(int), 0, 0, NULL, &ev),
 		  CL_SUCCESS);
 	CHECK_ERR(clWaitForEvents(1, &ev), CL_SUCCESS);
+	CHECK(command_type(ev) == CL_COMMAND_MIGRATEMEM_INTEL);
 	clReleaseEvent(ev);
 	CHECK(unimem_range_get_attr(shared, N * sizeof(int), UNIMEM_ATTR_LAST_PREFETCH_LOCATION,
 				    &loc, sizeof(loc)) == 0 && loc == dev_loc);
@@ -258,7 +278,9 @@ int main(int argc, char **argv)
 						  NULL), CL_SUCCESS);
 	CHECK_ERR(clEnqueueMemAdviseINTEL(t.queue, dev, 4096,
 					  CL_MEM_ADVICE_SET_PREFERRED_LOCATION_UNIMEM, 0, NULL,
-					  NULL), CL_SUCCESS);
+					  &ev), CL_SUCCESS);
+	CHECK(command_type(ev) == CL_COMMAND_MEMADVISE_INTEL);
+	clReleaseEvent(ev);
 	CHECK_ERR(clFinish(t.queue), CL_SUCCESS);
 	if (unimem_advise(shared, 4096, UNIMEM_ADVISE_SET_PREFERRED_LOCATION, dev_loc) == 0) {
 		CHECK(unimem_range_get_attr(dev, 4096, UNIMEM_ATTR_PREFERRED_LOCATION, &loc,
