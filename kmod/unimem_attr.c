@@ -19,7 +19,7 @@
  * and of the VMAs it covers, fills the gaps with default ranges, applies
  * the listed attributes to every range inside, then merges neighbours that
  * became equal.  GET walks the ranges and gaps of the request and reports,
- * per attribute, the common value or UNIMEM_ATTR_MIXED.
+ * per attribute, the common value or UNIMEM_RANGE_ATTR_MIXED.
  *
  * Attributes follow the memory:
  *
@@ -96,7 +96,7 @@ MODULE_PARM_DESC(policy_thrash_backoff_ms,
 void unimem_attr_defaults(struct unimem_attrs *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->pref = UNIMEM_LOC_NONE;
+	a->pref = UNIMEM_TARGET_NONE;
 	a->gran = UNIMEM_GRANULARITY_DEFAULT;
 }
 
@@ -659,13 +659,13 @@ void unimem_attr_reconcile(struct unimem_pstore *ps)
 static u32 unimem_attr_value(const struct unimem_attrs *a, u32 type)
 {
 	switch (type) {
-	case UNIMEM_ATTR_PREFERRED_LOC:
+	case UNIMEM_RANGE_ATTR_PREFERRED_LOC:
 		return a->pref;
-	case UNIMEM_ATTR_ACCESSED_BY:
+	case UNIMEM_RANGE_ATTR_ACCESSED_BY:
 		return a->accessed_by;
-	case UNIMEM_ATTR_READ_MOSTLY:
+	case UNIMEM_RANGE_ATTR_READ_MOSTLY:
 		return a->read_mostly;
-	case UNIMEM_ATTR_GRANULARITY:
+	case UNIMEM_RANGE_ATTR_GRANULARITY:
 		return a->gran;
 	default:
 		return a->no_access;
@@ -681,16 +681,16 @@ static void unimem_attr_apply(struct unimem_attrs *a,
 		u32 v = list[i].value;
 
 		switch (list[i].type) {
-		case UNIMEM_ATTR_PREFERRED_LOC:
+		case UNIMEM_RANGE_ATTR_PREFERRED_LOC:
 			a->pref = v;
 			break;
-		case UNIMEM_ATTR_ACCESSED_BY:
+		case UNIMEM_RANGE_ATTR_ACCESSED_BY:
 			a->accessed_by = v;
 			break;
-		case UNIMEM_ATTR_READ_MOSTLY:
+		case UNIMEM_RANGE_ATTR_READ_MOSTLY:
 			a->read_mostly = v;
 			break;
-		case UNIMEM_ATTR_GRANULARITY:
+		case UNIMEM_RANGE_ATTR_GRANULARITY:
 			a->gran = v;
 			break;
 		default:
@@ -706,19 +706,19 @@ static int unimem_attr_check(const struct unimem_attr *at)
 	u32 v = at->value;
 
 	switch (at->type) {
-	case UNIMEM_ATTR_PREFERRED_LOC:
-		if (v == UNIMEM_LOC_SYSTEM || v == UNIMEM_LOC_NONE ||
+	case UNIMEM_RANGE_ATTR_PREFERRED_LOC:
+		if (v == UNIMEM_TARGET_SYSTEM || v == UNIMEM_TARGET_NONE ||
 		    v < unimem_ndevices)
 			return 0;
 		return v < UNIMEM_MAX_DEVICES ? -ENODEV : -EINVAL;
-	case UNIMEM_ATTR_ACCESSED_BY:
+	case UNIMEM_RANGE_ATTR_ACCESSED_BY:
 		if (v >> UNIMEM_MAX_DEVICES)
 			return -EINVAL;
 		return (v >> unimem_ndevices) ? -ENODEV : 0;
-	case UNIMEM_ATTR_READ_MOSTLY:
-	case UNIMEM_ATTR_NO_DEVICE_ACCESS:
+	case UNIMEM_RANGE_ATTR_READ_MOSTLY:
+	case UNIMEM_RANGE_ATTR_NO_DEVICE_ACCESS:
 		return v > 1 ? -EINVAL : 0;
-	case UNIMEM_ATTR_GRANULARITY:
+	case UNIMEM_RANGE_ATTR_GRANULARITY:
 		return v > UNIMEM_GRANULARITY_MAX ? -EINVAL : 0;
 	default:
 		return -EINVAL;
@@ -865,7 +865,7 @@ static void unimem_attr_get(struct unimem_pstore *ps, unsigned long start,
 				if (first)
 					list[i].value = v;
 				else if (list[i].value != v)
-					list[i].value = UNIMEM_ATTR_MIXED;
+					list[i].value = UNIMEM_RANGE_ATTR_MIXED;
 			}
 			first = false;
 		}
@@ -898,7 +898,7 @@ long unimem_attr_ioctl(struct unimem_ctx *ctx, void __user *uarg)
 		return -EFAULT;
 	if (memchr_inv(op.reserved, 0, sizeof(op.reserved)))
 		return -EINVAL;
-	if (op.op != UNIMEM_ATTR_OP_SET && op.op != UNIMEM_ATTR_OP_GET)
+	if (op.op != UNIMEM_RANGE_ATTR_OP_SET && op.op != UNIMEM_RANGE_ATTR_OP_GET)
 		return -EINVAL;
 	if (!op.nattrs)
 		return -EINVAL;
@@ -916,9 +916,9 @@ long unimem_attr_ioctl(struct unimem_ctx *ctx, void __user *uarg)
 	if (IS_ERR(list))
 		return PTR_ERR(list);
 	for (i = 0; i < op.nattrs; i++) {
-		if (op.op == UNIMEM_ATTR_OP_GET) {
-			if (list[i].type < UNIMEM_ATTR_PREFERRED_LOC ||
-			    list[i].type > UNIMEM_ATTR_NO_DEVICE_ACCESS) {
+		if (op.op == UNIMEM_RANGE_ATTR_OP_GET) {
+			if (list[i].type < UNIMEM_RANGE_ATTR_PREFERRED_LOC ||
+			    list[i].type > UNIMEM_RANGE_ATTR_NO_DEVICE_ACCESS) {
 				ret = -EINVAL;
 				goto out_free;
 			}
@@ -934,7 +934,7 @@ long unimem_attr_ioctl(struct unimem_ctx *ctx, void __user *uarg)
 		ret = -ESRCH;
 		goto out_free;
 	}
-	if (op.op == UNIMEM_ATTR_OP_SET) {
+	if (op.op == UNIMEM_RANGE_ATTR_OP_SET) {
 		ret = unimem_attr_set(ps, op.addr, op.addr + op.length, list,
 				      op.nattrs);
 	} else {

@@ -116,7 +116,7 @@ enum unimem_place unimem_policy_decide(const struct unimem_attrs *a,
 		*why = UNIMEM_PCNT_PREFERRED;
 		goto migrate;
 	}
-	if (a->pref != UNIMEM_LOC_NONE ||
+	if (a->pref != UNIMEM_TARGET_NONE ||
 	    (dev < 32 && (a->accessed_by & BIT(dev))) || a->read_mostly ||
 	    !first_touch || !first_touch_on) {
 		*why = UNIMEM_PCNT_REMOTE_MAP;
@@ -528,7 +528,7 @@ static long unimem_policy_prefetch(struct unimem_ctx *ctx,
 		return -EOVERFLOW;
 	if (p.addr + p.length > TASK_SIZE)
 		return -EFAULT;
-	if (p.target != UNIMEM_LOC_SYSTEM && p.target >= unimem_ndevices)
+	if (p.target != UNIMEM_TARGET_SYSTEM && p.target >= unimem_ndevices)
 		return p.target < UNIMEM_MAX_DEVICES ? -ENODEV : -EINVAL;
 
 	s = p.addr;
@@ -561,7 +561,7 @@ static long unimem_policy_prefetch(struct unimem_ctx *ctx,
 	m.addr = s;
 	m.length = e - s;
 	m.target = p.target;
-	if (p.target != UNIMEM_LOC_SYSTEM)
+	if (p.target != UNIMEM_TARGET_SYSTEM)
 		m.flags = UNIMEM_MIGRATE_POPULATE;
 	ret = unimem_migrate(ctx, &m);
 	if (ret)

@@ -22,8 +22,8 @@ struct vm_area_struct;
 
 /**
  * struct unimem_attrs - the attributes of one page
- * @pref: preferred location: device index, UNIMEM_LOC_SYSTEM or
- *        UNIMEM_LOC_NONE
+ * @pref: preferred location: device index, UNIMEM_TARGET_SYSTEM or
+ *        UNIMEM_TARGET_NONE
  * @accessed_by: bitmask of devices that map the page where it lives
  * @gran: migration granularity, log2 pages
  * @read_mostly: read-mostly hint

@@ -22,7 +22,9 @@
 
 #include <benchmark/benchmark.h>
 
-#include "module_uapi.h" /* unimem.h and the module ABI */
+#include <linux/unimem.h>
+
+#include "unimem.h"
 
 namespace {
 

@@ -14,7 +14,7 @@ static void t_validate(void)
 	struct unimem_attr_op o;
 
 	memset(a, 0, sizeof(a));
-	a[0].type = UNIMEM_ATTR_READ_MOSTLY;
+	a[0].type = UNIMEM_RANGE_ATTR_READ_MOSTLY;
 #define OP(_addr, _len, _op, _n) \
 	((struct unimem_attr_op){ .addr = (uintptr_t)(_addr), .length = (_len), \
 		.op = (_op), .nattrs = (_n), .attrs = (uintptr_t)a })
@@ -22,72 +22,72 @@ static void t_validate(void)
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
 	o = OP(p, PAGE, 3, 1);
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	o = OP(p, PAGE, UNIMEM_ATTR_OP_SET, 0);
+	o = OP(p, PAGE, UNIMEM_RANGE_ATTR_OP_SET, 0);
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	o = OP(p, PAGE, UNIMEM_ATTR_OP_GET, UNIMEM_MAX_ATTRS + 1);
+	o = OP(p, PAGE, UNIMEM_RANGE_ATTR_OP_GET, UNIMEM_MAX_ATTRS + 1);
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, E2BIG);
-	o = OP(p, PAGE, UNIMEM_ATTR_OP_GET, 1);
+	o = OP(p, PAGE, UNIMEM_RANGE_ATTR_OP_GET, 1);
 	o.reserved[3] = 1;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	o = OP(p + 1, PAGE, UNIMEM_ATTR_OP_GET, 1);
+	o = OP(p + 1, PAGE, UNIMEM_RANGE_ATTR_OP_GET, 1);
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	o = OP(p, PAGE + 1, UNIMEM_ATTR_OP_GET, 1);
+	o = OP(p, PAGE + 1, UNIMEM_RANGE_ATTR_OP_GET, 1);
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	o = OP(p, 0, UNIMEM_ATTR_OP_GET, 1);
+	o = OP(p, 0, UNIMEM_RANGE_ATTR_OP_GET, 1);
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	o = OP(0xfffffffffffff000ULL, 0x2000, UNIMEM_ATTR_OP_GET, 1);
+	o = OP(0xfffffffffffff000ULL, 0x2000, UNIMEM_RANGE_ATTR_OP_GET, 1);
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EOVERFLOW);
-	o = OP(0xff00000000000000ULL, PAGE, UNIMEM_ATTR_OP_GET, 1);
+	o = OP(0xff00000000000000ULL, PAGE, UNIMEM_RANGE_ATTR_OP_GET, 1);
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EFAULT);
-	o = OP(p, PAGE, UNIMEM_ATTR_OP_GET, 1);
+	o = OP(p, PAGE, UNIMEM_RANGE_ATTR_OP_GET, 1);
 	o.attrs = 16;	/* unreadable */
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EFAULT);
 
 	/* attribute types and values */
-	o = OP(p, PAGE, UNIMEM_ATTR_OP_GET, 1);
+	o = OP(p, PAGE, UNIMEM_RANGE_ATTR_OP_GET, 1);
 	a[0].type = 0;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
 	a[0].type = 6;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	o.op = UNIMEM_ATTR_OP_SET;
+	o.op = UNIMEM_RANGE_ATTR_OP_SET;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	a[0].type = UNIMEM_ATTR_PREFERRED_LOC;
+	a[0].type = UNIMEM_RANGE_ATTR_PREFERRED_LOC;
 	a[0].value = 5;			/* ndevices=2 */
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, ENODEV);
 	a[0].value = 0x12345;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	a[0].value = UNIMEM_ATTR_MIXED;
+	a[0].value = UNIMEM_RANGE_ATTR_MIXED;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	a[0].type = UNIMEM_ATTR_ACCESSED_BY;
+	a[0].type = UNIMEM_RANGE_ATTR_ACCESSED_BY;
 	a[0].value = 1u << 3;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, ENODEV);
 	a[0].value = 1u << 20;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	a[0].type = UNIMEM_ATTR_READ_MOSTLY;
+	a[0].type = UNIMEM_RANGE_ATTR_READ_MOSTLY;
 	a[0].value = 2;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	a[0].type = UNIMEM_ATTR_NO_DEVICE_ACCESS;
+	a[0].type = UNIMEM_RANGE_ATTR_NO_DEVICE_ACCESS;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	a[0].type = UNIMEM_ATTR_GRANULARITY;
+	a[0].type = UNIMEM_RANGE_ATTR_GRANULARITY;
 	a[0].value = UNIMEM_GRANULARITY_MAX + 1;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
 	/* one bad attribute rejects the whole list, nothing applied */
-	a[0].type = UNIMEM_ATTR_READ_MOSTLY;
+	a[0].type = UNIMEM_RANGE_ATTR_READ_MOSTLY;
 	a[0].value = 1;
-	a[1].type = UNIMEM_ATTR_GRANULARITY;
+	a[1].type = UNIMEM_RANGE_ATTR_GRANULARITY;
 	a[1].value = 99;
 	o.nattrs = 2;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EINVAL);
-	ASSERT_EQ(pol_get(fd, p, PAGE, UNIMEM_ATTR_READ_MOSTLY), 0);
+	ASSERT_EQ(pol_get(fd, p, PAGE, UNIMEM_RANGE_ATTR_READ_MOSTLY), 0);
 
 	/* SET needs mapped memory; GET of a hole reports defaults */
 	munmap(p + 2 * MIB, PAGE);
-	o = OP(p, 4 * MIB, UNIMEM_ATTR_OP_SET, 1);
-	a[0].type = UNIMEM_ATTR_READ_MOSTLY;
+	o = OP(p, 4 * MIB, UNIMEM_RANGE_ATTR_OP_SET, 1);
+	a[0].type = UNIMEM_RANGE_ATTR_READ_MOSTLY;
 	a[0].value = 1;
 	IERR(fd, UNIMEM_IOCTL_ATTR, &o, EFAULT);
-	ASSERT_EQ(pol_get(fd, p, 4 * MIB, UNIMEM_ATTR_READ_MOSTLY), 0);
-	ASSERT_EQ(pol_get(fd, p + 2 * MIB, PAGE, UNIMEM_ATTR_GRANULARITY),
+	ASSERT_EQ(pol_get(fd, p, 4 * MIB, UNIMEM_RANGE_ATTR_READ_MOSTLY), 0);
+	ASSERT_EQ(pol_get(fd, p + 2 * MIB, PAGE, UNIMEM_RANGE_ATTR_GRANULARITY),
 		  UNIMEM_GRANULARITY_DEFAULT);
 
 	/* policy knob validation */
@@ -129,8 +129,8 @@ static void t_validate(void)
 	}
 	/* a context is usable only from its process */
 	if (fork() == 0) {
-		a[0].type = UNIMEM_ATTR_READ_MOSTLY;
-		o = OP(p, PAGE, UNIMEM_ATTR_OP_GET, 1);
+		a[0].type = UNIMEM_RANGE_ATTR_READ_MOSTLY;
+		o = OP(p, PAGE, UNIMEM_RANGE_ATTR_OP_GET, 1);
 		_exit(ioctl(fd, UNIMEM_IOCTL_ATTR, &o) == -1 && errno == ESRCH
 		      ? 0 : 1);
 	} else {
@@ -148,18 +148,18 @@ static void t_setget(void)
 	int fd = ut_open(0);
 	uint8_t *p = ut_map(8 * MIB);
 	struct unimem_attr a[5] = {
-		{ .type = UNIMEM_ATTR_PREFERRED_LOC },
-		{ .type = UNIMEM_ATTR_ACCESSED_BY },
-		{ .type = UNIMEM_ATTR_READ_MOSTLY },
-		{ .type = UNIMEM_ATTR_GRANULARITY },
-		{ .type = UNIMEM_ATTR_NO_DEVICE_ACCESS },
+		{ .type = UNIMEM_RANGE_ATTR_PREFERRED_LOC },
+		{ .type = UNIMEM_RANGE_ATTR_ACCESSED_BY },
+		{ .type = UNIMEM_RANGE_ATTR_READ_MOSTLY },
+		{ .type = UNIMEM_RANGE_ATTR_GRANULARITY },
+		{ .type = UNIMEM_RANGE_ATTR_NO_DEVICE_ACCESS },
 	};
 
 	/* defaults */
 	IOK(fd, UNIMEM_IOCTL_ATTR, (&(struct unimem_attr_op){
 		.addr = (uintptr_t)p, .length = 8 * MIB,
-		.op = UNIMEM_ATTR_OP_GET, .nattrs = 5, .attrs = (uintptr_t)a }));
-	ASSERT_EQ(a[0].value, UNIMEM_LOC_NONE);
+		.op = UNIMEM_RANGE_ATTR_OP_GET, .nattrs = 5, .attrs = (uintptr_t)a }));
+	ASSERT_EQ(a[0].value, UNIMEM_TARGET_NONE);
 	ASSERT_EQ(a[1].value, 0);
 	ASSERT_EQ(a[2].value, 0);
 	ASSERT_EQ(a[3].value, UNIMEM_GRANULARITY_DEFAULT);
@@ -171,48 +171,48 @@ static void t_setget(void)
 	a[2].value = 0;
 	a[3].value = 4;
 	a[4].value = 0;
-	ASSERT_EQ(pol_attr(fd, UNIMEM_ATTR_OP_SET, p + MIB, 2 * MIB, a, 5), 0);
-	ASSERT_EQ(pol_get(fd, p + MIB, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC), 1);
-	ASSERT_EQ(pol_get(fd, p + MIB, 2 * MIB, UNIMEM_ATTR_ACCESSED_BY), 1);
-	ASSERT_EQ(pol_get(fd, p + MIB, 2 * MIB, UNIMEM_ATTR_GRANULARITY), 4);
-	ASSERT_EQ(pol_get(fd, p + 2 * MIB, PAGE, UNIMEM_ATTR_GRANULARITY), 4);
+	ASSERT_EQ(pol_attr(fd, UNIMEM_RANGE_ATTR_OP_SET, p + MIB, 2 * MIB, a, 5), 0);
+	ASSERT_EQ(pol_get(fd, p + MIB, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC), 1);
+	ASSERT_EQ(pol_get(fd, p + MIB, 2 * MIB, UNIMEM_RANGE_ATTR_ACCESSED_BY), 1);
+	ASSERT_EQ(pol_get(fd, p + MIB, 2 * MIB, UNIMEM_RANGE_ATTR_GRANULARITY), 4);
+	ASSERT_EQ(pol_get(fd, p + 2 * MIB, PAGE, UNIMEM_RANGE_ATTR_GRANULARITY), 4);
 	/* intersection with untouched memory: mixed where they differ */
-	ASSERT_EQ(pol_get(fd, p, 8 * MIB, UNIMEM_ATTR_PREFERRED_LOC),
-		  UNIMEM_ATTR_MIXED);
+	ASSERT_EQ(pol_get(fd, p, 8 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
+		  UNIMEM_RANGE_ATTR_MIXED);
 	ASSERT_EQ(pol_get(fd, p + MIB - PAGE, 2 * PAGE,
-			  UNIMEM_ATTR_GRANULARITY), UNIMEM_ATTR_MIXED);
-	ASSERT_EQ(pol_get(fd, p, 8 * MIB, UNIMEM_ATTR_READ_MOSTLY), 0);
-	ASSERT_EQ(pol_get(fd, p, MIB, UNIMEM_ATTR_PREFERRED_LOC),
-		  UNIMEM_LOC_NONE);
-	ASSERT_EQ(pol_get(fd, p + 3 * MIB, 5 * MIB, UNIMEM_ATTR_PREFERRED_LOC),
-		  UNIMEM_LOC_NONE);
+			  UNIMEM_RANGE_ATTR_GRANULARITY), UNIMEM_RANGE_ATTR_MIXED);
+	ASSERT_EQ(pol_get(fd, p, 8 * MIB, UNIMEM_RANGE_ATTR_READ_MOSTLY), 0);
+	ASSERT_EQ(pol_get(fd, p, MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
+		  UNIMEM_TARGET_NONE);
+	ASSERT_EQ(pol_get(fd, p + 3 * MIB, 5 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
+		  UNIMEM_TARGET_NONE);
 
 	/* overlapping SET changes only the listed attribute */
-	pol_set(fd, p + 2 * MIB, 3 * MIB, UNIMEM_ATTR_READ_MOSTLY, 1);
-	ASSERT_EQ(pol_get(fd, p + 2 * MIB, MIB, UNIMEM_ATTR_PREFERRED_LOC), 1);
-	ASSERT_EQ(pol_get(fd, p + 2 * MIB, MIB, UNIMEM_ATTR_READ_MOSTLY), 1);
-	ASSERT_EQ(pol_get(fd, p + 3 * MIB, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC),
-		  UNIMEM_LOC_NONE);
-	ASSERT_EQ(pol_get(fd, p + 3 * MIB, 2 * MIB, UNIMEM_ATTR_READ_MOSTLY),
+	pol_set(fd, p + 2 * MIB, 3 * MIB, UNIMEM_RANGE_ATTR_READ_MOSTLY, 1);
+	ASSERT_EQ(pol_get(fd, p + 2 * MIB, MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC), 1);
+	ASSERT_EQ(pol_get(fd, p + 2 * MIB, MIB, UNIMEM_RANGE_ATTR_READ_MOSTLY), 1);
+	ASSERT_EQ(pol_get(fd, p + 3 * MIB, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
+		  UNIMEM_TARGET_NONE);
+	ASSERT_EQ(pol_get(fd, p + 3 * MIB, 2 * MIB, UNIMEM_RANGE_ATTR_READ_MOSTLY),
 		  1);
-	ASSERT_EQ(pol_get(fd, p + MIB, 4 * MIB, UNIMEM_ATTR_READ_MOSTLY),
-		  UNIMEM_ATTR_MIXED);
-	ASSERT_EQ(pol_get(fd, p + MIB, MIB, UNIMEM_ATTR_READ_MOSTLY), 0);
+	ASSERT_EQ(pol_get(fd, p + MIB, 4 * MIB, UNIMEM_RANGE_ATTR_READ_MOSTLY),
+		  UNIMEM_RANGE_ATTR_MIXED);
+	ASSERT_EQ(pol_get(fd, p + MIB, MIB, UNIMEM_RANGE_ATTR_READ_MOSTLY), 0);
 	/* set back: ranges become uniform again */
-	pol_set(fd, p, 8 * MIB, UNIMEM_ATTR_READ_MOSTLY, 0);
-	pol_set(fd, p, 8 * MIB, UNIMEM_ATTR_PREFERRED_LOC, UNIMEM_LOC_SYSTEM);
-	ASSERT_EQ(pol_get(fd, p, 8 * MIB, UNIMEM_ATTR_PREFERRED_LOC),
-		  UNIMEM_LOC_SYSTEM);
-	ASSERT_EQ(pol_get(fd, p, 8 * MIB, UNIMEM_ATTR_ACCESSED_BY),
-		  UNIMEM_ATTR_MIXED);
-	pol_set(fd, p, 8 * MIB, UNIMEM_ATTR_ACCESSED_BY, 3);
-	ASSERT_EQ(pol_get(fd, p, 8 * MIB, UNIMEM_ATTR_ACCESSED_BY), 3);
+	pol_set(fd, p, 8 * MIB, UNIMEM_RANGE_ATTR_READ_MOSTLY, 0);
+	pol_set(fd, p, 8 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, UNIMEM_TARGET_SYSTEM);
+	ASSERT_EQ(pol_get(fd, p, 8 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
+		  UNIMEM_TARGET_SYSTEM);
+	ASSERT_EQ(pol_get(fd, p, 8 * MIB, UNIMEM_RANGE_ATTR_ACCESSED_BY),
+		  UNIMEM_RANGE_ATTR_MIXED);
+	pol_set(fd, p, 8 * MIB, UNIMEM_RANGE_ATTR_ACCESSED_BY, 3);
+	ASSERT_EQ(pol_get(fd, p, 8 * MIB, UNIMEM_RANGE_ATTR_ACCESSED_BY), 3);
 
 	/* a second context of the same process sees the same attributes */
 	{
 		int fd1 = ut_open(1);
 
-		ASSERT_EQ(pol_get(fd1, p, 8 * MIB, UNIMEM_ATTR_ACCESSED_BY), 3);
+		ASSERT_EQ(pol_get(fd1, p, 8 * MIB, UNIMEM_RANGE_ATTR_ACCESSED_BY), 3);
 		close(fd1);
 	}
 	munmap(p, 8 * MIB);
@@ -226,42 +226,42 @@ static void t_split(void)
 	int fd = ut_open(0);
 	uint8_t *p = ut_map(4 * MIB);
 
-	pol_set(fd, p, 4 * MIB, UNIMEM_ATTR_PREFERRED_LOC, 0);
+	pol_set(fd, p, 4 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, 0);
 	ASSERT_EQ(mprotect(p + MIB, MIB, PROT_READ), 0);
-	ASSERT_EQ(pol_get(fd, p, 4 * MIB, UNIMEM_ATTR_PREFERRED_LOC), 0);
-	pol_set(fd, p + MIB, MIB, UNIMEM_ATTR_PREFERRED_LOC, 1);
-	ASSERT_EQ(pol_get(fd, p, MIB, UNIMEM_ATTR_PREFERRED_LOC), 0);
-	ASSERT_EQ(pol_get(fd, p + MIB, MIB, UNIMEM_ATTR_PREFERRED_LOC), 1);
+	ASSERT_EQ(pol_get(fd, p, 4 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC), 0);
+	pol_set(fd, p + MIB, MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, 1);
+	ASSERT_EQ(pol_get(fd, p, MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC), 0);
+	ASSERT_EQ(pol_get(fd, p + MIB, MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC), 1);
 	ASSERT_EQ(pol_get(fd, p + 2 * MIB, 2 * MIB,
-			  UNIMEM_ATTR_PREFERRED_LOC), 0);
+			  UNIMEM_RANGE_ATTR_PREFERRED_LOC), 0);
 	/* mprotect back: VMAs merge, attributes stay per page */
 	ASSERT_EQ(mprotect(p + MIB, MIB, PROT_READ | PROT_WRITE), 0);
-	ASSERT_EQ(pol_get(fd, p + MIB, MIB, UNIMEM_ATTR_PREFERRED_LOC), 1);
+	ASSERT_EQ(pol_get(fd, p + MIB, MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC), 1);
 
 	/* partial munmap in the middle of a range */
 	ASSERT_EQ(munmap(p + 2 * MIB + 64 * PAGE, 64 * PAGE), 0);
 	ASSERT_EQ(pol_get(fd, p + 2 * MIB + 64 * PAGE, 64 * PAGE,
-			  UNIMEM_ATTR_PREFERRED_LOC), UNIMEM_LOC_NONE);
+			  UNIMEM_RANGE_ATTR_PREFERRED_LOC), UNIMEM_TARGET_NONE);
 	ASSERT_EQ(pol_get(fd, p + 2 * MIB, 64 * PAGE,
-			  UNIMEM_ATTR_PREFERRED_LOC), 0);
+			  UNIMEM_RANGE_ATTR_PREFERRED_LOC), 0);
 	ASSERT_EQ(pol_get(fd, p + 2 * MIB + 128 * PAGE, MIB,
-			  UNIMEM_ATTR_PREFERRED_LOC), 0);
+			  UNIMEM_RANGE_ATTR_PREFERRED_LOC), 0);
 	/* a new mapping at the same place does not inherit */
 	ASSERT_TRUE(mmap(p + 2 * MIB + 64 * PAGE, 64 * PAGE,
 			 PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
 		    p + 2 * MIB + 64 * PAGE);
 	ASSERT_EQ(pol_get(fd, p + 2 * MIB + 64 * PAGE, 64 * PAGE,
-			  UNIMEM_ATTR_PREFERRED_LOC), UNIMEM_LOC_NONE);
+			  UNIMEM_RANGE_ATTR_PREFERRED_LOC), UNIMEM_TARGET_NONE);
 	/* MAP_FIXED over attributed memory replaces it */
 	ASSERT_TRUE(mmap(p, MIB, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == p);
-	ASSERT_EQ(pol_get(fd, p, MIB, UNIMEM_ATTR_PREFERRED_LOC),
-		  UNIMEM_LOC_NONE);
+	ASSERT_EQ(pol_get(fd, p, MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
+		  UNIMEM_TARGET_NONE);
 	/* full munmap drops everything */
 	ASSERT_EQ(munmap(p, 4 * MIB), 0);
-	ASSERT_EQ(pol_get(fd, p, 4 * MIB, UNIMEM_ATTR_PREFERRED_LOC),
-		  UNIMEM_LOC_NONE);
+	ASSERT_EQ(pol_get(fd, p, 4 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
+		  UNIMEM_TARGET_NONE);
 	close(fd);
 }
 
@@ -273,41 +273,41 @@ static void t_mremap(void)
 
 	munmap(hole, 8 * MIB);
 	ut_pattern(p, 4 * MIB, 7);
-	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC, 1);
-	pol_set(fd, p + MIB, MIB, UNIMEM_ATTR_GRANULARITY, 3);
+	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, 1);
+	pol_set(fd, p + MIB, MIB, UNIMEM_RANGE_ATTR_GRANULARITY, 3);
 	q = mremap(p, 4 * MIB, 4 * MIB, MREMAP_MAYMOVE | MREMAP_FIXED,
 		   hole + 2 * MIB);
 	ASSERT_TRUE(q == hole + 2 * MIB);
 	ut_check_pattern(q, 4 * MIB, 7, p);
-	ASSERT_EQ(pol_get(fd, q, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC), 1);
-	ASSERT_EQ(pol_get(fd, q, MIB, UNIMEM_ATTR_GRANULARITY),
+	ASSERT_EQ(pol_get(fd, q, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC), 1);
+	ASSERT_EQ(pol_get(fd, q, MIB, UNIMEM_RANGE_ATTR_GRANULARITY),
 		  UNIMEM_GRANULARITY_DEFAULT);
-	ASSERT_EQ(pol_get(fd, q + MIB, MIB, UNIMEM_ATTR_GRANULARITY), 3);
+	ASSERT_EQ(pol_get(fd, q + MIB, MIB, UNIMEM_RANGE_ATTR_GRANULARITY), 3);
 	ASSERT_EQ(pol_get(fd, q + 2 * MIB, 2 * MIB,
-			  UNIMEM_ATTR_PREFERRED_LOC), UNIMEM_LOC_NONE);
-	ASSERT_EQ(pol_get(fd, p, 4 * MIB, UNIMEM_ATTR_PREFERRED_LOC),
-		  UNIMEM_LOC_NONE);
+			  UNIMEM_RANGE_ATTR_PREFERRED_LOC), UNIMEM_TARGET_NONE);
+	ASSERT_EQ(pol_get(fd, p, 4 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
+		  UNIMEM_TARGET_NONE);
 
 	/* grow in place keeps them, the new tail has none */
 	q = mremap(q, 4 * MIB, 6 * MIB, 0);
 	if (q != MAP_FAILED) {
-		ASSERT_EQ(pol_get(fd, q, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC),
+		ASSERT_EQ(pol_get(fd, q, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
 			  1);
 		ASSERT_EQ(pol_get(fd, q + 4 * MIB, 2 * MIB,
-				  UNIMEM_ATTR_PREFERRED_LOC), UNIMEM_LOC_NONE);
+				  UNIMEM_RANGE_ATTR_PREFERRED_LOC), UNIMEM_TARGET_NONE);
 		/* shrink drops the tail */
 		q = mremap(q, 6 * MIB, MIB, 0);
 		ASSERT_TRUE(q != MAP_FAILED);
-		ASSERT_EQ(pol_get(fd, q, MIB, UNIMEM_ATTR_PREFERRED_LOC), 1);
+		ASSERT_EQ(pol_get(fd, q, MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC), 1);
 		ASSERT_EQ(pol_get(fd, q + MIB, MIB,
-				  UNIMEM_ATTR_PREFERRED_LOC), UNIMEM_LOC_NONE);
+				  UNIMEM_RANGE_ATTR_PREFERRED_LOC), UNIMEM_TARGET_NONE);
 		/* a second move of part of it */
 		p = mremap(q, MIB, MIB, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   hole + 7 * MIB);
 		ASSERT_TRUE(p == hole + 7 * MIB);
-		ASSERT_EQ(pol_get(fd, p, MIB, UNIMEM_ATTR_PREFERRED_LOC), 1);
-		ASSERT_EQ(pol_get(fd, q, MIB, UNIMEM_ATTR_PREFERRED_LOC),
-			  UNIMEM_LOC_NONE);
+		ASSERT_EQ(pol_get(fd, p, MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC), 1);
+		ASSERT_EQ(pol_get(fd, q, MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
+			  UNIMEM_TARGET_NONE);
 		munmap(p, MIB);
 	}
 	close(fd);
@@ -320,27 +320,27 @@ static void t_fork(void)
 	uint8_t *p = ut_map(4 * MIB);
 	pid_t pid;
 
-	pol_set(fd, p + MIB, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC, 1);
-	pol_set(fd, p, MIB, UNIMEM_ATTR_READ_MOSTLY, 1);
+	pol_set(fd, p + MIB, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, 1);
+	pol_set(fd, p, MIB, UNIMEM_RANGE_ATTR_READ_MOSTLY, 1);
 	pid = fork();
 	if (pid == 0) {
 		int cfd = ut_open(1);
 
 		ASSERT_EQ(pol_get(cfd, p + MIB, 2 * MIB,
-				  UNIMEM_ATTR_PREFERRED_LOC), 1);
-		ASSERT_EQ(pol_get(cfd, p, MIB, UNIMEM_ATTR_READ_MOSTLY), 1);
-		ASSERT_EQ(pol_get(cfd, p, 4 * MIB, UNIMEM_ATTR_PREFERRED_LOC),
-			  UNIMEM_ATTR_MIXED);
+				  UNIMEM_RANGE_ATTR_PREFERRED_LOC), 1);
+		ASSERT_EQ(pol_get(cfd, p, MIB, UNIMEM_RANGE_ATTR_READ_MOSTLY), 1);
+		ASSERT_EQ(pol_get(cfd, p, 4 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
+			  UNIMEM_RANGE_ATTR_MIXED);
 		/* the child's copy is its own */
-		pol_set(cfd, p, 4 * MIB, UNIMEM_ATTR_PREFERRED_LOC, 0);
+		pol_set(cfd, p, 4 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, 0);
 		close(cfd);
 		_exit(0);
 	}
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	ASSERT_EQ(pol_get(fd, p + MIB, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC), 1);
-	ASSERT_EQ(pol_get(fd, p, MIB, UNIMEM_ATTR_PREFERRED_LOC),
-		  UNIMEM_LOC_NONE);
+	ASSERT_EQ(pol_get(fd, p + MIB, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC), 1);
+	ASSERT_EQ(pol_get(fd, p, MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC),
+		  UNIMEM_TARGET_NONE);
 	munmap(p, 4 * MIB);
 	close(fd);
 }
@@ -359,20 +359,20 @@ static void t_churn(void)
 		if (a + b > n)
 			b = n - a;
 		pol_set(fd, p + a * 4 * PAGE, b * 4 * PAGE,
-			UNIMEM_ATTR_GRANULARITY, rand_r(&seed) % 4);
+			UNIMEM_RANGE_ATTR_GRANULARITY, rand_r(&seed) % 4);
 		if (i % 97 == 0) {
 			mprotect(p + a * 4 * PAGE, 4 * PAGE, PROT_READ);
 			mprotect(p + a * 4 * PAGE, 4 * PAGE,
 				 PROT_READ | PROT_WRITE);
 		}
 	}
-	pol_set(fd, p, n * 4 * PAGE, UNIMEM_ATTR_GRANULARITY, 2);
-	ASSERT_EQ(pol_get(fd, p, n * 4 * PAGE, UNIMEM_ATTR_GRANULARITY), 2);
+	pol_set(fd, p, n * 4 * PAGE, UNIMEM_RANGE_ATTR_GRANULARITY, 2);
+	ASSERT_EQ(pol_get(fd, p, n * 4 * PAGE, UNIMEM_RANGE_ATTR_GRANULARITY), 2);
 	for (i = 0; i < n; i += 2)
 		munmap(p + i * 4 * PAGE, 4 * PAGE);
 	for (i = 1; i < n; i += 2)
 		ASSERT_EQ(pol_get(fd, p + i * 4 * PAGE, 4 * PAGE,
-				  UNIMEM_ATTR_GRANULARITY), 2);
+				  UNIMEM_RANGE_ATTR_GRANULARITY), 2);
 	close(fd);	/* the store is freed with ranges left in it */
 }
 

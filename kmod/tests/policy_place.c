@@ -87,7 +87,7 @@ static void t_preferred(void)
 	/* thrashing control is policy_thrash's subject, not this one's */
 	pol_policy(fd, UNIMEM_POLICY_FIRST_TOUCH, 4, 1000, 1000);
 	memset(p, 0x5a, 2 * MIB);
-	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC, 0);
+	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, 0);
 	for (round = 0; round < 3; round++) {
 		struct unimem_dev_op op = {
 			.op = UNIMEM_OP_FILL, .addr = (uintptr_t)p,
@@ -120,7 +120,7 @@ static void t_preferred(void)
 	 * so device 1's next access to the page it already mapped faults and
 	 * migrates the block.
 	 */
-	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC, 1);
+	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, 1);
 	ASSERT_EQ(pol_dev_touch(fd1, p + PAGE), 3);
 	ASSERT_EQ(pol_on_dev(fd, p, NP2M, 1), NP2M);
 	/* device 0 then reads device 1's memory remotely, no migration */
@@ -143,10 +143,10 @@ static void t_remote(void)
 	uint64_t v;
 
 	memset(p, 0x11, 8 * MIB);
-	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC, UNIMEM_LOC_SYSTEM);
-	pol_set(fd, p + 2 * MIB, 2 * MIB, UNIMEM_ATTR_ACCESSED_BY, 1);
-	pol_set(fd, p + 4 * MIB, 2 * MIB, UNIMEM_ATTR_READ_MOSTLY, 1);
-	pol_set(fd, p + 6 * MIB, 2 * MIB, UNIMEM_ATTR_NO_DEVICE_ACCESS, 1);
+	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, UNIMEM_TARGET_SYSTEM);
+	pol_set(fd, p + 2 * MIB, 2 * MIB, UNIMEM_RANGE_ATTR_ACCESSED_BY, 1);
+	pol_set(fd, p + 4 * MIB, 2 * MIB, UNIMEM_RANGE_ATTR_READ_MOSTLY, 1);
+	pol_set(fd, p + 6 * MIB, 2 * MIB, UNIMEM_RANGE_ATTR_NO_DEVICE_ACCESS, 1);
 
 	ASSERT_EQ(pol_dev_touch(fd, p), 0x11);
 	ASSERT_EQ(pol_dev_touch(fd, p + 2 * MIB), 0x11);
@@ -158,7 +158,7 @@ static void t_remote(void)
 	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_FAULT_TO_DEVICE), 0);
 
 	/* accessed-by another device does not stop device 0's first touch */
-	pol_set(fd, p + 2 * MIB, 2 * MIB, UNIMEM_ATTR_ACCESSED_BY, 2);
+	pol_set(fd, p + 2 * MIB, 2 * MIB, UNIMEM_RANGE_ATTR_ACCESSED_BY, 2);
 	ut_migrate_all(fd, p + 2 * MIB, 2 * MIB, UNIMEM_TARGET_SYSTEM);
 	ASSERT_EQ(pol_dev_touch(fd, p + 2 * MIB), 0x11);
 	/* (not a first touch any more: the block was touched above) */
@@ -171,17 +171,17 @@ static void t_remote(void)
 	ASSERT_EQ(pol_ctr(fd, UNIMEM_PCNT_DENIED), 1);
 	/* a range the device has mapped is unmapped by the SET */
 	ASSERT_EQ(pol_dev_touch(fd, p + 16), 0x11);
-	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_NO_DEVICE_ACCESS, 1);
+	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_NO_DEVICE_ACCESS, 1);
 	op.addr = (uintptr_t)(p + 16);
 	ASSERT_EQ(ioctl(fd, UNIMEM_IOCTL_DEV_EXEC, &op), -1);
 	ASSERT_EQ(errno, EACCES);
 	ASSERT_EQ(pol_ctr(fd, UNIMEM_PCNT_DENIED), 2);
-	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_NO_DEVICE_ACCESS, 0);
+	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_NO_DEVICE_ACCESS, 0);
 	op.addr = (uintptr_t)(p + 6 * MIB + 8);
 	/* CPU access is unaffected */
 	ASSERT_EQ(p[6 * MIB + 8], 0x11);
 	/* lifting it allows access again */
-	pol_set(fd, p + 6 * MIB, 2 * MIB, UNIMEM_ATTR_NO_DEVICE_ACCESS, 0);
+	pol_set(fd, p + 6 * MIB, 2 * MIB, UNIMEM_RANGE_ATTR_NO_DEVICE_ACCESS, 0);
 	IOK(fd, UNIMEM_IOCTL_DEV_EXEC, &op);
 	munmap(p, 8 * MIB);
 	close(fd);
@@ -196,8 +196,8 @@ static void t_granularity(void)
 	uint64_t back;
 
 	ut_pattern(p, 2 * MIB, 3);
-	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_GRANULARITY, 4);	/* 16 pages */
-	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC, 0);
+	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_GRANULARITY, 4);	/* 16 pages */
+	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, 0);
 	pol_dev_touch(fd, p + 20 * PAGE + 9);
 	ASSERT_EQ(pol_on_dev(fd, p, NP2M, 0), 16);
 	ASSERT_EQ(pol_on_dev(fd, p + 16 * PAGE, 16, 0), 16);
@@ -217,7 +217,7 @@ static void t_granularity(void)
 	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_FAULT_TO_SYSTEM), back + 32);
 
 	/* granularity 0: single pages */
-	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_GRANULARITY, 0);
+	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_GRANULARITY, 0);
 	ut_migrate_all(fd, p, 2 * MIB, UNIMEM_TARGET_SYSTEM);
 	pol_dev_touch(fd, p + 100 * PAGE);
 	ASSERT_EQ(pol_on_dev(fd, p, NP2M, 0), 1);
@@ -228,9 +228,9 @@ static void t_granularity(void)
 	ASSERT_EQ(pol_on_dev(fd, p, 8, 0), 7);
 
 	/* a block is clipped to the range of equal attributes */
-	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_GRANULARITY, 9);
-	pol_set(fd, p + 64 * PAGE, 8 * PAGE, UNIMEM_ATTR_PREFERRED_LOC,
-		UNIMEM_LOC_SYSTEM);
+	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_GRANULARITY, 9);
+	pol_set(fd, p + 64 * PAGE, 8 * PAGE, UNIMEM_RANGE_ATTR_PREFERRED_LOC,
+		UNIMEM_TARGET_SYSTEM);
 	ut_migrate_all(fd, p, 2 * MIB, 0);
 	(void)*(volatile uint8_t *)(p + 66 * PAGE);
 	ASSERT_EQ(pol_on_sys(fd, p, NP2M), 8);

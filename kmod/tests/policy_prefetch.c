@@ -47,7 +47,7 @@ static void t_granularity(int fd)
 	struct unimem_prefetch pf;
 
 	ut_pattern(p, 4 * MIB, 5);
-	pol_set(fd, p, 2 * MIB, UNIMEM_ATTR_GRANULARITY, 4);
+	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_GRANULARITY, 4);
 	/* one page asked, its 16-page block moved */
 	pf = pol_prefetch(fd, p + 20 * PAGE, PAGE, 0, 0);
 	ASSERT_EQ(pf.moved, 16);
@@ -69,7 +69,7 @@ static void t_granularity(int fd)
 	ASSERT_EQ(pf.moved, NP2M);
 	ASSERT_EQ(pol_on_dev(fd, p + 2 * MIB, NP2M, 0), NP2M);
 	/* back to system */
-	pf = pol_prefetch(fd, p, 4 * MIB, UNIMEM_LOC_SYSTEM, 0);
+	pf = pol_prefetch(fd, p, 4 * MIB, UNIMEM_TARGET_SYSTEM, 0);
 	ASSERT_EQ(pf.moved, 16 + 1 + 32 + NP2M);
 	ASSERT_EQ(pf.already + pf.moved + pf.skipped, 2 * NP2M);
 	ASSERT_EQ(pol_on_sys(fd, p, 2 * NP2M), 2 * NP2M);
@@ -85,7 +85,7 @@ static void t_granularity(int fd)
 	ASSERT_EQ(pf.moved, NP2M);
 	ASSERT_EQ(pol_on_dev(fd, p, NP2M, 1), NP2M);
 	ASSERT_EQ(p[5], 0);
-	pf = pol_prefetch(fd, p, 2 * MIB, UNIMEM_LOC_SYSTEM, 0);
+	pf = pol_prefetch(fd, p, 2 * MIB, UNIMEM_TARGET_SYSTEM, 0);
 	ASSERT_EQ(pf.moved + pf.already, NP2M);
 	munmap(p, 2 * MIB);
 }
@@ -102,7 +102,7 @@ struct thr {
 static void *prefetcher(void *arg)
 {
 	struct thr *t = arg;
-	static const uint32_t targets[3] = { 0, 1, UNIMEM_LOC_SYSTEM };
+	static const uint32_t targets[3] = { 0, 1, UNIMEM_TARGET_SYSTEM };
 	int i;
 
 	for (i = 0; i < t->iters; i++) {
@@ -144,7 +144,7 @@ static void t_threads(int fd)
 	int i;
 
 	ut_pattern(p, len, 9);
-	pol_set(fd, p, len / 2, UNIMEM_ATTR_GRANULARITY, 5);
+	pol_set(fd, p, len / 2, UNIMEM_RANGE_ATTR_GRANULARITY, 5);
 	for (i = 0; i < 5; i++) {
 		t[i] = (struct thr){ .fd = fd, .p = p, .len = len,
 				     .seed = 100 + i, .iters = 25 };
@@ -181,9 +181,9 @@ static void bench(int fd, size_t len, int reps)
 
 			p = pol_map_aligned(len, 2 * MIB);
 			ut_pattern(p, len, 1);
-			pol_set(fd, p, len, UNIMEM_ATTR_PREFERRED_LOC,
+			pol_set(fd, p, len, UNIMEM_RANGE_ATTR_PREFERRED_LOC,
 				m == 0 || m == 2 ? 0 :
-				m == 1 ? UNIMEM_LOC_NONE : UNIMEM_LOC_SYSTEM);
+				m == 1 ? UNIMEM_TARGET_NONE : UNIMEM_TARGET_SYSTEM);
 			t0 = ut_now();
 			if (m == 2) {
 				struct unimem_prefetch pf =

@@ -77,8 +77,8 @@ static void *cpu_worker(void *arg)
 static void *attr_worker(void *arg)
 {
 	struct worker *w = arg;
-	static const uint32_t locs[4] = { 0, 1, UNIMEM_LOC_SYSTEM,
-					  UNIMEM_LOC_NONE };
+	static const uint32_t locs[4] = { 0, 1, UNIMEM_TARGET_SYSTEM,
+					  UNIMEM_TARGET_NONE };
 
 	while (!stop) {
 		size_t a = rand_r(&w->seed) % (LEN / PAGE);
@@ -87,12 +87,12 @@ static void *attr_worker(void *arg)
 		switch (rand_r(&w->seed) % 4) {
 		case 0:
 			pol_set(fds[0], shared + a * PAGE, n * PAGE,
-				UNIMEM_ATTR_PREFERRED_LOC,
+				UNIMEM_RANGE_ATTR_PREFERRED_LOC,
 				locs[rand_r(&w->seed) % 4]);
 			break;
 		case 1:
 			pol_set(fds[1], shared + a * PAGE, n * PAGE,
-				UNIMEM_ATTR_GRANULARITY,
+				UNIMEM_RANGE_ATTR_GRANULARITY,
 				rand_r(&w->seed) % 10);
 			break;
 		case 2:
@@ -102,7 +102,7 @@ static void *attr_worker(void *arg)
 			break;
 		default:
 			pol_get(fds[0], shared + a * PAGE, n * PAGE,
-				UNIMEM_ATTR_PREFERRED_LOC);
+				UNIMEM_RANGE_ATTR_PREFERRED_LOC);
 			break;
 		}
 		w->ops++;
@@ -120,8 +120,8 @@ static void *churn_worker(void *arg)
 		uint8_t b = 0;
 
 		memset(p, 0x42, 2 * MIB);
-		pol_set(fds[0], p, 2 * MIB, UNIMEM_ATTR_PREFERRED_LOC, 0);
-		pol_set(fds[0], p + MIB, MIB, UNIMEM_ATTR_GRANULARITY,
+		pol_set(fds[0], p, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, 0);
+		pol_set(fds[0], p + MIB, MIB, UNIMEM_RANGE_ATTR_GRANULARITY,
 			rand_r(&w->seed) % 10);
 		ut_dev_read(fds[0], p + (rand_r(&w->seed) % 512) * PAGE, &b,
 			    1);

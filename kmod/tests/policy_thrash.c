@@ -38,7 +38,7 @@ static struct pp_result pingpong(int fd, size_t len, int rounds)
 	int round;
 
 	memset(p, 0, len);
-	pol_set(fd, p, len, UNIMEM_ATTR_PREFERRED_LOC, 0);
+	pol_set(fd, p, len, UNIMEM_RANGE_ATTR_PREFERRED_LOC, 0);
 	t0 = ut_now();
 	for (round = 1; round <= rounds; round++) {
 		struct unimem_dev_op op = {

@@ -27,7 +27,7 @@ static inline void pol_set(int fd, void *addr, size_t len, uint32_t type,
 {
 	struct unimem_attr a = { .type = type, .value = value };
 
-	if (pol_attr(fd, UNIMEM_ATTR_OP_SET, addr, len, &a, 1))
+	if (pol_attr(fd, UNIMEM_RANGE_ATTR_OP_SET, addr, len, &a, 1))
 		UT_FAIL("attr set type %u value 0x%x on %p+0x%zx: %s", type,
 			value, addr, len, strerror(errno));
 }
@@ -36,7 +36,7 @@ static inline uint32_t pol_get(int fd, void *addr, size_t len, uint32_t type)
 {
 	struct unimem_attr a = { .type = type };
 
-	if (pol_attr(fd, UNIMEM_ATTR_OP_GET, addr, len, &a, 1))
+	if (pol_attr(fd, UNIMEM_RANGE_ATTR_OP_GET, addr, len, &a, 1))
 		UT_FAIL("attr get type %u on %p+0x%zx: %s", type, addr, len,
 			strerror(errno));
 	return a.value;
@@ -45,7 +45,7 @@ static inline uint32_t pol_get(int fd, void *addr, size_t len, uint32_t type)
 /* Register [addr, len) as managed without changing any attribute. */
 static inline void pol_manage(int fd, void *addr, size_t len)
 {
-	pol_set(fd, addr, len, UNIMEM_ATTR_PREFERRED_LOC, UNIMEM_LOC_NONE);
+	pol_set(fd, addr, len, UNIMEM_RANGE_ATTR_PREFERRED_LOC, UNIMEM_TARGET_NONE);
 }
 
 static inline uint64_t pol_ctr(int fd, enum unimem_policy_counter i)

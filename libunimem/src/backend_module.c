@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "module_uapi.h"
+#include <linux/unimem.h>
 
 #define MODULE_DEV_FMT "/dev/unimem%u"
 
@@ -305,29 +305,29 @@ int um_module_set_range_attrs(uintptr_t start, uintptr_t end, unimem_location_t 
 	fd = context_fd();
 	if (fd < 0)
 		return 0;
-	a[0].type = UNIMEM_KATTR_PREFERRED_LOC;
+	a[0].type = UNIMEM_RANGE_ATTR_PREFERRED_LOC;
 	switch (UNIMEM_LOC_KIND(preferred)) {
 	case UNIMEM_LOC_KIND_DEVICE:
 		a[0].value = UNIMEM_LOC_INDEX(preferred);
 		break;
 	case UNIMEM_LOC_KIND_HOST: /* the module knows only CPU RAM as a whole */
 	case UNIMEM_LOC_KIND_SYSTEM:
-		a[0].value = UNIMEM_KLOC_SYSTEM;
+		a[0].value = UNIMEM_TARGET_SYSTEM;
 		break;
 	default:
-		a[0].value = UNIMEM_KLOC_NONE;
+		a[0].value = UNIMEM_TARGET_NONE;
 		break;
 	}
-	a[1].type = UNIMEM_KATTR_ACCESSED_BY;
+	a[1].type = UNIMEM_RANGE_ATTR_ACCESSED_BY;
 	a[1].value = device_mask;
-	a[2].type = UNIMEM_KATTR_READ_MOSTLY;
+	a[2].type = UNIMEM_RANGE_ATTR_READ_MOSTLY;
 	a[2].value = read_mostly;
-	a[3].type = UNIMEM_KATTR_GRANULARITY;
+	a[3].type = UNIMEM_RANGE_ATTR_GRANULARITY;
 	a[3].value = granularity;
 	memset(&op, 0, sizeof(op));
 	op.addr = start;
 	op.length = end - start;
-	op.op = UNIMEM_ATTR_OP_SET;
+	op.op = UNIMEM_RANGE_ATTR_OP_SET;
 	op.nattrs = 4;
 	op.attrs = (uintptr_t)a;
 	if (ioctl(fd, UNIMEM_IOCTL_ATTR, &op) < 0) {

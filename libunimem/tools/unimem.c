@@ -17,7 +17,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "module_uapi.h" /* unimem.h and the module ABI */
+#include <linux/unimem.h>
+
+#include "unimem.h"
 
 #ifndef UNIMEM_PRELOAD_LIB
 #define UNIMEM_PRELOAD_LIB "libunimem-preload.so"

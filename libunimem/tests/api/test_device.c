@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "um_test.h"
-#include "module_uapi.h"
+#include <linux/unimem.h>
 
 #pragma weak unimem_malloc
 #pragma weak unimem_free
@@ -189,16 +189,16 @@ static int with_module(void)
 
 	/* The module sees the advice too, when it has range attributes. */
 	{
-		struct unimem_attr a[3] = { { UNIMEM_KATTR_PREFERRED_LOC, 0 },
-					    { UNIMEM_KATTR_ACCESSED_BY, 0 },
-					    { UNIMEM_KATTR_READ_MOSTLY, 0 } };
+		struct unimem_attr a[3] = { { UNIMEM_RANGE_ATTR_PREFERRED_LOC, 0 },
+					    { UNIMEM_RANGE_ATTR_ACCESSED_BY, 0 },
+					    { UNIMEM_RANGE_ATTR_READ_MOSTLY, 0 } };
 		struct unimem_attr_op op;
 
 		CHECK_EQ(unimem_advise(mem, size, UNIMEM_ADVISE_SET_READ_MOSTLY, 0), 0);
 		memset(&op, 0, sizeof(op));
 		op.addr = (uintptr_t)mem;
 		op.length = size;
-		op.op = UNIMEM_ATTR_OP_GET;
+		op.op = UNIMEM_RANGE_ATTR_OP_GET;
 		op.nattrs = 3;
 		op.attrs = (uintptr_t)a;
 		if (ioctl(fd, UNIMEM_IOCTL_ATTR, &op) < 0) {

@@ -259,7 +259,7 @@ UNIMEM_STATIC_ASSERT(sizeof(struct unimem_counters) == 544, "unimem_counters");
  * SET: the range must be covered by VMAs (EFAULT otherwise); the attributes
  * are applied in list order.  GET: for each listed type, the value shared
  * by every page of the range (pages never set report the default), or
- * UNIMEM_ATTR_MIXED when the pages differ.
+ * UNIMEM_RANGE_ATTR_MIXED when the pages differ.
  *
  * Errors besides the generic ones: EINVAL unknown op/type, value out of
  * range, nattrs == 0; E2BIG nattrs > UNIMEM_MAX_ATTRS; ENODEV preferred
@@ -268,27 +268,28 @@ UNIMEM_STATIC_ASSERT(sizeof(struct unimem_counters) == 544, "unimem_counters");
 #define UNIMEM_MAX_ATTRS		64
 
 enum unimem_attr_type {
-	UNIMEM_ATTR_PREFERRED_LOC = 1,	/* device index, UNIMEM_LOC_SYSTEM or
-					 * UNIMEM_LOC_NONE (default) */
-	UNIMEM_ATTR_ACCESSED_BY = 2,	/* bitmask of device indices that map
-					 * the range where it lives instead of
-					 * migrating it (default 0) */
-	UNIMEM_ATTR_READ_MOSTLY = 3,	/* 0 (default) or 1 */
-	UNIMEM_ATTR_GRANULARITY = 4,	/* migration block, log2 pages,
-					 * 0..UNIMEM_GRANULARITY_MAX, default
-					 * UNIMEM_GRANULARITY_DEFAULT */
-	UNIMEM_ATTR_NO_DEVICE_ACCESS = 5, /* 0 (default) or 1: device access
-					   * fails with EACCES */
+	/* device index, UNIMEM_TARGET_SYSTEM or UNIMEM_TARGET_NONE (default) */
+	UNIMEM_RANGE_ATTR_PREFERRED_LOC = 1,
+	/* bitmask of device indices that map the range where it lives
+	 * instead of migrating it (default 0) */
+	UNIMEM_RANGE_ATTR_ACCESSED_BY = 2,
+	/* 0 (default) or 1 */
+	UNIMEM_RANGE_ATTR_READ_MOSTLY = 3,
+	/* migration block, log2 pages, 0..UNIMEM_GRANULARITY_MAX, default
+	 * UNIMEM_GRANULARITY_DEFAULT */
+	UNIMEM_RANGE_ATTR_GRANULARITY = 4,
+	/* 0 (default) or 1: device access fails with EACCES */
+	UNIMEM_RANGE_ATTR_NO_DEVICE_ACCESS = 5,
 };
 
-#define UNIMEM_LOC_SYSTEM		0xffffffffu	/* CPU RAM */
-#define UNIMEM_LOC_NONE			0xfffffffdu	/* no preference */
-#define UNIMEM_ATTR_MIXED		0xfffffffeu	/* GET: range differs */
+/* UNIMEM_TARGET_SYSTEM (CPU RAM) is a preferred location too. */
+#define UNIMEM_TARGET_NONE		0xfffffffdu	/* no preference */
+#define UNIMEM_RANGE_ATTR_MIXED		0xfffffffeu	/* GET: range differs */
 #define UNIMEM_GRANULARITY_DEFAULT	9		/* 2 MiB */
 #define UNIMEM_GRANULARITY_MAX		12		/* 16 MiB */
 
-#define UNIMEM_ATTR_OP_SET		1
-#define UNIMEM_ATTR_OP_GET		2
+#define UNIMEM_RANGE_ATTR_OP_SET		1
+#define UNIMEM_RANGE_ATTR_OP_GET		2
 
 struct unimem_attr {
 	__u32 type;		/* in: enum unimem_attr_type */
@@ -298,7 +299,7 @@ struct unimem_attr {
 struct unimem_attr_op {
 	__u64 addr;		/* in: page aligned */
 	__u64 length;		/* in: page aligned, non-zero */
-	__u32 op;		/* in: UNIMEM_ATTR_OP_* */
+	__u32 op;		/* in: UNIMEM_RANGE_ATTR_OP_* */
 	__u32 nattrs;		/* in: 1..UNIMEM_MAX_ATTRS */
 	__u64 attrs;		/* in: user pointer to unimem_attr[nattrs] */
 	__u64 reserved[4];	/* in: zero */
@@ -316,7 +317,7 @@ struct unimem_attr_op {
 struct unimem_prefetch {
 	__u64 addr;		/* in: page aligned */
 	__u64 length;		/* in: page aligned, non-zero */
-	__u32 target;		/* in: device index or UNIMEM_LOC_SYSTEM */
+	__u32 target;		/* in: device index or UNIMEM_TARGET_SYSTEM */
 	__u32 flags;		/* in: UNIMEM_PREFETCH_* */
 	__u64 moved;		/* out: pages moved */
 	__u64 already;		/* out: pages already at target */
