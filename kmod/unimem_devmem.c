@@ -27,6 +27,8 @@ static struct unimem_chunk *unimem_page_chunk(struct page *page)
 /**
  * unimem_is_our_page() - is @page device-private memory of a unimem device
  * @page: any page
+ *
+ * Return: true for a unimem device page.
  */
 bool unimem_is_our_page(struct page *page)
 {
@@ -37,6 +39,8 @@ bool unimem_is_our_page(struct page *page)
 /**
  * unimem_page_device() - device that owns a unimem device page
  * @page: a page for which unimem_is_our_page() is true
+ *
+ * Return: the owning device.
  */
 struct unimem_device *unimem_page_device(struct page *page)
 {
@@ -88,6 +92,8 @@ void unimem_page_touch(struct page *page)
 /**
  * unimem_nfree() - number of free pages of @udev
  * @udev: the device
+ *
+ * Return: the number of free device pages (a snapshot).
  */
 unsigned long unimem_nfree(struct unimem_device *udev)
 {

@@ -49,6 +49,21 @@ struct unimem_chunk {
 
 /**
  * struct unimem_device - one virtual accelerator
+ * @index: N of /dev/unimemN
+ * @cdev: its character device
+ * @dev: its class device (/sys/class/unimem/unimemN)
+ * @chunks: memremap_pages() ranges of its memory
+ * @nchunks: number of @chunks
+ * @npages: total device pages
+ * @free_lock: protects @free_stack, @nfree and @removing
+ * @free_stack: free device pages
+ * @nfree: number of free pages on @free_stack
+ * @removing: unloading: no new allocations
+ * @evict_lock: serialises eviction and guards @clock_hand
+ * @clock_hand: next eviction window (global window index)
+ * @ctx_lock: protects @ctx_list
+ * @ctx_list: contexts open on this device
+ * @cnt: device counters, indexed by enum unimem_counter
  */
 struct unimem_device {
 	unsigned int index;
@@ -87,6 +102,11 @@ struct unimem_device {
  * @mig_start: start of the range being migrated (no faults installed there)
  * @mig_end: end of it, 0 when no migration is running
  * @mig_wq: faulters wait here for a migration of their range to finish
+ * @mig_gen: bumped (under @lock) when a migration of this context starts
+ *           and ends; a device fault that raced with one retries (our own
+ *           migrations skip the notifier, so its sequence does not move)
+ * @node: entry in the device's @ctx_list
+ * @cnt: context counters, indexed by enum unimem_counter
  */
 struct unimem_ctx {
 	struct unimem_device *udev;
@@ -97,6 +117,7 @@ struct unimem_ctx {
 	struct task_struct *migrator;
 	unsigned long mig_start, mig_end;
 	wait_queue_head_t mig_wq;
+	unsigned long mig_gen;
 	struct list_head node;
 	atomic64_t cnt[UNIMEM_CNT_NR];
 };

@@ -40,8 +40,23 @@ struct unimem_mig {
 	struct page **pool;		/* bulk-allocated system pages */
 	unsigned long npool, ipool;
 	struct page **repl;		/* device -> system: new storage */
+	struct vm_area_struct *vma;	/* for alloc_page_vma() */
+	unsigned long addr;
 	struct unimem_migrate *res;
 };
+
+/*
+ * Bulk allocation and storage hand-over ignore NUMA memory policy: use them
+ * only when neither the VMA nor the task has one.
+ */
+static bool unimem_default_policy(struct vm_area_struct *vma)
+{
+#ifdef CONFIG_NUMA
+	return !vma->vm_policy && !current->mempolicy;
+#else
+	return true;
+#endif
+}
 
 static bool unimem_vma_supported(struct vm_area_struct *vma)
 {
@@ -64,7 +79,8 @@ static struct page *unimem_mig_alloc(struct unimem_mig *st, bool zero,
 			st->pool[st->ipool++] = NULL;
 		}
 		if (!page)
-			page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+			page = alloc_page_vma(GFP_HIGHUSER_MOVABLE |
+					      __GFP_NOWARN, st->vma, st->addr);
 		if (page) {
 			if (zero)
 				clear_highpage(page);
@@ -86,6 +102,7 @@ static void unimem_fence(struct unimem_ctx *ctx, unsigned long start,
 	mutex_lock(&ctx->lock);
 	WRITE_ONCE(ctx->mig_start, start);
 	WRITE_ONCE(ctx->mig_end, end);
+	WRITE_ONCE(ctx->mig_gen, ctx->mig_gen + 1);
 	unimem_pt_clear(ctx, start, end);
 	mutex_unlock(&ctx->lock);
 	WRITE_ONCE(ctx->migrator, current);
@@ -96,6 +113,7 @@ static void unimem_unfence(struct unimem_ctx *ctx)
 	WRITE_ONCE(ctx->migrator, NULL);
 	mutex_lock(&ctx->lock);
 	WRITE_ONCE(ctx->mig_end, 0);
+	WRITE_ONCE(ctx->mig_gen, ctx->mig_gen + 1);
 	mutex_unlock(&ctx->lock);
 	wake_up_all(&ctx->mig_wq);
 }
@@ -131,7 +149,9 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		return ret;
 	}
 
-	if (!st->target) {
+	st->npool = 0;
+	st->ipool = 0;
+	if (!st->target && unimem_default_policy(vma)) {
 		/* one bulk allocation for the pages that will move */
 		unsigned long need = 0;
 
@@ -203,6 +223,8 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 				st->dst[i] |= MIGRATE_PFN_WRITE;
 			continue;
 		}
+		st->vma = vma;
+		st->addr = start + (i << PAGE_SHIFT);
 		dpage = unimem_mig_alloc(st, !spage, npages - i);
 		if (!dpage) {
 			nomem_left++;
@@ -408,8 +430,8 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	unsigned long wsize = (unsigned long)unimem_fault_window << PAGE_SHIFT;
 	unsigned long fault_addr = ALIGN_DOWN(vmf->address, PAGE_SIZE);
 	unsigned long one_src, one_dst, *src, *dst, npages, i, moved = 0;
-	unsigned long need = 0, used = 0, got = 0;
-	struct page *one_pool, **pool;
+	unsigned long need = 0, used = 0, got = 0, copied = 0;
+	struct page *one_pool, *one_repl = NULL, **pool, **repl;
 	struct migrate_vma args = {
 		.vma = vma,
 		.pgmap_owner = &unimem_owner,
@@ -418,19 +440,27 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	};
 	vm_fault_t ret = 0;
 
+	/*
+	 * No module reference is needed: do_swap_page() holds a reference on
+	 * the faulting device page across this call, so memunmap_pages() in
+	 * module exit cannot complete before we return.
+	 */
 	args.start = max(vma->vm_start, ALIGN_DOWN(fault_addr, wsize));
 	args.end = min(vma->vm_end, ALIGN_DOWN(fault_addr, wsize) + wsize);
 	npages = (args.end - args.start) >> PAGE_SHIFT;
 	src = kmalloc_array(npages, sizeof(*src), GFP_KERNEL | __GFP_NOWARN);
 	dst = kmalloc_array(npages, sizeof(*dst), GFP_KERNEL | __GFP_NOWARN);
 	pool = kmalloc_array(npages, sizeof(*pool), GFP_KERNEL | __GFP_NOWARN);
-	if (!src || !dst || !pool) {
+	repl = kcalloc(npages, sizeof(*repl), GFP_KERNEL | __GFP_NOWARN);
+	if (!src || !dst || !pool || !repl) {
 		kfree(src);
 		kfree(dst);
 		kfree(pool);
+		kfree(repl);
 		src = &one_src;
 		dst = &one_dst;
 		pool = &one_pool;
+		repl = &one_repl;
 		args.start = fault_addr;
 		args.end = fault_addr + PAGE_SIZE;
 		npages = 1;
@@ -444,17 +474,26 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 		goto out;
 	}
 
-	for (i = 0; i < npages; i++) {
-		struct page *spage = migrate_pfn_to_page(src[i]);
+	/*
+	 * With the default memory policy, hand each device page's storage to
+	 * the process (no copy) and give the device fresh storage from one
+	 * bulk allocation.  Under an explicit policy, allocate every page with
+	 * alloc_page_vma() so it lands where the policy says, and copy.
+	 */
+	if (npages > 1 && unimem_default_policy(vma)) {
+		for (i = 0; i < npages; i++) {
+			struct page *spage = migrate_pfn_to_page(src[i]);
 
-		if (spage && (src[i] & MIGRATE_PFN_MIGRATE) &&
-		    unimem_is_our_page(spage))
-			need++;
+			if (spage && (src[i] & MIGRATE_PFN_MIGRATE) &&
+			    unimem_is_our_page(spage))
+				need++;
+		}
+		memset(pool, 0, need * sizeof(*pool));
+		if (need)
+			got = unimem_alloc_bulk(GFP_HIGHUSER_MOVABLE |
+						__GFP_NOWARN | __GFP_NORETRY,
+						need, pool);
 	}
-	memset(pool, 0, need * sizeof(*pool));
-	if (need > 1)
-		got = unimem_alloc_bulk(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN |
-					__GFP_NORETRY, need, pool);
 
 	for (i = 0; i < npages; i++) {
 		struct page *spage = migrate_pfn_to_page(src[i]);
@@ -465,23 +504,27 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE) ||
 		    !unimem_is_our_page(spage))
 			continue;
-		if (used < got) {
-			dpage = pool[used];
+		if (used < got && pool[used]) {
+			/* see unimem_migrate_batch(): storage hand-over */
+			dpage = unimem_backing(spage);
+			repl[i] = pool[used];
 			pool[used++] = NULL;
-		}
-		if (!dpage)
+			get_page(dpage);
+			lock_page(dpage);
+		} else {
 			dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE |
 					       (is_fault ? 0 : __GFP_NOWARN |
 						__GFP_NORETRY),
 					       vma,
 					       args.start + (i << PAGE_SHIFT));
-		if (!dpage) {
-			if (is_fault)
-				ret = VM_FAULT_OOM;
-			continue;
+			if (!dpage) {
+				if (is_fault)
+					ret = VM_FAULT_OOM;
+				continue;
+			}
+			lock_page(dpage);
+			copy_highpage(dpage, unimem_backing(spage));
 		}
-		lock_page(dpage);
-		copy_highpage(dpage, unimem_backing(spage));
 		dst[i] = migrate_pfn(page_to_pfn(dpage));
 		if (src[i] & MIGRATE_PFN_WRITE)
 			dst[i] |= MIGRATE_PFN_WRITE;
@@ -490,18 +533,35 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	for (; used < got; used++)
 		if (pool[used])
 			__free_page(pool[used]);
-	for (i = 0; i < npages; i++)
-		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
-			moved++;
+	for (i = 0; i < npages; i++) {
+		if (!dst[i])
+			continue;
+		if (!(src[i] & MIGRATE_PFN_MIGRATE)) {
+			if (repl[i]) {
+				__free_page(repl[i]);
+				repl[i] = NULL;
+			}
+			continue;
+		}
+		moved++;
+		if (repl[i])
+			unimem_set_backing(migrate_pfn_to_page(src[i]), repl[i]);
+		else
+			copied++;
+	}
 	migrate_vma_finalize(&args);
+	for (i = 0; i < npages; i++)
+		if (repl[i])
+			put_page(migrate_pfn_to_page(dst[i]));
 
 	unimem_count_cpu_fault(vma->vm_mm, udev, moved);
-	unimem_dcount(udev, UNIMEM_CNT_BYTES_COPIED, moved << PAGE_SHIFT);
+	unimem_dcount(udev, UNIMEM_CNT_BYTES_COPIED, copied << PAGE_SHIFT);
 out:
 	if (src != &one_src) {
 		kfree(src);
 		kfree(dst);
 		kfree(pool);
+		kfree(repl);
 	}
 	return ret;
 }

@@ -24,7 +24,10 @@
  * itself running (range->owner is the unimem pgmap owner and the context's
  * migrator is the current task) are skipped: the migration code clears the
  * affected entries itself beforehand and holds new faults off that range
- * until the migration is complete.
+ * until the migration is complete.  Because a skipped invalidation does not
+ * advance the notifier sequence, the migration also bumps @ctx->mig_gen when
+ * it starts and ends, and a device fault that sampled an older generation
+ * before hmm_range_fault() retries instead of installing stale pages.
  */
 #include <linux/hmm.h>
 #include <linux/highmem.h>
@@ -307,6 +310,7 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(UNIMEM_FAULT_TIMEOUT_MS);
 	unsigned long n = (end - start) >> PAGE_SHIFT;
+	unsigned long gen;
 	int ret;
 
 	mutex_lock(&ctx->lock);
@@ -330,6 +334,8 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 			continue;
 		}
 		range.notifier_seq = mmu_interval_read_begin(&ctx->notifier);
+		/* sample before walking the page tables (see DOC) */
+		gen = smp_load_acquire(&ctx->mig_gen);
 		mmap_read_lock(mm);
 		ret = hmm_range_fault(&range);
 		mmap_read_unlock(mm);
@@ -353,6 +359,7 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 		mutex_lock(&ctx->lock);
 		if (mmu_interval_read_retry(&ctx->notifier,
 					    range.notifier_seq) ||
+		    READ_ONCE(ctx->mig_gen) != gen ||
 		    unimem_mig_overlap(ctx, start, end)) {
 			mutex_unlock(&ctx->lock);
 			continue;

@@ -8,6 +8,7 @@
 #include "ut.h"
 
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 
 #define MIB (1UL << 20)
@@ -270,6 +271,26 @@ static void t_migrate(void)
 	ASSERT_LE(ut_ctr(fd, UNIMEM_CNT_CPU_FAULTS), np / 512 + 1);
 	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_SYSTEM, -1), np);
 	ASSERT_EQ(ut_mem_free(fd, 0), free0);
+
+	/*
+	 * Under an explicit NUMA policy pages come back through
+	 * alloc_page_vma() and a copy (no storage hand-over).
+	 */
+	{
+		unsigned long mask = 1;	/* node 0 */
+		uint64_t copied;
+
+		ASSERT_EQ(syscall(SYS_mbind, p, len, 2 /* MPOL_BIND */, &mask,
+				  sizeof(mask) * 8, 0), 0);
+		ut_pattern(p, len, 5);
+		ut_migrate_all(fd, p, len, 0);
+		copied = ut_ctr(fd, UNIMEM_CNT_BYTES_COPIED);
+		ut_migrate_all(fd, p, len / 2, UNIMEM_TARGET_SYSTEM);
+		ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_BYTES_COPIED), copied + len / 2);
+		ut_check_pattern(p, len, 5, p);
+		ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_SYSTEM, -1), np);
+		ASSERT_EQ(ut_mem_free(fd, 0), free0);
+	}
 	close(fd);
 }
 

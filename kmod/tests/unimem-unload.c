@@ -35,6 +35,18 @@ int main(void)
 		close(f0);
 		close(f1);
 		ASSERT_EQ(write(pfd[1], "r", 1), 1);
+		/* CPU faults on device pages while the module unloads */
+		{
+			volatile uint64_t sum = 0;
+			size_t k;
+
+			for (k = 0; k < len; k += PAGE) {
+				sum += *(volatile uint64_t *)(q + k);
+				if (!(k % (64 * PAGE)))
+					usleep(1000);
+			}
+			(void)sum;
+		}
 		ASSERT_EQ(read(cfd[0], &c, 1), 1);	/* module is gone */
 		ut_check_pattern(q, len, 43, q);
 		_exit(0);
