@@ -227,6 +227,7 @@ unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
 					       n, src, dst,
 					       GFP_HIGHUSER_MOVABLE |
 					       __GFP_NOWARN);
+		cond_resched();	/* a full sweep can be long */
 	}
 	mutex_unlock(&udev->evict_lock);
 out:

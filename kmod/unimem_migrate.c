@@ -163,7 +163,11 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 				need++;
 		}
 		memset(st->pool, 0, need * sizeof(*st->pool));
-		st->npool = need ? unimem_alloc_bulk(GFP_HIGHUSER_MOVABLE |
+		/*
+		 * The pool becomes device storage: off the LRU for good, so
+		 * not from movable or CMA pageblocks.
+		 */
+		st->npool = need ? unimem_alloc_bulk(GFP_HIGHUSER |
 						     __GFP_NOWARN, need,
 						     st->pool) : 0;
 		st->ipool = 0;
@@ -490,7 +494,7 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 		}
 		memset(pool, 0, need * sizeof(*pool));
 		if (need)
-			got = unimem_alloc_bulk(GFP_HIGHUSER_MOVABLE |
+			got = unimem_alloc_bulk(GFP_HIGHUSER |	/* storage */
 						__GFP_NOWARN | __GFP_NORETRY,
 						need, pool);
 	}
