@@ -36,6 +36,7 @@
 #include <linux/uaccess.h>
 
 #include "unimem_internal.h"
+#include "unimem_policy.h"
 
 static unsigned int ndevices = 2;
 module_param(ndevices, uint, 0444);
@@ -340,7 +341,8 @@ static long unimem_ioctl(struct file *filp, unsigned int cmd,
 	case UNIMEM_IOCTL_SNAPSHOT:
 		break;
 	default:
-		return -ENOTTY;
+		/* range attributes, prefetch, policy (or -ENOTTY) */
+		return unimem_policy_ioctl(ctx, cmd, uarg);
 	}
 
 	/* Memory operations only from the address space the file mirrors. */

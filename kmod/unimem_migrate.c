@@ -31,6 +31,7 @@
 #include <linux/slab.h>
 
 #include "unimem_internal.h"
+#include "unimem_policy.h"
 
 struct unimem_mig {
 	struct unimem_ctx *ctx;
@@ -451,6 +452,8 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	 */
 	args.start = max(vma->vm_start, ALIGN_DOWN(fault_addr, wsize));
 	args.end = min(vma->vm_end, ALIGN_DOWN(fault_addr, wsize) + wsize);
+	/* managed memory: exactly the granularity block of the fault */
+	unimem_policy_cpu_fault_window(vma, fault_addr, &args.start, &args.end);
 	npages = (args.end - args.start) >> PAGE_SHIFT;
 	src = kmalloc_array(npages, sizeof(*src), GFP_KERNEL | __GFP_NOWARN);
 	dst = kmalloc_array(npages, sizeof(*dst), GFP_KERNEL | __GFP_NOWARN);
@@ -559,6 +562,7 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 			put_page(migrate_pfn_to_page(dst[i]));
 
 	unimem_count_cpu_fault(vma->vm_mm, udev, moved);
+	unimem_policy_cpu_fault_done(vma, udev, args.start, moved);
 	unimem_dcount(udev, UNIMEM_CNT_BYTES_COPIED, copied << PAGE_SHIFT);
 out:
 	if (src != &one_src) {

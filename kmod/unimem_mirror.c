@@ -39,6 +39,7 @@
 #include <linux/vmalloc.h>
 
 #include "unimem_internal.h"
+#include "unimem_policy.h"
 
 #define UNIMEM_FAULT_TIMEOUT_MS	20000
 
@@ -153,6 +154,9 @@ static bool unimem_invalidate(struct mmu_interval_notifier *mni,
 	struct unimem_ctx *ctx = container_of(mni, struct unimem_ctx,
 					      notifier);
 
+	/* Attributes follow munmap/mremap (no-op for other events). */
+	unimem_policy_invalidate(ctx, range);
+
 	/* Our own migration: it handles its page-table entries itself. */
 	if (range->event == MMU_NOTIFY_MIGRATE &&
 	    range->owner == &unimem_owner &&
@@ -206,6 +210,12 @@ int unimem_ctx_open(struct unimem_device *udev, struct unimem_ctx **out)
 		kfree(ctx);
 		return ret;
 	}
+	ret = unimem_policy_ctx_open(ctx);
+	if (ret) {
+		mmu_interval_notifier_remove(&ctx->notifier);
+		kfree(ctx);
+		return ret;
+	}
 	spin_lock(&udev->ctx_lock);
 	list_add_tail(&ctx->node, &udev->ctx_list);
 	spin_unlock(&udev->ctx_lock);
@@ -224,6 +234,7 @@ void unimem_ctx_release(struct unimem_ctx *ctx)
 	spin_lock(&udev->ctx_lock);
 	list_del(&ctx->node);
 	spin_unlock(&udev->ctx_lock);
+	unimem_policy_ctx_release(ctx);
 	mmu_interval_notifier_remove(&ctx->notifier);
 	unimem_pt_destroy(ctx);
 	kfree(ctx);
@@ -318,6 +329,11 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 	    unimem_pt_present(ctx, start, end, write))
 		return 0;
 	mutex_unlock(&ctx->lock);
+
+	/* Placement policy: migrate what belongs on this device. */
+	ret = unimem_policy_device_fault(ctx, start, end, write);
+	if (ret)
+		return ret;
 
 	(*faults)++;
 	unimem_count(ctx, UNIMEM_CNT_DEVICE_FAULTS, 1);
