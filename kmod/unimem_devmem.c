@@ -13,6 +13,8 @@
 #include <linux/ioport.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -180,6 +182,104 @@ static unsigned long unimem_evict_window(struct unimem_chunk *chunk,
 	return moved;
 }
 
+/*
+ * Eviction moves pages of any process without holding that process's mmap
+ * lock: migrate_device_range() unmaps them to migration entries and
+ * migrate_device_finalize() walks their anon_vma to restore the mappings.
+ * remove_migration_ptes() requires callers that do not hold the mmap lock
+ * to hold a reference on the anon_vma, which a module cannot take, so a
+ * process that unmaps the VMA in between (munmap, MAP_FIXED, exit) frees
+ * the anon_vma under the walk: a use-after-free in rmap_walk_anon, seen in
+ * kmod-stress.  Eviction therefore holds, for read, the mmap lock of every
+ * process with a context open on a unimem device; unmapping takes it for
+ * write and waits.  The caller already holds its own.  The others are only
+ * tried, never waited for (we hold an mmap lock already, and their holders
+ * may be waiting on us): when one stays busy the sweep is skipped and the
+ * caller counts the pages as nomem.  Pages of a process with no context
+ * open (it closed its files, or a child sharing pages after fork) are not
+ * covered; see docs/kmod.md.
+ */
+#define UNIMEM_EVICT_MAX_MMS	64
+#define UNIMEM_EVICT_LOCK_TRIES	100
+
+struct unimem_mm_set {
+	unsigned int n;
+	struct mm_struct *mm[UNIMEM_EVICT_MAX_MMS];
+};
+
+static bool unimem_mm_set_add(struct unimem_mm_set *set, struct mm_struct *mm)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->mm[i] == mm)
+			return true;
+	if (set->n == UNIMEM_EVICT_MAX_MMS)
+		return false;
+	mmgrab(mm);
+	set->mm[set->n++] = mm;
+	return true;
+}
+
+/* Unlock the first @locked mms of @set (but @held) and drop them all. */
+static void unimem_mm_set_release(struct unimem_mm_set *set,
+				  unsigned int locked, struct mm_struct *held)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->n; i++) {
+		if (i < locked && set->mm[i] != held)
+			mmap_read_unlock(set->mm[i]);
+		mmdrop(set->mm[i]);
+	}
+	set->n = 0;
+}
+
+/**
+ * unimem_evict_lock_mms() - read-lock the mm of every open context
+ * @set: filled with the mms, each grabbed
+ * @held: the mm whose mmap lock the caller holds already
+ *
+ * Return: true with every mm of @set but @held read-locked; false with
+ * none locked and @set empty.
+ */
+static bool unimem_evict_lock_mms(struct unimem_mm_set *set,
+				  struct mm_struct *held)
+{
+	unsigned int d, i, tries;
+	bool fits = true;
+
+	set->n = 0;
+	for (d = 0; d < unimem_ndevices && fits; d++) {
+		struct unimem_device *udev = unimem_devices[d];
+		struct unimem_ctx *ctx;
+
+		spin_lock(&udev->ctx_lock);
+		list_for_each_entry(ctx, &udev->ctx_list, node) {
+			fits = unimem_mm_set_add(set, ctx->notifier.mm);
+			if (!fits)
+				break;
+		}
+		spin_unlock(&udev->ctx_lock);
+	}
+	if (!fits) {
+		unimem_mm_set_release(set, 0, held);
+		return false;
+	}
+	for (i = 0; i < set->n; i++) {
+		if (set->mm[i] == held)
+			continue;
+		for (tries = 0; !mmap_read_trylock(set->mm[i]); tries++) {
+			if (tries == UNIMEM_EVICT_LOCK_TRIES) {
+				unimem_mm_set_release(set, i, held);
+				return false;
+			}
+			usleep_range(100, 200);
+		}
+	}
+	return true;
+}
+
 /**
  * unimem_evict() - make room on a device by evicting its coldest pages
  * @udev: the device
@@ -199,16 +299,23 @@ unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
 			   struct unimem_ctx *ctx)
 {
 	unsigned long nwin = udev->npages / UNIMEM_WINDOW_PAGES;
+	struct mm_struct *held = ctx ? ctx->notifier.mm : NULL;
 	unsigned long *src, *dst, scanned, evicted = 0;
+	struct unimem_mm_set *mms;
 
 	if (!nwin)
 		return 0;
 	src = kmalloc_array(UNIMEM_WINDOW_PAGES, sizeof(*src), GFP_KERNEL);
 	dst = kmalloc_array(UNIMEM_WINDOW_PAGES, sizeof(*dst), GFP_KERNEL);
-	if (!src || !dst)
+	mms = kmalloc(sizeof(*mms), GFP_KERNEL);
+	if (!src || !dst || !mms)
 		goto out;
 
 	mutex_lock(&udev->evict_lock);
+	if (!unimem_evict_lock_mms(mms, held)) {
+		mutex_unlock(&udev->evict_lock);
+		goto out;
+	}
 	for (scanned = 0; scanned < 2 * nwin + 1; scanned++) {
 		unsigned long w = udev->clock_hand++ % nwin;
 		unsigned long per = UNIMEM_CHUNK_MAX / PAGE_SIZE /
@@ -229,8 +336,10 @@ unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
 					       __GFP_NOWARN);
 		cond_resched();	/* a full sweep can be long */
 	}
+	unimem_mm_set_release(mms, mms->n, held);
 	mutex_unlock(&udev->evict_lock);
 out:
+	kfree(mms);
 	kfree(src);
 	kfree(dst);
 	unimem_dcount(udev, UNIMEM_CNT_EVICTIONS, evicted);
