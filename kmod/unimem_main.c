@@ -408,23 +408,8 @@ static ssize_t mem_free_bytes_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(mem_free_bytes);
 
-static const char * const unimem_counter_names[UNIMEM_CNT_NR] = {
-	[UNIMEM_CNT_DEVICE_FAULTS]	= "device_faults",
-	[UNIMEM_CNT_PAGES_MIRRORED]	= "pages_mirrored",
-	[UNIMEM_CNT_INVALIDATIONS]	= "invalidations",
-	[UNIMEM_CNT_MIGRATED_TO_DEVICE]	= "migrated_to_device",
-	[UNIMEM_CNT_MIGRATED_TO_SYSTEM]	= "migrated_to_system",
-	[UNIMEM_CNT_MIGRATED_DEV_TO_DEV] = "migrated_dev_to_dev",
-	[UNIMEM_CNT_FAULT_TO_SYSTEM]	= "fault_to_system",
-	[UNIMEM_CNT_FAULT_TO_DEVICE]	= "fault_to_device",
-	[UNIMEM_CNT_CPU_FAULTS]		= "cpu_faults",
-	[UNIMEM_CNT_EVICTIONS]		= "evictions",
-	[UNIMEM_CNT_BYTES_COPIED]	= "bytes_copied",
-	[UNIMEM_CNT_DEV_BYTES_READ]	= "dev_bytes_read",
-	[UNIMEM_CNT_DEV_BYTES_WRITTEN]	= "dev_bytes_written",
-	[UNIMEM_CNT_ATOMICS]		= "atomics",
-	[UNIMEM_CNT_SIGBUS]		= "sigbus",
-};
+static const char * const unimem_counter_names[UNIMEM_CNT_NR] =
+	UNIMEM_COUNTER_NAMES;
 
 static ssize_t counters_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)

@@ -124,23 +124,7 @@ static int cmd_info(void)
 	return 0;
 }
 
-static const char *const counter_names[UNIMEM_CNT_NR] = {
-	[UNIMEM_CNT_DEVICE_FAULTS] = "device_faults",
-	[UNIMEM_CNT_PAGES_MIRRORED] = "pages_mirrored",
-	[UNIMEM_CNT_INVALIDATIONS] = "invalidations",
-	[UNIMEM_CNT_MIGRATED_TO_DEVICE] = "migrated_to_device",
-	[UNIMEM_CNT_MIGRATED_TO_SYSTEM] = "migrated_to_system",
-	[UNIMEM_CNT_MIGRATED_DEV_TO_DEV] = "migrated_dev_to_dev",
-	[UNIMEM_CNT_FAULT_TO_SYSTEM] = "fault_to_system",
-	[UNIMEM_CNT_FAULT_TO_DEVICE] = "fault_to_device",
-	[UNIMEM_CNT_CPU_FAULTS] = "cpu_faults",
-	[UNIMEM_CNT_EVICTIONS] = "evictions",
-	[UNIMEM_CNT_BYTES_COPIED] = "bytes_copied",
-	[UNIMEM_CNT_DEV_BYTES_READ] = "dev_bytes_read",
-	[UNIMEM_CNT_DEV_BYTES_WRITTEN] = "dev_bytes_written",
-	[UNIMEM_CNT_ATOMICS] = "atomics",
-	[UNIMEM_CNT_SIGBUS] = "sigbus",
-};
+static const char *const counter_names[UNIMEM_CNT_NR] = UNIMEM_COUNTER_NAMES;
 
 static const char *const policy_counter_names[UNIMEM_PCNT_NR] = {
 	[UNIMEM_PCNT_FIRST_TOUCH] = "policy_first_touch",

@@ -23,18 +23,8 @@ static unimem_location_t attr_loc(const void *p, size_t size, enum unimem_range_
 	return loc;
 }
 
-static void check_pages_at(const char *p, size_t npages, unimem_location_t want)
-{
-	unimem_location_t *locs = calloc(npages, sizeof(*locs));
-	size_t bad = 0;
-
-	CHECK_EQ(unimem_range_get_attr(p, npages * ps, UNIMEM_ATTR_PAGE_LOCATIONS, locs,
-				       npages * sizeof(*locs)), 0);
-	for (size_t i = 0; i < npages; i++)
-		bad += locs[i] != want;
-	CHECK_EQ(bad, 0);
-	free(locs);
-}
+#define check_pages_at(p, npages, want) \
+	CHECK_EQ(um_pages_not_at(p, npages, ps, want), 0)
 
 static void test_prefetch(unimem_location_t node, unimem_location_t other)
 {

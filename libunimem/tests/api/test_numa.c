@@ -14,18 +14,8 @@
 
 static size_t ps;
 
-static void check_pages_at(const void *p, size_t npages, unimem_location_t want)
-{
-	unimem_location_t *locs = calloc(npages, sizeof(*locs));
-	size_t bad = 0;
-
-	CHECK_EQ(unimem_range_get_attr(p, npages * ps, UNIMEM_ATTR_PAGE_LOCATIONS, locs,
-				       npages * sizeof(*locs)), 0);
-	for (size_t i = 0; i < npages; i++)
-		bad += locs[i] != want;
-	CHECK_EQ(bad, 0);
-	free(locs);
-}
+#define check_pages_at(p, npages, want) \
+	CHECK_EQ(um_pages_not_at(p, npages, ps, want), 0)
 
 int main(void)
 {

@@ -56,6 +56,28 @@ static int um_failures;
 		}                                                               \
 	} while (0)
 
+/*
+ * Pages of [p, p + npages * page_size) that are not at @want (all of them
+ * if the query fails): callers CHECK_EQ it against 0, so a failure names
+ * their line.
+ */
+static inline size_t um_pages_not_at(const void *p, size_t npages, size_t page_size,
+				     unimem_location_t want)
+{
+	unimem_location_t *locs = calloc(npages, sizeof(*locs));
+	size_t bad = 0;
+
+	if (!locs || unimem_range_get_attr(p, npages * page_size,
+					   UNIMEM_ATTR_PAGE_LOCATIONS, locs,
+					   npages * sizeof(*locs)) != 0)
+		bad = npages;
+	else
+		for (size_t i = 0; i < npages; i++)
+			bad += locs[i] != want;
+	free(locs);
+	return bad;
+}
+
 static inline int um_test_done(const char *name)
 {
 	if (um_failures) {

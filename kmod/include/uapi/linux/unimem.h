@@ -202,6 +202,29 @@ enum unimem_counter {
 	UNIMEM_CNT_NR			/* number of defined counters */
 };
 
+/*
+ * Printable counter names, indexed by enum unimem_counter: what
+ * /sys/class/unimem/unimemN/counters prints and tools show.
+ * Use as: static const char *const names[UNIMEM_CNT_NR] = UNIMEM_COUNTER_NAMES;
+ */
+#define UNIMEM_COUNTER_NAMES {						\
+	[UNIMEM_CNT_DEVICE_FAULTS]	= "device_faults",		\
+	[UNIMEM_CNT_PAGES_MIRRORED]	= "pages_mirrored",		\
+	[UNIMEM_CNT_INVALIDATIONS]	= "invalidations",		\
+	[UNIMEM_CNT_MIGRATED_TO_DEVICE]	= "migrated_to_device",		\
+	[UNIMEM_CNT_MIGRATED_TO_SYSTEM]	= "migrated_to_system",		\
+	[UNIMEM_CNT_MIGRATED_DEV_TO_DEV] = "migrated_dev_to_dev",	\
+	[UNIMEM_CNT_FAULT_TO_SYSTEM]	= "fault_to_system",		\
+	[UNIMEM_CNT_FAULT_TO_DEVICE]	= "fault_to_device",		\
+	[UNIMEM_CNT_CPU_FAULTS]		= "cpu_faults",			\
+	[UNIMEM_CNT_EVICTIONS]		= "evictions",			\
+	[UNIMEM_CNT_BYTES_COPIED]	= "bytes_copied",		\
+	[UNIMEM_CNT_DEV_BYTES_READ]	= "dev_bytes_read",		\
+	[UNIMEM_CNT_DEV_BYTES_WRITTEN]	= "dev_bytes_written",		\
+	[UNIMEM_CNT_ATOMICS]		= "atomics",			\
+	[UNIMEM_CNT_SIGBUS]		= "sigbus",			\
+}
+
 #define UNIMEM_COUNTERS_MAX		64	/* room to grow */
 #define UNIMEM_SCOPE_CONTEXT		0	/* this open file */
 #define UNIMEM_SCOPE_DEVICE		1	/* device @device, all contexts */
