@@ -16,15 +16,10 @@
 #include <linux/mmap_lock.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/vmalloc.h>
 
 #include "unimem_internal.h"
-
-static struct unimem_chunk *unimem_page_chunk(struct page *page)
-{
-	return container_of(unimem_page_pgmap(page), struct unimem_chunk,
-			    pagemap);
-}
 
 /**
  * unimem_is_our_page() - is @page device-private memory of a unimem device
@@ -133,11 +128,15 @@ struct page *unimem_alloc_page(struct unimem_device *udev, bool zero)
 static void unimem_devmem_page_free(struct page *page)
 {
 	struct unimem_device *udev = unimem_page_device(page);
+	struct unimem_mm *umm;
 
 	spin_lock(&udev->free_lock);
+	umm = unimem_rmap_clear(page);
 	if (!WARN_ON_ONCE(udev->nfree >= udev->npages))
 		udev->free_stack[udev->nfree++] = page;
 	spin_unlock(&udev->free_lock);
+	if (umm)
+		unimem_mm_put(umm, 1);
 }
 
 const struct dev_pagemap_ops unimem_devmem_ops = {
@@ -146,14 +145,14 @@ const struct dev_pagemap_ops unimem_devmem_ops = {
 };
 
 /*
- * Evict one window of a chunk to system memory.  migrate_device_range()
- * takes every in-use page of the window that it can lock; pages that are
+ * Module unload only: evict one window by pfn with migrate_device_range(),
+ * for pages whose recorded mapping is gone (see unimem_rmap.c).  Pages
  * locked by someone else (e.g. being migrated) are skipped.
  */
-static unsigned long unimem_evict_window(struct unimem_chunk *chunk,
-					 unsigned long off, unsigned long n,
-					 unsigned long *src, unsigned long *dst,
-					 gfp_t gfp)
+static unsigned long unimem_evict_window_pfn(struct unimem_chunk *chunk,
+					     unsigned long off, unsigned long n,
+					     unsigned long *src,
+					     unsigned long *dst)
 {
 	unsigned long i, moved = 0;
 
@@ -165,9 +164,7 @@ static unsigned long unimem_evict_window(struct unimem_chunk *chunk,
 		dst[i] = 0;
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
-		dpage = alloc_page(gfp);
-		if (!dpage)
-			continue;
+		dpage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL);
 		lock_page(dpage);
 		copy_highpage(dpage, unimem_backing(spage));
 		dst[i] = migrate_pfn(page_to_pfn(dpage));
@@ -182,116 +179,210 @@ static unsigned long unimem_evict_window(struct unimem_chunk *chunk,
 	return moved;
 }
 
-/*
- * Eviction moves pages of any process without holding that process's mmap
- * lock: migrate_device_range() unmaps them to migration entries and
- * migrate_device_finalize() walks their anon_vma to restore the mappings.
- * remove_migration_ptes() requires callers that do not hold the mmap lock
- * to hold a reference on the anon_vma, which a module cannot take, so a
- * process that unmaps the VMA in between (munmap, MAP_FIXED, exit) frees
- * the anon_vma under the walk: a use-after-free in rmap_walk_anon, seen in
- * kmod-stress.  Eviction therefore holds, for read, the mmap lock of every
- * process with a context open on a unimem device; unmapping takes it for
- * write and waits.  The caller already holds its own.  The others are only
- * tried, never waited for (we hold an mmap lock already, and their holders
- * may be waiting on us): when one stays busy the sweep is skipped and the
- * caller counts the pages as nomem.  Pages of a process with no context
- * open (it closed its files, or a child sharing pages after fork) are not
- * covered; see docs/kmod.md.
- */
-#define UNIMEM_EVICT_MAX_MMS	64
-#define UNIMEM_EVICT_LOCK_TRIES	100
-
-struct unimem_mm_set {
-	unsigned int n;
-	struct mm_struct *mm[UNIMEM_EVICT_MAX_MMS];
-};
-
-static bool unimem_mm_set_add(struct unimem_mm_set *set, struct mm_struct *mm)
-{
-	unsigned int i;
-
-	for (i = 0; i < set->n; i++)
-		if (set->mm[i] == mm)
-			return true;
-	if (set->n == UNIMEM_EVICT_MAX_MMS)
-		return false;
-	mmgrab(mm);
-	set->mm[set->n++] = mm;
-	return true;
-}
-
-/* Unlock the first @locked mms of @set (but @held) and drop them all. */
-static void unimem_mm_set_release(struct unimem_mm_set *set,
-				  unsigned int locked, struct mm_struct *held)
-{
-	unsigned int i;
-
-	for (i = 0; i < set->n; i++) {
-		if (i < locked && set->mm[i] != held)
-			mmap_read_unlock(set->mm[i]);
-		mmdrop(set->mm[i]);
-	}
-	set->n = 0;
-}
+/* Recorded mappings closer than this are evicted by one migrate_vma. */
+#define UNIMEM_EVICT_GAP	8UL
+#define UNIMEM_EVICT_SPAN	(2 * UNIMEM_WINDOW_PAGES)
+#define UNIMEM_EVICT_LOCK_TRIES	20
 
 /**
- * unimem_evict_lock_mms() - read-lock the mm of every open context
- * @set: filled with the mms, each grabbed
- * @held: the mm whose mmap lock the caller holds already
- *
- * Return: true with every mm of @set but @held read-locked; false with
- * none locked and @set empty.
+ * struct unimem_evictor - state of one eviction sweep
+ * @udev: the device being evicted
+ * @held: mm whose mmap lock the caller holds, or NULL
+ * @wait: sleep for other mms' mmap locks (unload) instead of trying them
+ * @gfp: allocation flags of the system pages
+ * @rmap: recorded mappings of the current window
+ * @src: migrate_vma source array, UNIMEM_EVICT_SPAN entries
+ * @dst: migrate_vma destination array, UNIMEM_EVICT_SPAN entries
  */
-static bool unimem_evict_lock_mms(struct unimem_mm_set *set,
-				  struct mm_struct *held)
+struct unimem_evictor {
+	struct unimem_device *udev;
+	struct mm_struct *held;
+	bool wait;
+	gfp_t gfp;
+	struct unimem_rmap *rmap;
+	unsigned long *src, *dst;
+};
+
+static int unimem_rmap_cmp(const void *a, const void *b)
 {
-	unsigned int d, i, tries;
-	bool fits = true;
+	const struct unimem_rmap *x = a, *y = b;
 
-	set->n = 0;
-	for (d = 0; d < unimem_ndevices && fits; d++) {
-		struct unimem_device *udev = unimem_devices[d];
-		struct unimem_ctx *ctx;
+	if (x->umm != y->umm)
+		return x->umm < y->umm ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return 0;
+}
 
-		spin_lock(&udev->ctx_lock);
-		list_for_each_entry(ctx, &udev->ctx_list, node) {
-			fits = unimem_mm_set_add(set, ctx->notifier.mm);
-			if (!fits)
-				break;
-		}
-		spin_unlock(&udev->ctx_lock);
-	}
-	if (!fits) {
-		unimem_mm_set_release(set, 0, held);
-		return false;
-	}
-	for (i = 0; i < set->n; i++) {
-		if (set->mm[i] == held)
+/*
+ * Migrate the pages of @ev->udev mapped in [start, end) of @vma to system
+ * memory; the mmap lock of its mm is held.  Pages of other devices in the
+ * range are collected too (one pgmap owner) and put back untouched.
+ */
+static unsigned long unimem_evict_range(struct unimem_evictor *ev,
+					struct vm_area_struct *vma,
+					unsigned long start, unsigned long end)
+{
+	struct migrate_vma args = {
+		.vma = vma,
+		.start = start,
+		.end = end,
+		.src = ev->src,
+		.dst = ev->dst,
+		.pgmap_owner = &unimem_owner,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+	};
+	unsigned long i, npages = (end - start) >> PAGE_SHIFT, moved = 0;
+
+	if (migrate_vma_setup(&args))
+		return 0;
+	for (i = 0; i < npages; i++) {
+		struct page *spage = migrate_pfn_to_page(args.src[i]);
+		struct page *dpage;
+
+		args.dst[i] = 0;
+		if (!spage || !(args.src[i] & MIGRATE_PFN_MIGRATE) ||
+		    !unimem_is_our_page(spage) ||
+		    unimem_page_device(spage) != ev->udev)
 			continue;
-		for (tries = 0; !mmap_read_trylock(set->mm[i]); tries++) {
-			if (tries == UNIMEM_EVICT_LOCK_TRIES) {
-				unimem_mm_set_release(set, i, held);
-				return false;
-			}
-			usleep_range(100, 200);
-		}
+		dpage = alloc_page_vma(ev->gfp, vma, start + (i << PAGE_SHIFT));
+		if (!dpage)
+			continue;
+		lock_page(dpage);
+		copy_highpage(dpage, unimem_backing(spage));
+		args.dst[i] = migrate_pfn(page_to_pfn(dpage));
+		if (args.src[i] & MIGRATE_PFN_WRITE)
+			args.dst[i] |= MIGRATE_PFN_WRITE;
+	}
+	migrate_vma_pages(&args);
+	for (i = 0; i < npages; i++)
+		if (args.dst[i] && (args.src[i] & MIGRATE_PFN_MIGRATE))
+			moved++;
+	migrate_vma_finalize(&args);
+	return moved;
+}
+
+static bool unimem_evict_lock(struct unimem_evictor *ev, struct mm_struct *mm)
+{
+	unsigned int tries;
+
+	if (mm == ev->held)
+		return true;
+	if (ev->wait) {
+		mmap_read_lock(mm);
+		return true;
+	}
+	/*
+	 * Only tried, never waited for: we may hold another mmap lock, and
+	 * its writer may be waiting on us.
+	 */
+	for (tries = 0; !mmap_read_trylock(mm); tries++) {
+		if (tries == UNIMEM_EVICT_LOCK_TRIES)
+			return false;
+		usleep_range(50, 100);
 	}
 	return true;
+}
+
+/*
+ * Evict the recorded mappings @r[0..n) of one mm (sorted by address):
+ * runs of nearby addresses within one VMA go through one migrate_vma.
+ */
+static unsigned long unimem_evict_mm(struct unimem_evictor *ev,
+				     const struct unimem_rmap *r,
+				     unsigned long n)
+{
+	struct mm_struct *mm = r[0].umm->mm;
+	unsigned long i = 0, moved = 0;
+
+	/* an exiting mm frees its pages itself */
+	if (!atomic_read(&mm->mm_users) || !unimem_evict_lock(ev, mm))
+		return 0;
+	while (i < n) {
+		unsigned long start = r[i].addr, end = start + PAGE_SIZE;
+		struct vm_area_struct *vma = vma_lookup(mm, start);
+		unsigned long j;
+
+		if (!vma || !vma_is_anonymous(vma)) {
+			i++;	/* stale record: the page is elsewhere */
+			continue;
+		}
+		for (j = i + 1; j < n; j++) {
+			unsigned long next = r[j].addr + PAGE_SIZE;
+
+			if (r[j].addr >= vma->vm_end ||
+			    (r[j].addr > end &&
+			     r[j].addr - end > UNIMEM_EVICT_GAP * PAGE_SIZE) ||
+			    next - start > UNIMEM_EVICT_SPAN * PAGE_SIZE)
+				break;
+			end = max(end, next);
+		}
+		moved += unimem_evict_range(ev, vma, start, end);
+		i = j;
+	}
+	if (mm != ev->held)
+		mmap_read_unlock(mm);
+	return moved;
+}
+
+/*
+ * Evict the in-use pages of one window of a chunk, at the addresses they
+ * are recorded at, one mm at a time.
+ */
+static unsigned long unimem_evict_window(struct unimem_evictor *ev,
+					 struct unimem_chunk *chunk,
+					 unsigned long off, unsigned long n)
+{
+	unsigned long i, j, k, moved = 0;
+
+	k = unimem_rmap_snapshot(chunk, off, n, ev->rmap);
+	sort(ev->rmap, k, sizeof(*ev->rmap), unimem_rmap_cmp, NULL);
+	for (i = 0; i < k; i = j) {
+		for (j = i + 1; j < k && ev->rmap[j].umm == ev->rmap[i].umm; j++)
+			;
+		moved += unimem_evict_mm(ev, &ev->rmap[i], j - i);
+		unimem_mm_put(ev->rmap[i].umm, j - i);
+	}
+	return moved;
+}
+
+static int unimem_evictor_init(struct unimem_evictor *ev,
+			       struct unimem_device *udev,
+			       struct mm_struct *held, bool unload)
+{
+	gfp_t gfp = GFP_KERNEL | (unload ? __GFP_NOFAIL : 0);
+
+	ev->udev = udev;
+	ev->held = held;
+	ev->wait = unload;
+	ev->gfp = GFP_HIGHUSER_MOVABLE | (unload ? __GFP_NOFAIL : __GFP_NOWARN);
+	ev->rmap = kmalloc_array(UNIMEM_WINDOW_PAGES, sizeof(*ev->rmap), gfp);
+	ev->src = kmalloc_array(UNIMEM_EVICT_SPAN, sizeof(*ev->src), gfp);
+	ev->dst = kmalloc_array(UNIMEM_EVICT_SPAN, sizeof(*ev->dst), gfp);
+	return ev->rmap && ev->src && ev->dst ? 0 : -ENOMEM;
+}
+
+static void unimem_evictor_fini(struct unimem_evictor *ev)
+{
+	kfree(ev->rmap);
+	kfree(ev->src);
+	kfree(ev->dst);
 }
 
 /**
  * unimem_evict() - make room on a device by evicting its coldest pages
  * @udev: the device
  * @want: number of pages wanted free
- * @ctx: context to charge the evictions to (may be NULL)
+ * @ctx: context to charge the evictions to (may be NULL); the caller
+ *       holds the mmap lock of its mm for read
  *
  * A CLOCK over 2 MiB windows of device memory approximates LRU: a window
  * whose reference bit is set (a page of it was allocated or accessed by the
  * device since the hand last passed) gets a second chance, the others are
- * migrated back to system memory with migrate_device_range().  The caller
- * must not hold locked device pages it expects to be evicted, nor any
- * context lock.
+ * migrated back to system memory by address, under the mmap lock of the mm
+ * each page is mapped in (see unimem_rmap.c).  Pages of an mm whose lock
+ * is busy stay for a later sweep.  The caller must not hold locked device
+ * pages it expects to be evicted, nor any context lock.
  *
  * Return: number of pages evicted.
  */
@@ -299,49 +390,36 @@ unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
 			   struct unimem_ctx *ctx)
 {
 	unsigned long nwin = udev->npages / UNIMEM_WINDOW_PAGES;
-	struct mm_struct *held = ctx ? ctx->notifier.mm : NULL;
-	unsigned long *src, *dst, scanned, evicted = 0;
-	struct unimem_mm_set *mms;
+	unsigned long per = UNIMEM_CHUNK_MAX / PAGE_SIZE / UNIMEM_WINDOW_PAGES;
+	unsigned long scanned, evicted = 0;
+	struct unimem_evictor ev;
 
 	if (!nwin)
 		return 0;
-	src = kmalloc_array(UNIMEM_WINDOW_PAGES, sizeof(*src), GFP_KERNEL);
-	dst = kmalloc_array(UNIMEM_WINDOW_PAGES, sizeof(*dst), GFP_KERNEL);
-	mms = kmalloc(sizeof(*mms), GFP_KERNEL);
-	if (!src || !dst || !mms)
+	if (unimem_evictor_init(&ev, udev, ctx ? ctx->notifier.mm : NULL,
+				false))
 		goto out;
 
 	mutex_lock(&udev->evict_lock);
-	if (!unimem_evict_lock_mms(mms, held)) {
-		mutex_unlock(&udev->evict_lock);
-		goto out;
-	}
 	for (scanned = 0; scanned < 2 * nwin + 1; scanned++) {
 		unsigned long w = udev->clock_hand++ % nwin;
-		unsigned long per = UNIMEM_CHUNK_MAX / PAGE_SIZE /
-				    UNIMEM_WINDOW_PAGES;
 		struct unimem_chunk *chunk = udev->chunks[w / per];
 		unsigned long cw = w % per;
-		unsigned long n;
 
 		if (unimem_nfree(udev) >= want)
 			break;
 		if (test_and_clear_bit(cw, chunk->referenced))
 			continue;
-		n = min(UNIMEM_WINDOW_PAGES,
-			chunk->npages - cw * UNIMEM_WINDOW_PAGES);
-		evicted += unimem_evict_window(chunk, cw * UNIMEM_WINDOW_PAGES,
-					       n, src, dst,
-					       GFP_HIGHUSER_MOVABLE |
-					       __GFP_NOWARN);
+		evicted += unimem_evict_window(&ev, chunk,
+					       cw * UNIMEM_WINDOW_PAGES,
+					       min(UNIMEM_WINDOW_PAGES,
+						   chunk->npages -
+						   cw * UNIMEM_WINDOW_PAGES));
 		cond_resched();	/* a full sweep can be long */
 	}
-	unimem_mm_set_release(mms, mms->n, held);
 	mutex_unlock(&udev->evict_lock);
 out:
-	kfree(mms);
-	kfree(src);
-	kfree(dst);
+	unimem_evictor_fini(&ev);
 	unimem_dcount(udev, UNIMEM_CNT_EVICTIONS, evicted);
 	unimem_count(ctx, UNIMEM_CNT_EVICTIONS, evicted);
 	return evicted;
@@ -360,6 +438,7 @@ static void unimem_chunk_free(struct unimem_chunk *chunk, bool mapped)
 			if (chunk->backing[i])
 				__free_page(chunk->backing[i]);
 	kvfree(chunk->backing);
+	kvfree(chunk->rmap);
 	bitmap_free(chunk->referenced);
 	kfree(chunk);
 }
@@ -378,10 +457,11 @@ static int unimem_chunk_add(struct unimem_device *udev, unsigned long bytes)
 	chunk->npages = bytes >> PAGE_SHIFT;
 	chunk->backing = kvcalloc(chunk->npages, sizeof(*chunk->backing),
 				  GFP_KERNEL);
+	chunk->rmap = kvcalloc(chunk->npages, sizeof(*chunk->rmap), GFP_KERNEL);
 	chunk->referenced = bitmap_zalloc(DIV_ROUND_UP(chunk->npages,
 						       UNIMEM_WINDOW_PAGES),
 					  GFP_KERNEL);
-	if (!chunk->backing || !chunk->referenced)
+	if (!chunk->backing || !chunk->rmap || !chunk->referenced)
 		goto err;
 	for (i = 0; i < chunk->npages; i++) {
 		chunk->backing[i] = alloc_page(GFP_KERNEL | __GFP_NOWARN);
@@ -471,40 +551,44 @@ err:
  */
 void unimem_devmem_fini(struct unimem_device *udev)
 {
-	const gfp_t gfp_nofail = GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL;
-	unsigned long *src = NULL, *dst = NULL;
+	struct unimem_evictor ev;
 	unsigned int c, pass;
 
 	spin_lock(&udev->free_lock);
 	udev->removing = true;
 	spin_unlock(&udev->free_lock);
 
-	if (udev->nchunks) {
-		src = kmalloc_array(UNIMEM_WINDOW_PAGES, sizeof(*src),
-				    GFP_KERNEL | __GFP_NOFAIL);
-		dst = kmalloc_array(UNIMEM_WINDOW_PAGES, sizeof(*dst),
-				    GFP_KERNEL | __GFP_NOFAIL);
-	}
+	unimem_evictor_init(&ev, udev, NULL, true);	/* cannot fail */
 	for (pass = 0; pass < 100 && udev->nfree < udev->npages; pass++) {
+		/*
+		 * By address first; what is left after a few passes has no
+		 * known mapping any more (see unimem_rmap.c) and goes by pfn,
+		 * as test_hmm and nouveau do at unload.
+		 */
+		bool by_pfn = pass >= 3;
+
 		for (c = 0; c < udev->nchunks; c++) {
 			struct unimem_chunk *chunk = udev->chunks[c];
-			unsigned long off, n;
+			unsigned long off, n, moved;
 
 			for (off = 0; off < chunk->npages; off += n) {
-				unsigned long moved;
-
 				n = min(UNIMEM_WINDOW_PAGES,
 					chunk->npages - off);
-				moved = unimem_evict_window(chunk, off, n, src,
-							    dst, gfp_nofail);
+				if (by_pfn)
+					moved = unimem_evict_window_pfn(chunk,
+									off, n,
+									ev.src,
+									ev.dst);
+				else
+					moved = unimem_evict_window(&ev, chunk,
+								    off, n);
 				unimem_dcount(udev, UNIMEM_CNT_EVICTIONS, moved);
 			}
 		}
 		if (udev->nfree < udev->npages)
 			msleep(20);
 	}
-	kfree(src);
-	kfree(dst);
+	unimem_evictor_fini(&ev);
 
 	/* memunmap_pages() waits for any last reference to go away. */
 	for (c = 0; c < udev->nchunks; c++)

@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <linux/unimem.h>
 
@@ -28,6 +29,30 @@
 struct unimem_device;
 
 /**
+ * struct unimem_mm - an mm that device pages are mapped in
+ * @mm: the mm, grabbed (the struct stays valid, not its address space)
+ * @refs: one per open context of @mm and per device page recording it
+ * @node: entry in the list of all of them (unimem_rmap.c)
+ * @free_work: frees the object once @refs reaches zero
+ */
+struct unimem_mm {
+	struct mm_struct *mm;
+	atomic_long_t refs;
+	struct list_head node;
+	struct work_struct free_work;
+};
+
+/**
+ * struct unimem_rmap - where a device page is mapped (see unimem_rmap.c)
+ * @umm: the mm, NULL for a free page or one not yet recorded
+ * @addr: its address in @umm
+ */
+struct unimem_rmap {
+	struct unimem_mm *umm;
+	unsigned long addr;
+};
+
+/**
  * struct unimem_chunk - one memremap_pages() range of device memory
  * @pagemap: the MEMORY_DEVICE_PRIVATE pagemap
  * @udev: owning device
@@ -35,6 +60,7 @@ struct unimem_device;
  * @pfn_first: first pfn of the range
  * @npages: number of pages
  * @backing: "VRAM": the driver-owned storage behind each device page
+ * @rmap: one mapping of each device page, under the device's @free_lock
  * @referenced: one bit per eviction window, the CLOCK reference bit
  */
 struct unimem_chunk {
@@ -44,6 +70,7 @@ struct unimem_chunk {
 	unsigned long pfn_first;
 	unsigned long npages;
 	struct page **backing;
+	struct unimem_rmap *rmap;
 	unsigned long *referenced;
 };
 
@@ -55,7 +82,7 @@ struct unimem_chunk {
  * @chunks: memremap_pages() ranges of its memory
  * @nchunks: number of @chunks
  * @npages: total device pages
- * @free_lock: protects @free_stack, @nfree and @removing
+ * @free_lock: protects @free_stack, @nfree, @removing and the chunks' @rmap
  * @free_stack: free device pages
  * @nfree: number of free pages on @free_stack
  * @removing: unloading: no new allocations
@@ -74,7 +101,7 @@ struct unimem_device {
 	struct unimem_chunk **chunks;
 	unsigned int nchunks;
 	unsigned long npages;		/* total device pages */
-	spinlock_t free_lock;		/* protects free stack */
+	spinlock_t free_lock;		/* free stack and page records */
 	struct page **free_stack;	/* free device pages */
 	unsigned long nfree;
 	bool removing;			/* unloading: no new allocations */
@@ -93,6 +120,7 @@ struct unimem_device {
 /**
  * struct unimem_ctx - one open file: a mirror of one mm in one device
  * @udev: the device whose page table this is
+ * @umm: the mm's record for the device page reverse map
  * @notifier: interval notifier over the whole user address space
  * @lock: protects @pt and @mig_*; taken by the invalidation callback
  * @pt: the device page table: xarray of struct unimem_pt_leaf indexed by
@@ -110,6 +138,7 @@ struct unimem_device {
  */
 struct unimem_ctx {
 	struct unimem_device *udev;
+	struct unimem_mm *umm;
 	struct mmu_interval_notifier notifier;
 	struct mutex lock;		/* see above */
 	struct xarray pt;
@@ -150,6 +179,24 @@ static inline void unimem_dcount(struct unimem_device *udev,
 {
 	atomic64_add(n, &udev->cnt[c]);
 }
+
+static inline struct unimem_chunk *unimem_page_chunk(struct page *page)
+{
+	return container_of(unimem_page_pgmap(page), struct unimem_chunk,
+			    pagemap);
+}
+
+/* rmap */
+int unimem_rmap_init(void);
+void unimem_rmap_fini(void);
+struct unimem_mm *unimem_mm_get(struct mm_struct *mm);
+void unimem_mm_put(struct unimem_mm *umm, unsigned long refs);
+void unimem_rmap_update(struct page *page, struct unimem_mm *umm,
+			unsigned long addr);
+struct unimem_mm *unimem_rmap_clear(struct page *page);
+unsigned long unimem_rmap_snapshot(struct unimem_chunk *chunk,
+				   unsigned long off, unsigned long n,
+				   struct unimem_rmap *out);
 
 /* devmem */
 int unimem_devmem_init(struct unimem_device *udev, unsigned long bytes);

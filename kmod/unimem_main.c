@@ -516,10 +516,15 @@ static int __init unimem_init(void)
 	}
 	bytes = ALIGN((unsigned long)mem_mib << 20, 2UL << 20);
 
+	ret = unimem_rmap_init();
+	if (ret)
+		return ret;
 	unimem_devices = kcalloc(ndevices, sizeof(*unimem_devices),
 				 GFP_KERNEL);
-	if (!unimem_devices)
-		return -ENOMEM;
+	if (!unimem_devices) {
+		ret = -ENOMEM;
+		goto err_rmap;
+	}
 	ret = alloc_chrdev_region(&unimem_devt, 0, ndevices, UNIMEM_NAME);
 	if (ret)
 		goto err_free;
@@ -550,6 +555,8 @@ err_region:
 	unregister_chrdev_region(unimem_devt, ndevices);
 err_free:
 	kfree(unimem_devices);
+err_rmap:
+	unimem_rmap_fini();
 	return ret;
 }
 
@@ -560,6 +567,7 @@ static void __exit unimem_exit(void)
 	class_destroy(unimem_class);
 	unregister_chrdev_region(unimem_devt, ndevices);
 	kfree(unimem_devices);
+	unimem_rmap_fini();
 }
 
 module_init(unimem_init);

@@ -207,6 +207,9 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 			}
 		} else if (st->target ? (ours && unimem_page_device(spage) ==
 					 st->target) : !ours) {
+			if (ours)	/* see unimem_pt_install() */
+				unimem_rmap_update(spage, ctx->umm, start +
+						   (i << PAGE_SHIFT));
 			res->already++;
 			continue;
 		}
@@ -267,6 +270,9 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 			continue;
 		}
 		res->moved++;
+		if (st->target)		/* where eviction will find it */
+			unimem_rmap_update(migrate_pfn_to_page(st->dst[i]),
+					   ctx->umm, start + (i << PAGE_SHIFT));
 		if (st->repl[i])
 			unimem_set_backing(spage, st->repl[i]);
 		else if (spage)

@@ -119,6 +119,7 @@ static int unimem_pt_install(struct unimem_ctx *ctx, unsigned long start,
 {
 	unsigned long i, vpn = start >> PAGE_SHIFT;
 	struct unimem_pt_leaf *leaf = NULL;
+	struct page *page;
 
 	lockdep_assert_held(&ctx->lock);
 	for (i = 0; i < n; i++, vpn++) {
@@ -140,9 +141,13 @@ static int unimem_pt_install(struct unimem_ctx *ctx, unsigned long start,
 				}
 			}
 		}
+		page = hmm_pfn_to_page(pfns[i]);
 		leaf->e[vpn & (UNIMEM_PT_LEAF_ENTRIES - 1)] =
-			(unsigned long)hmm_pfn_to_page(pfns[i]) |
+			(unsigned long)page |
 			((pfns[i] & HMM_PFN_WRITE) ? UNIMEM_PTE_WRITE : 0);
+		/* keep the page evictable where it is now (mremap, fork) */
+		if (unimem_is_our_page(page))
+			unimem_rmap_update(page, ctx->umm, vpn << PAGE_SHIFT);
 	}
 	return 0;
 }
@@ -157,10 +162,16 @@ static bool unimem_invalidate(struct mmu_interval_notifier *mni,
 	/* Attributes follow munmap/mremap (no-op for other events). */
 	unimem_policy_invalidate(ctx, range);
 
-	/* Our own migration: it handles its page-table entries itself. */
+	/*
+	 * Our own migration: it handles its page-table entries itself.  An
+	 * eviction it runs meanwhile migrates other ranges of the same mm,
+	 * which must be invalidated as usual.
+	 */
 	if (range->event == MMU_NOTIFY_MIGRATE &&
 	    range->owner == &unimem_owner &&
-	    READ_ONCE(ctx->migrator) == current)
+	    READ_ONCE(ctx->migrator) == current &&
+	    range->start >= READ_ONCE(ctx->mig_start) &&
+	    range->end <= READ_ONCE(ctx->mig_end))
 		return true;
 
 	if (mmu_notifier_range_blockable(range))
@@ -199,6 +210,11 @@ int unimem_ctx_open(struct unimem_device *udev, struct unimem_ctx **out)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->udev = udev;
+	ctx->umm = unimem_mm_get(current->mm);
+	if (!ctx->umm) {
+		kfree(ctx);
+		return -ENOMEM;
+	}
 	mutex_init(&ctx->lock);
 	mutex_init(&ctx->migrate_lock);
 	xa_init(&ctx->pt);
@@ -206,21 +222,23 @@ int unimem_ctx_open(struct unimem_device *udev, struct unimem_ctx **out)
 	ret = mmu_interval_notifier_insert(&ctx->notifier, current->mm, 0,
 					   ULONG_MAX & PAGE_MASK,
 					   &unimem_mn_ops);
-	if (ret) {
-		kfree(ctx);
-		return ret;
-	}
+	if (ret)
+		goto err_umm;
 	ret = unimem_policy_ctx_open(ctx);
-	if (ret) {
-		mmu_interval_notifier_remove(&ctx->notifier);
-		kfree(ctx);
-		return ret;
-	}
+	if (ret)
+		goto err_notifier;
 	spin_lock(&udev->ctx_lock);
 	list_add_tail(&ctx->node, &udev->ctx_list);
 	spin_unlock(&udev->ctx_lock);
 	*out = ctx;
 	return 0;
+
+err_notifier:
+	mmu_interval_notifier_remove(&ctx->notifier);
+err_umm:
+	unimem_mm_put(ctx->umm, 1);
+	kfree(ctx);
+	return ret;
 }
 
 /**
@@ -237,6 +255,7 @@ void unimem_ctx_release(struct unimem_ctx *ctx)
 	unimem_policy_ctx_release(ctx);
 	mmu_interval_notifier_remove(&ctx->notifier);
 	unimem_pt_destroy(ctx);
+	unimem_mm_put(ctx->umm, 1);
 	kfree(ctx);
 }
 

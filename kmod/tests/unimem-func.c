@@ -751,6 +751,134 @@ static void t_multiproc(void)
 }
 
 /* ------------------------------------------------------------------ */
+static void sync_send(int fd)
+{
+	ASSERT_EQ(write(fd, "x", 1), 1);
+}
+
+static void sync_wait(int fd)
+{
+	char c;
+
+	ASSERT_EQ(read(fd, &c, 1), 1);
+}
+
+/*
+ * Pages of a process that closed its file stay evictable: another process
+ * filling the device evicts them, and they come back intact.
+ */
+static void t_evict_closed(void)
+{
+	size_t dev = 4 * MIB, np = dev / PAGE;
+	int to_child[2], to_parent[2], fd, st;
+	struct unimem_migrate m;
+	uint8_t *q;
+	pid_t pid;
+
+	ASSERT_EQ(pipe(to_child), 0);
+	ASSERT_EQ(pipe(to_parent), 0);
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (!pid) {
+		uint8_t *p = ut_map(dev);
+		int cfd = ut_open(0);
+
+		ut_pattern(p, dev, 21);
+		ut_migrate_all(cfd, p, dev, 0);
+		close(cfd);	/* no context left, the pages stay */
+		sync_send(to_parent[1]);
+		sync_wait(to_child[0]);
+		cfd = ut_open(0);
+		ASSERT_EQ(ut_count_res(cfd, p, np, UNIMEM_RES_DEVICE, -1), 0);
+		ASSERT_EQ(ut_count_res(cfd, p, np, UNIMEM_RES_SYSTEM, -1), np);
+		ut_check_pattern(p, dev, 21, p);
+		/* evicted, not faulted back */
+		ASSERT_EQ(ut_dctr(cfd, 0, UNIMEM_CNT_CPU_FAULTS), 0);
+		close(cfd);
+		_exit(0);
+	}
+	sync_wait(to_parent[0]);
+	fd = ut_open(0);
+	ASSERT_EQ(ut_mem_free(fd, 0), 0);
+	q = ut_map(dev);
+	ut_pattern(q, dev, 22);
+	m = ut_migrate(fd, q, dev, 0, 0);
+	ASSERT_EQ(m.moved, np);
+	ASSERT_EQ(m.nomem, 0);
+	ASSERT_EQ(ut_count_res(fd, q, np, UNIMEM_RES_DEVICE, 0), np);
+	ASSERT_GE(ut_dctr(fd, 0, UNIMEM_CNT_EVICTIONS), np);
+	sync_send(to_child[1]);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ut_check_pattern(q, dev, 22, q);
+	close(fd);
+}
+
+/*
+ * After fork the parent unmaps its copy: the shared device pages live on in
+ * the child only, at an address eviction does not know, so they are not
+ * touched.  Once the child's device uses them they are evictable again.
+ */
+static void t_evict_fork(void)
+{
+	size_t dev = 4 * MIB, half = dev / 2, np = dev / PAGE, i;
+	int to_child[2], to_parent[2], fd, st;
+	uint8_t *p, *q, *r;
+	pid_t pid;
+
+	ASSERT_EQ(pipe(to_child), 0);
+	ASSERT_EQ(pipe(to_parent), 0);
+	fd = ut_open(0);
+	p = ut_map(half);
+	ut_pattern(p, half, 31);
+	ut_migrate_all(fd, p, half, 0);
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (!pid) {
+		uint8_t *b = malloc(half);
+		int cfd;
+
+		sync_wait(to_child[0]);
+		cfd = ut_open(0);
+		ASSERT_EQ(ut_count_res(cfd, p, half / PAGE, UNIMEM_RES_DEVICE,
+				       0), half / PAGE);
+		/* the device reads them where they are now */
+		ut_dev_read(cfd, p, b, half);
+		ut_check_pattern(b, half, 31, p);
+		sync_send(to_parent[1]);
+		sync_wait(to_child[0]);
+		ASSERT_EQ(ut_count_res(cfd, p, half / PAGE, UNIMEM_RES_DEVICE,
+				       -1), 0);
+		ut_check_pattern(p, half, 31, p);
+		close(cfd);
+		_exit(0);
+	}
+	ASSERT_EQ(munmap(p, half), 0);
+	/* fill the device: the child's pages cannot be reached */
+	q = ut_map(dev);
+	r = ut_map(dev);
+	ut_pattern(q, dev, 32);
+	ut_pattern(r, dev, 33);
+	ut_migrate(fd, q, dev, 0, 0);
+	ASSERT_LE(ut_count_res(fd, q, np, UNIMEM_RES_DEVICE, 0), np / 2);
+	sync_send(to_child[1]);
+	sync_wait(to_parent[0]);
+	/* now they are: two device-sized migrations turn the device over */
+	for (i = 0; i < 2; i++) {
+		struct unimem_migrate m = ut_migrate(fd, i ? r : q, dev, 0, 0);
+
+		ASSERT_EQ(m.nomem, 0);
+	}
+	ASSERT_GE(ut_count_res(fd, r, np, UNIMEM_RES_DEVICE, 0), np / 2);
+	sync_send(to_child[1]);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ut_check_pattern(q, dev, 32, q);
+	ut_check_pattern(r, dev, 33, r);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -763,6 +891,8 @@ static const struct {
 	{ "d2d", t_d2d, "ndevices=2 mem_mib=16" },
 	{ "partial", t_partial, "ndevices=2 mem_mib=16" },
 	{ "evict", t_evict, "ndevices=1 mem_mib=4" },
+	{ "evict-closed", t_evict_closed, "ndevices=1 mem_mib=4" },
+	{ "evict-fork", t_evict_fork, "ndevices=1 mem_mib=4" },
 	{ "fork", t_fork, "ndevices=2 mem_mib=16" },
 	{ "mmops", t_mmops, "ndevices=2 mem_mib=16" },
 	{ "atomic", t_atomic, "ndevices=2 mem_mib=16" },
