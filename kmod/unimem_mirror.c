@@ -174,10 +174,14 @@ static bool unimem_invalidate(struct mmu_interval_notifier *mni,
 	    range->end <= READ_ONCE(ctx->mig_end))
 		return true;
 
-	if (mmu_notifier_range_blockable(range))
+	if (mmu_notifier_range_blockable(range)) {
 		mutex_lock(&ctx->lock);
-	else if (!mutex_trylock(&ctx->lock))
+	} else if (!mutex_trylock(&ctx->lock)) {
+		/* the OOM reaper: it tries this range again later */
+		unimem_count(ctx, UNIMEM_CNT_INVAL_BUSY, 1);
+		unimem_dcount(ctx->udev, UNIMEM_CNT_INVAL_BUSY, 1);
 		return false;
+	}
 
 	mmu_interval_set_seq(mni, cur_seq);
 	unimem_pt_clear(ctx, range->start, range->end);
@@ -185,6 +189,10 @@ static bool unimem_invalidate(struct mmu_interval_notifier *mni,
 
 	unimem_count(ctx, UNIMEM_CNT_INVALIDATIONS, 1);
 	unimem_dcount(ctx->udev, UNIMEM_CNT_INVALIDATIONS, 1);
+	if (!mmu_notifier_range_blockable(range)) {
+		unimem_count(ctx, UNIMEM_CNT_INVAL_NONBLOCK, 1);
+		unimem_dcount(ctx->udev, UNIMEM_CNT_INVAL_NONBLOCK, 1);
+	}
 	return true;
 }
 

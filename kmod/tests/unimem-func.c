@@ -8,6 +8,7 @@
 #include "ut.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -879,6 +880,174 @@ static void t_evict_fork(void)
 }
 
 /* ------------------------------------------------------------------ */
+static long meminfo_mib(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128], name[64];
+	long kib = -1, v;
+
+	ASSERT_TRUE(f != NULL);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63[^:]: %ld kB", name, &v) == 2 &&
+		    !strcmp(name, key)) {
+			kib = v;
+			break;
+		}
+	fclose(f);
+	ASSERT_GE(kib, 0);
+	return kib >> 10;
+}
+
+static void set_oom_score_adj(int adj)
+{
+	FILE *f = fopen("/proc/self/oom_score_adj", "w");
+
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "%d\n", adj);
+	ASSERT_EQ(fclose(f), 0);
+}
+
+/*
+ * Out of memory.  A CPU fault on a device page while system memory is
+ * exhausted gets its page back (the allocator's OOM killer makes room) and
+ * is never a SIGBUS.  The process the OOM killer picks has a live mirror.
+ */
+static void t_oom(void)
+{
+	size_t len = 192 * MIB, np = len / PAGE;
+	int fd = ut_open(0), ready[2], st, i;
+	uint8_t *p = ut_map(len);
+	pid_t filler;
+
+	ut_pattern(p, len, 41);
+	ut_migrate_all(fd, p, len, 0);
+	ASSERT_EQ(pipe(ready), 0);
+	set_oom_score_adj(-1000);
+	filler = fork();
+	ASSERT_TRUE(filler >= 0);
+	if (!filler) {
+		size_t mlen = 4 * MIB;
+		uint8_t *m = ut_map(mlen), *b = malloc(mlen);
+		int cfd = ut_open(0);
+		long free;
+
+		close(ready[0]);
+		set_oom_score_adj(1000);	/* the one the OOM killer picks */
+		memset(m, 0x33, mlen);
+		ut_dev_read(cfd, m, b, mlen);	/* a live mirror */
+		/*
+		 * Eat free memory down to ~112 MiB, in shrinking steps: far
+		 * from the watermarks (per-cpu lists and lowmem reserves make
+		 * "free" approximate), far below what the parent faults back.
+		 */
+		while ((free = meminfo_mib("MemFree")) > 120) {
+			size_t step = (size_t)(free - 104) / 2 * MIB;
+			uint8_t *c = mmap(NULL, step, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			ASSERT_TRUE(c != MAP_FAILED);
+			memset(c, 0x5a, step);
+		}
+		sync_send(ready[1]);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	sync_wait(ready[0]);
+	ut_log("memory free: %ld MiB, faulting %zu MiB back",
+	       meminfo_mib("MemFree"), len / MIB);
+	/* every device page comes back by CPU faults */
+	ut_check_pattern(p, len, 41, p);
+	for (i = 0; i < 300 && !waitpid(filler, &st, WNOHANG); i++)
+		usleep(100000);
+	if (i == 300) {
+		kill(filler, SIGKILL);
+		UT_FAIL("the faults did not need the OOM killer: no test");
+	}
+	ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	set_oom_score_adj(0);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_DEVICE, -1), 0);
+	ASSERT_EQ(ut_dctr(fd, 0, UNIMEM_CNT_SIGBUS), 0);
+	ASSERT_GE(ut_dctr(fd, 0, UNIMEM_CNT_FAULT_TO_SYSTEM), np);
+	close(fd);
+}
+
+static void *spin(void *arg)
+{
+	volatile unsigned long *n = arg;
+
+	for (;;)
+		(*n)++;
+	return NULL;
+}
+
+/*
+ * Non-blockable invalidations.  process_mrelease() reaps a dying process's
+ * memory as the OOM reaper does, with invalidations that must not sleep;
+ * the victim has a live mirror, so the driver gets them.  Catching the
+ * victim before its own exit tears the mm down is a race: retried.
+ */
+static void t_reap(void)
+{
+	size_t len = 16 * MIB;
+	int fd = ut_open(0), tries, eagain = 0;
+	uint64_t nb0 = ut_dctr(fd, 0, UNIMEM_CNT_INVAL_NONBLOCK);
+
+	for (tries = 0; tries < 20 &&
+	     ut_dctr(fd, 0, UNIMEM_CNT_INVAL_NONBLOCK) == nb0; tries++) {
+		int ready[2], pidfd, st;
+		pid_t pid;
+
+		ASSERT_EQ(pipe(ready), 0);
+		pid = fork();
+		ASSERT_TRUE(pid >= 0);
+		if (!pid) {
+			uint8_t *m = ut_map(len), *b = malloc(len);
+			static volatile unsigned long n[4];
+			int cfd = ut_open(0), t;
+			pthread_t th;
+
+			memset(m, 0x44, len);
+			ut_dev_read(cfd, m, b, len);	/* mirrored */
+			ut_migrate_all(cfd, m, len / 2, 0);	/* and on device */
+			/* threads that are slow to notice the kill */
+			for (t = 1; t < 4; t++)
+				pthread_create(&th, NULL, spin, (void *)&n[t]);
+			sync_send(ready[1]);
+			spin((void *)&n[0]);
+		}
+		close(ready[1]);
+		sync_wait(ready[0]);
+		close(ready[0]);
+		pidfd = syscall(SYS_pidfd_open, pid, 0);
+		ASSERT_TRUE(pidfd >= 0);
+		ASSERT_EQ(kill(pid, SIGKILL), 0);
+		/*
+		 * EAGAIN: a notifier refused (our page table was busy with the
+		 * victim's own exit), as the OOM reaper would be told.
+		 */
+		if (syscall(SYS_process_mrelease, pidfd, 0)) {
+			if (errno != EAGAIN && errno != ESRCH)
+				UT_FAIL("process_mrelease: %s", strerror(errno));
+			eagain += errno == EAGAIN;
+		}
+		close(pidfd);
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	}
+	ut_log("%d tries (%d EAGAIN): %llu non-blockable invalidations served, %llu refused",
+	       tries, eagain,
+	       (unsigned long long)ut_dctr(fd, 0, UNIMEM_CNT_INVAL_NONBLOCK),
+	       (unsigned long long)ut_dctr(fd, 0, UNIMEM_CNT_INVAL_BUSY));
+	ASSERT_GT(ut_dctr(fd, 0, UNIMEM_CNT_INVAL_NONBLOCK), nb0);
+	/* a refusal is what made process_mrelease() fail with EAGAIN */
+	ASSERT_GE(ut_dctr(fd, 0, UNIMEM_CNT_INVAL_BUSY), eagain ? 1 : 0);
+	/* the victims' device pages were all freed */
+	ASSERT_EQ(ut_mem_free(fd, 0), 16 * MIB);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -898,6 +1067,8 @@ static const struct {
 	{ "atomic", t_atomic, "ndevices=2 mem_mib=16" },
 	{ "isolation", t_isolation, "ndevices=2 mem_mib=16" },
 	{ "multiproc", t_multiproc, "ndevices=2 mem_mib=4" },
+	{ "oom", t_oom, "ndevices=1 mem_mib=256" },
+	{ "reap", t_reap, "ndevices=1 mem_mib=16" },
 };
 
 int main(int argc, char **argv)

@@ -37,7 +37,7 @@
 #include <linux/types.h>
 
 #define UNIMEM_API_VERSION_MAJOR	1
-#define UNIMEM_API_VERSION_MINOR	0
+#define UNIMEM_API_VERSION_MINOR	1
 #define UNIMEM_API_VERSION \
 	((UNIMEM_API_VERSION_MAJOR << 16) | UNIMEM_API_VERSION_MINOR)
 
@@ -199,6 +199,10 @@ enum unimem_counter {
 	UNIMEM_CNT_DEV_BYTES_WRITTEN,	/* device engine bytes written */
 	UNIMEM_CNT_ATOMICS,		/* device atomic operations */
 	UNIMEM_CNT_SIGBUS,		/* CPU faults that could not be served */
+	UNIMEM_CNT_INVAL_NONBLOCK,	/* invalidations that could not sleep
+					 * (OOM reaper), acted on */
+	UNIMEM_CNT_INVAL_BUSY,		/* ones that could not sleep, refused:
+					 * page table busy, caller retries */
 	UNIMEM_CNT_NR			/* number of defined counters */
 };
 
@@ -223,6 +227,8 @@ enum unimem_counter {
 	[UNIMEM_CNT_DEV_BYTES_WRITTEN]	= "dev_bytes_written",		\
 	[UNIMEM_CNT_ATOMICS]		= "atomics",			\
 	[UNIMEM_CNT_SIGBUS]		= "sigbus",			\
+	[UNIMEM_CNT_INVAL_NONBLOCK]	= "invalidations_nonblock",	\
+	[UNIMEM_CNT_INVAL_BUSY]		= "invalidations_busy",		\
 }
 
 #define UNIMEM_COUNTERS_MAX		64	/* room to grow */
