@@ -191,6 +191,7 @@ static unsigned long unimem_evict_window_pfn(struct unimem_chunk *chunk,
  * @wait: sleep for other mms' mmap locks (unload) instead of trying them
  * @gfp: allocation flags of the system pages
  * @rmap: recorded mappings of the current window
+ * @self: the migration that asked for room (its range in @held), or NULL
  * @src: migrate_vma source array, UNIMEM_EVICT_SPAN entries
  * @dst: migrate_vma destination array, UNIMEM_EVICT_SPAN entries
  */
@@ -200,6 +201,7 @@ struct unimem_evictor {
 	bool wait;
 	gfp_t gfp;
 	struct unimem_rmap *rmap;
+	struct unimem_evict_self *self;
 	unsigned long *src, *dst;
 };
 
@@ -255,9 +257,16 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 			args.dst[i] |= MIGRATE_PFN_WRITE;
 	}
 	migrate_vma_pages(&args);
-	for (i = 0; i < npages; i++)
-		if (args.dst[i] && (args.src[i] & MIGRATE_PFN_MIGRATE))
-			moved++;
+	for (i = 0; i < npages; i++) {
+		unsigned long addr = start + (i << PAGE_SHIFT);
+
+		if (!args.dst[i] || !(args.src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		moved++;
+		if (ev->self && vma->vm_mm == ev->held &&
+		    addr >= ev->self->start && addr < ev->self->end)
+			(*ev->self->evicted)++;
+	}
 	migrate_vma_finalize(&args);
 	return moved;
 }
@@ -354,6 +363,7 @@ static int unimem_evictor_init(struct unimem_evictor *ev,
 
 	ev->udev = udev;
 	ev->held = held;
+	ev->self = NULL;
 	ev->wait = unload;
 	ev->gfp = GFP_HIGHUSER_MOVABLE | (unload ? __GFP_NOFAIL : __GFP_NOWARN);
 	ev->rmap = kmalloc_array(UNIMEM_WINDOW_PAGES, sizeof(*ev->rmap), gfp);
@@ -375,6 +385,8 @@ static void unimem_evictor_fini(struct unimem_evictor *ev)
  * @want: number of pages wanted free
  * @ctx: context to charge the evictions to (may be NULL); the caller
  *       holds the mmap lock of its mm for read
+ * @self: the migration of @ctx asking for room (may be NULL): evicted
+ *        pages of the part of its range it has done are counted there
  *
  * A CLOCK over 2 MiB windows of device memory approximates LRU: a window
  * whose reference bit is set (a page of it was allocated or accessed by the
@@ -387,7 +399,8 @@ static void unimem_evictor_fini(struct unimem_evictor *ev)
  * Return: number of pages evicted.
  */
 unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
-			   struct unimem_ctx *ctx)
+			   struct unimem_ctx *ctx,
+			   struct unimem_evict_self *self)
 {
 	unsigned long nwin = udev->npages / UNIMEM_WINDOW_PAGES;
 	unsigned long per = UNIMEM_CHUNK_MAX / PAGE_SIZE / UNIMEM_WINDOW_PAGES;
@@ -399,6 +412,7 @@ unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
 	if (unimem_evictor_init(&ev, udev, ctx ? ctx->notifier.mm : NULL,
 				false))
 		goto out;
+	ev.self = ctx ? self : NULL;
 
 	mutex_lock(&udev->evict_lock);
 	for (scanned = 0; scanned < 2 * nwin + 1; scanned++) {

@@ -207,8 +207,20 @@ struct page *unimem_backing(struct page *page);
 void unimem_set_backing(struct page *page, struct page *storage);
 struct page *unimem_alloc_page(struct unimem_device *udev, bool zero);
 unsigned long unimem_nfree(struct unimem_device *udev);
+/**
+ * struct unimem_evict_self - what a migration asking for room has done
+ * @start: first address of its range (in its context's mm)
+ * @end: end of the part it has migrated so far
+ * @evicted: incremented for each page of [@start, @end) that is evicted
+ */
+struct unimem_evict_self {
+	unsigned long start, end;
+	u64 *evicted;
+};
+
 unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
-			   struct unimem_ctx *ctx);
+			   struct unimem_ctx *ctx,
+			   struct unimem_evict_self *self);
 void unimem_page_touch(struct page *page);
 
 /* mirror */

@@ -159,6 +159,7 @@ static long unimem_ioc_migrate(struct unimem_ctx *ctx, void __user *uarg)
 	m.unsupported = 0;
 	m.busy = 0;
 	m.nomem = 0;
+	m.evicted = 0;
 	ret = unimem_migrate(ctx, &m);
 	if (ret)
 		return ret;

@@ -43,7 +43,8 @@ struct unimem_mig {
 	struct page **repl;		/* device -> system: new storage */
 	struct vm_area_struct *vma;	/* for alloc_page_vma() */
 	unsigned long addr;
-	struct unimem_migrate *res;
+	struct unimem_migrate *res;	/* counters of the current batch */
+	struct unimem_evict_self self;	/* the request's own evictions */
 };
 
 /*
@@ -91,7 +92,7 @@ static struct page *unimem_mig_alloc(struct unimem_mig *st, bool zero,
 	}
 	page = unimem_alloc_page(st->target, zero);
 	if (!page) {
-		unimem_evict(st->target, need, st->ctx);
+		unimem_evict(st->target, need, st->ctx, &st->self);
 		page = unimem_alloc_page(st->target, zero);
 	}
 	return page;
@@ -140,8 +141,10 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	};
 	int ret;
 
+	/* pages of this request up to here count as its own if evicted */
+	st->self.end = start;
 	if (st->target && unimem_nfree(st->target) < npages)
-		unimem_evict(st->target, npages, ctx);
+		unimem_evict(st->target, npages, ctx, &st->self);
 
 	unimem_fence(ctx, start, end);
 	ret = migrate_vma_setup(&args);
@@ -332,7 +335,7 @@ static int unimem_migrate_retry(struct unimem_mig *st,
 	for (tries = 0; left && tries < 8; tries++) {
 		memset(&r2, 0, sizeof(r2));
 		st->res = &r2;
-		unimem_evict(st->target, left, st->ctx);
+		unimem_evict(st->target, left, st->ctx, &st->self);
 		ret = unimem_migrate_batch(st, vma, start, end);
 		st->res = res;
 		if (ret)
@@ -365,6 +368,8 @@ int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
 		.ctx = ctx,
 		.flags = m->flags,
 		.res = m,
+		.self = { .start = m->addr, .end = m->addr,
+			  .evicted = &m->evicted },
 	};
 	int ret = 0;
 

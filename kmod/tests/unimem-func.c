@@ -436,6 +436,9 @@ static void t_evict(void)
 		m = ut_migrate(fd, p + i, dev, 0, 0);
 		ASSERT_EQ(m.moved, dev / PAGE);
 		ASSERT_EQ(m.nomem, 0);
+		/* what the call left on the device, exactly */
+		ASSERT_EQ(ut_count_res(fd, p + i, dev / PAGE, UNIMEM_RES_DEVICE,
+				       0), m.moved + m.already - m.evicted);
 	}
 	ASSERT_GE(ut_ctr(fd, UNIMEM_CNT_EVICTIONS), 2 * dev / PAGE);
 	ASSERT_GE(ut_dctr(fd, 0, UNIMEM_CNT_EVICTIONS), 2 * dev / PAGE);
@@ -443,10 +446,13 @@ static void t_evict(void)
 	/* the most recent migration is (mostly) what stayed */
 	ASSERT_GE(ut_count_res(fd, p + 2 * dev, dev / PAGE, UNIMEM_RES_DEVICE,
 			       0), dev / PAGE / 2);
-	/* one call larger than the device */
+	/* one call larger than the device: it evicts its own first pages */
 	m = ut_migrate(fd, p, len, 0, 0);
 	ASSERT_EQ(m.nomem, 0);
 	ASSERT_EQ(m.moved + m.already, np);
+	ASSERT_GE(m.evicted, np - dev / PAGE);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_DEVICE, 0),
+		  m.moved + m.already - m.evicted);
 	ut_check_pattern(p, len, 11, p);
 	close(fd);
 }

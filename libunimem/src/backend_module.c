@@ -219,7 +219,8 @@ long um_module_migrate(void *addr, size_t size, unimem_location_t loc, unsigned 
 				return um_error(-ENOMEM, "prefetch: no room for %llu pages",
 						(unsigned long long)m.nomem);
 		}
-		at_target += (long)(m.moved + m.already);
+		/* a range larger than the device evicts its own first pages */
+		at_target += (long)(m.moved + m.already - m.evicted);
 		off += len;
 	}
 	return at_target;

@@ -118,7 +118,11 @@ struct unimem_migrate {
 				 * PROT_NONE */
 	__u64 busy;		/* out: pinned, locked or raced; retry later */
 	__u64 nomem;		/* out: no room even after eviction */
-	__u64 reserved[4];	/* in: zero */
+	__u64 evicted;		/* out (1.1): pages this call moved or found
+				 * at the target, then evicted itself to make
+				 * room (a range larger than the device): it
+				 * left moved + already - evicted there */
+	__u64 reserved[3];	/* in: zero */
 };
 
 /* ------------------------------------------------------------------ */
