@@ -30,6 +30,7 @@
  * before hmm_range_fault() retries instead of installing stale pages.
  */
 #include <linux/hmm.h>
+#include <linux/migrate.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -635,14 +636,45 @@ static u64 unimem_atomic_apply(void *p, const struct unimem_dev_op *op)
 }
 
 /*
+ * make_device_exclusive_range() refuses pages of large folios before 6.15.
+ * A migrate_vma collection splits a PMD-mapped THP (and we then move
+ * nothing), so the page can be made exclusive on the next try.
+ */
+static void unimem_split_large(struct mm_struct *mm, unsigned long addr)
+{
+	unsigned long src = 0, dst = 0;
+	struct migrate_vma args = {
+		.start = addr,
+		.end = addr + PAGE_SIZE,
+		.src = &src,
+		.dst = &dst,
+		.pgmap_owner = &unimem_owner,
+		.flags = MIGRATE_VMA_SELECT_SYSTEM,
+	};
+
+	mmap_read_lock(mm);
+	args.vma = vma_lookup(mm, addr);
+	if (args.vma && vma_is_anonymous(args.vma) &&
+	    !migrate_vma_setup(&args)) {
+		dst = 0;	/* move nothing: put the page back */
+		migrate_vma_pages(&args);
+		migrate_vma_finalize(&args);
+	}
+	mmap_read_unlock(mm);
+}
+
+/*
  * Device atomic.  On device memory the device has the page to itself (the
  * CPU cannot map it) and the context lock keeps it there.  On system memory
  * the page is made device-exclusive for the duration of the operation
  * (make_device_exclusive_range()), so a CPU access in between faults and
- * waits for the page lock.  Pages that cannot be made exclusive - part of a
- * large folio (THP, which 6.x refuses) or contended - are updated in place
- * through the mirror with a locked read-modify-write: the virtual device's
- * engine is cache coherent with the CPU, so this is a system-scope atomic.
+ * waits for the page lock, and a CPU access afterwards restores the CPU
+ * mapping through an invalidation.  A PMD-mapped THP is split first (the
+ * call refuses large folios before 6.15).  Pages that still cannot be made
+ * exclusive - a PTE-mapped large folio, which cannot be split this way, or
+ * a contended page - are updated in place through the mirror with a locked
+ * read-modify-write: the virtual device's engine is cache coherent with
+ * the CPU, so this is a system-scope atomic too.
  */
 static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 			 unsigned long *pfns)
@@ -650,10 +682,12 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 	struct mm_struct *mm = ctx->notifier.mm;
 	unsigned long pa = ALIGN_DOWN(op->addr, PAGE_SIZE);
 	size_t off = offset_in_page(op->addr);
+	bool split_tried = false;
 	int tries, ret;
 
 	for (tries = 0; ; tries++) {
 		struct page *page;
+		bool large;
 		u8 *p;
 
 		ret = unimem_mirror_lock(ctx, pa, pa + PAGE_SIZE, true, pfns,
@@ -661,8 +695,10 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 		if (ret)
 			return ret;
 		page = unimem_pt_lookup(ctx, pa);
-		if (unimem_is_our_page(page) ||
-		    folio_test_large(page_folio(page)) || tries >= 4) {
+		large = !unimem_is_our_page(page) &&
+			folio_test_large(page_folio(page));
+		if (unimem_is_our_page(page) || (large && split_tried) ||
+		    tries >= 4) {
 			p = kmap_local_page(unimem_pt_page(ctx, pa));
 			op->result = unimem_atomic_apply(p + off, op);
 			kunmap_local(p);
@@ -670,6 +706,12 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 			break;
 		}
 		mutex_unlock(&ctx->lock);
+
+		if (large) {
+			unimem_split_large(mm, pa);
+			split_tried = true;
+			continue;
+		}
 
 		page = NULL;
 		mmap_read_lock(mm);

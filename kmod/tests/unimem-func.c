@@ -646,6 +646,41 @@ static void atomics_on(int fd, uint8_t *p, const char *what)
 	IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EINVAL);
 }
 
+/*
+ * A device atomic on system memory leaves the page device-exclusive: the
+ * next CPU access faults and restores it, which invalidates the mirror.
+ */
+static void check_exclusive(int fd, uint8_t *p)
+{
+	volatile uint64_t *w = (volatile uint64_t *)(p + 512);
+	uint64_t inv;
+
+	*w = 5;
+	ASSERT_EQ(ut_atomic(fd, UNIMEM_OP_ATOMIC_ADD, (void *)w, 8, 1, 0), 5);
+	inv = ut_ctr(fd, UNIMEM_CNT_INVALIDATIONS);
+	ASSERT_EQ(*w, 6);	/* CPU access: restores the mapping */
+	ASSERT_GT(ut_ctr(fd, UNIMEM_CNT_INVALIDATIONS), inv);
+}
+
+static long anon_huge_kib(void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[256];
+	unsigned long s, e, a = (uintptr_t)p;
+	long kib = -1, v;
+	int in = 0;
+
+	ASSERT_TRUE(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2)
+			in = a >= s && a < e;
+		else if (in && sscanf(line, "AnonHugePages: %ld kB", &v) == 1)
+			kib = v;
+	}
+	fclose(f);
+	return kib;
+}
+
 static void t_atomic(void)
 {
 	int fd = ut_open(0);
@@ -654,17 +689,24 @@ static void t_atomic(void)
 	pthread_t th;
 	long i, n_cpu = 20000, n_dev = 500;
 
-	/* THP always: device-exclusive refuses huge pages, fallback path */
+	/*
+	 * THP: make_device_exclusive_range() refuses large folios, so the
+	 * first atomic splits the THP and the page is made exclusive.
+	 */
 	ut_thp("always");
 	p = map_aligned(len, 2 * MIB);
 	madvise(p, len, MADV_HUGEPAGE);
 	memset(p, 0, len);
+	ASSERT_GE(anon_huge_kib(p), 2048);
 	atomics_on(fd, p, "THP-backed memory");
+	check_exclusive(fd, p);
+	ASSERT_LE(anon_huge_kib(p), len / 1024 - 2048);	/* one THP split */
 
 	ut_thp("madvise");
 	p = map_aligned(len, 2 * MIB);
 	memset(p, 0, len);
 	atomics_on(fd, p, "system memory (device-exclusive)");
+	check_exclusive(fd, p);
 	ASSERT_GE(ut_ctr(fd, UNIMEM_CNT_ATOMICS), 14);
 
 	p = ut_map(len);
