@@ -145,44 +145,49 @@ const struct dev_pagemap_ops unimem_devmem_ops = {
 };
 
 /*
- * Module unload only: evict one window by pfn with migrate_device_range(),
- * for pages whose recorded mapping is gone (see unimem_rmap.c).  Pages
- * locked by someone else (e.g. being migrated) are skipped.
+ * Module unload only, for pages whose recorded mapping is gone (see
+ * unimem_rmap.c): evict one page by pfn with migrate_device_range(), as
+ * test_hmm and nouveau do.  A page recorded in an mm that is exiting is
+ * left to that exit: migrate_device_range() holds no mmap lock, and the
+ * exit may free the anon_vma that the restore walks.
  */
-static unsigned long unimem_evict_window_pfn(struct unimem_chunk *chunk,
-					     unsigned long off, unsigned long n,
-					     unsigned long *src,
-					     unsigned long *dst)
+static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
+					   unsigned long off)
 {
-	unsigned long i, moved = 0;
+	struct unimem_device *udev = chunk->udev;
+	struct unimem_rmap *r = &chunk->rmap[off];
+	unsigned long src, dst = 0;
+	struct page *spage, *dpage;
+	bool exiting;
 
-	migrate_device_range(src, chunk->pfn_first + off, n);
-	for (i = 0; i < n; i++) {
-		struct page *spage = migrate_pfn_to_page(src[i]);
-		struct page *dpage;
+	if (!page_ref_count(pfn_to_page(chunk->pfn_first + off)))
+		return 0;	/* free */
+	spin_lock(&udev->free_lock);
+	exiting = r->umm && !atomic_read(&r->umm->mm->mm_users);
+	spin_unlock(&udev->free_lock);
+	if (exiting)
+		return 0;
 
-		dst[i] = 0;
-		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
-			continue;
+	migrate_device_range(&src, chunk->pfn_first + off, 1);
+	spage = migrate_pfn_to_page(src);
+	if (spage && (src & MIGRATE_PFN_MIGRATE)) {
 		dpage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL);
 		lock_page(dpage);
 		copy_highpage(dpage, unimem_backing(spage));
-		dst[i] = migrate_pfn(page_to_pfn(dpage));
-		if (src[i] & MIGRATE_PFN_WRITE)
-			dst[i] |= MIGRATE_PFN_WRITE;
+		dst = migrate_pfn(page_to_pfn(dpage));
+		if (src & MIGRATE_PFN_WRITE)
+			dst |= MIGRATE_PFN_WRITE;
 	}
-	migrate_device_pages(src, dst, n);
-	for (i = 0; i < n; i++)
-		if ((src[i] & MIGRATE_PFN_MIGRATE) && dst[i])
-			moved++;
-	migrate_device_finalize(src, dst, n);
-	return moved;
+	migrate_device_pages(&src, &dst, 1);
+	migrate_device_finalize(&src, &dst, 1);
+	return (src & MIGRATE_PFN_MIGRATE) && dst;
 }
 
 /* Recorded mappings closer than this are evicted by one migrate_vma. */
 #define UNIMEM_EVICT_GAP	8UL
 #define UNIMEM_EVICT_SPAN	(2 * UNIMEM_WINDOW_PAGES)
 #define UNIMEM_EVICT_LOCK_TRIES	20
+#define UNIMEM_EVICT_BUSY_MAX	8
 
 /**
  * struct unimem_evictor - state of one eviction sweep
@@ -192,6 +197,8 @@ static unsigned long unimem_evict_window_pfn(struct unimem_chunk *chunk,
  * @gfp: allocation flags of the system pages
  * @rmap: recorded mappings of the current window
  * @self: the migration that asked for room (its range in @held), or NULL
+ * @busy: mms whose lock could not be taken in this sweep: not tried again
+ * @nbusy: number of @busy
  * @src: migrate_vma source array, UNIMEM_EVICT_SPAN entries
  * @dst: migrate_vma destination array, UNIMEM_EVICT_SPAN entries
  */
@@ -202,8 +209,18 @@ struct unimem_evictor {
 	gfp_t gfp;
 	struct unimem_rmap *rmap;
 	struct unimem_evict_self *self;
+	struct mm_struct *busy[UNIMEM_EVICT_BUSY_MAX];
+	unsigned int nbusy;
 	unsigned long *src, *dst;
 };
+
+/* Is @addr of @mm part of the batch that asked for room? */
+static bool unimem_evict_keep(const struct unimem_evictor *ev,
+			      struct mm_struct *mm, unsigned long addr)
+{
+	return ev->self && mm == ev->held && addr >= ev->self->end &&
+	       addr < ev->self->keep_end;
+}
 
 static int unimem_rmap_cmp(const void *a, const void *b)
 {
@@ -245,7 +262,9 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 		args.dst[i] = 0;
 		if (!spage || !(args.src[i] & MIGRATE_PFN_MIGRATE) ||
 		    !unimem_is_our_page(spage) ||
-		    unimem_page_device(spage) != ev->udev)
+		    unimem_page_device(spage) != ev->udev ||
+		    unimem_evict_keep(ev, vma->vm_mm,
+				      start + (i << PAGE_SHIFT)))
 			continue;
 		dpage = alloc_page_vma(ev->gfp, vma, start + (i << PAGE_SHIFT));
 		if (!dpage)
@@ -273,7 +292,7 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 
 static bool unimem_evict_lock(struct unimem_evictor *ev, struct mm_struct *mm)
 {
-	unsigned int tries;
+	unsigned int tries, i;
 
 	if (mm == ev->held)
 		return true;
@@ -281,13 +300,20 @@ static bool unimem_evict_lock(struct unimem_evictor *ev, struct mm_struct *mm)
 		mmap_read_lock(mm);
 		return true;
 	}
+	for (i = 0; i < ev->nbusy; i++)
+		if (ev->busy[i] == mm)
+			return false;
 	/*
 	 * Only tried, never waited for: we may hold another mmap lock, and
-	 * its writer may be waiting on us.
+	 * its writer may be waiting on us.  One that stays busy is skipped
+	 * for the rest of the sweep.
 	 */
 	for (tries = 0; !mmap_read_trylock(mm); tries++) {
-		if (tries == UNIMEM_EVICT_LOCK_TRIES)
+		if (tries == UNIMEM_EVICT_LOCK_TRIES) {
+			if (ev->nbusy < UNIMEM_EVICT_BUSY_MAX)
+				ev->busy[ev->nbusy++] = mm;
 			return false;
+		}
 		usleep_range(50, 100);
 	}
 	return true;
@@ -312,14 +338,20 @@ static unsigned long unimem_evict_mm(struct unimem_evictor *ev,
 		struct vm_area_struct *vma = vma_lookup(mm, start);
 		unsigned long j;
 
-		if (!vma || !vma_is_anonymous(vma)) {
-			i++;	/* stale record: the page is elsewhere */
+		/*
+		 * A stale record (the page moved away) finds nothing here, or
+		 * another page; migrate_vma_setup() may split a THP now there.
+		 */
+		if (!vma || !vma_is_anonymous(vma) ||
+		    unimem_evict_keep(ev, mm, start)) {
+			i++;
 			continue;
 		}
 		for (j = i + 1; j < n; j++) {
 			unsigned long next = r[j].addr + PAGE_SIZE;
 
 			if (r[j].addr >= vma->vm_end ||
+			    unimem_evict_keep(ev, mm, r[j].addr) ||
 			    (r[j].addr > end &&
 			     r[j].addr - end > UNIMEM_EVICT_GAP * PAGE_SIZE) ||
 			    next - start > UNIMEM_EVICT_SPAN * PAGE_SIZE)
@@ -364,6 +396,7 @@ static int unimem_evictor_init(struct unimem_evictor *ev,
 	ev->udev = udev;
 	ev->held = held;
 	ev->self = NULL;
+	ev->nbusy = 0;
 	ev->wait = unload;
 	ev->gfp = GFP_HIGHUSER_MOVABLE | (unload ? __GFP_NOFAIL : __GFP_NOWARN);
 	ev->rmap = kmalloc_array(UNIMEM_WINDOW_PAGES, sizeof(*ev->rmap), gfp);
@@ -588,14 +621,16 @@ void unimem_devmem_fini(struct unimem_device *udev)
 			for (off = 0; off < chunk->npages; off += n) {
 				n = min(UNIMEM_WINDOW_PAGES,
 					chunk->npages - off);
-				if (by_pfn)
-					moved = unimem_evict_window_pfn(chunk,
-									off, n,
-									ev.src,
-									ev.dst);
-				else
+				if (by_pfn) {
+					unsigned long i;
+
+					for (moved = 0, i = off; i < off + n; i++)
+						moved += unimem_evict_page_pfn(chunk,
+									       i);
+				} else {
 					moved = unimem_evict_window(&ev, chunk,
 								    off, n);
+				}
 				unimem_dcount(udev, UNIMEM_CNT_EVICTIONS, moved);
 			}
 		}

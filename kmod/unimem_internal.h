@@ -208,13 +208,14 @@ void unimem_set_backing(struct page *page, struct page *storage);
 struct page *unimem_alloc_page(struct unimem_device *udev, bool zero);
 unsigned long unimem_nfree(struct unimem_device *udev);
 /**
- * struct unimem_evict_self - what a migration asking for room has done
- * @start: first address of its range (in its context's mm)
- * @end: end of the part it has migrated so far
+ * struct unimem_evict_self - a migration asking for room, in its own mm
+ * @start: first address of its range
+ * @end: end of the part it has finished
+ * @keep_end: [@end, @keep_end) is the batch in progress: never evicted
  * @evicted: incremented for each page of [@start, @end) that is evicted
  */
 struct unimem_evict_self {
-	unsigned long start, end;
+	unsigned long start, end, keep_end;
 	u64 *evicted;
 };
 

@@ -40,6 +40,7 @@ struct unimem_mig {
 	unsigned long *src, *dst;
 	struct page **pool;		/* bulk-allocated system pages */
 	unsigned long npool, ipool;
+	bool evict_futile;		/* an eviction of this batch freed nothing */
 	struct page **repl;		/* device -> system: new storage */
 	struct vm_area_struct *vma;	/* for alloc_page_vma() */
 	unsigned long addr;
@@ -91,8 +92,10 @@ static struct page *unimem_mig_alloc(struct unimem_mig *st, bool zero,
 		return page;
 	}
 	page = unimem_alloc_page(st->target, zero);
-	if (!page) {
-		unimem_evict(st->target, need, st->ctx, &st->self);
+	if (!page && !st->evict_futile) {
+		/* one fruitless sweep per batch is enough */
+		if (!unimem_evict(st->target, need, st->ctx, &st->self))
+			st->evict_futile = true;
 		page = unimem_alloc_page(st->target, zero);
 	}
 	return page;
@@ -141,8 +144,14 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	};
 	int ret;
 
-	/* pages of this request up to here count as its own if evicted */
+	/*
+	 * Evicted pages of this request up to here are counted; this batch's
+	 * own range is left alone (its pages are locked during the batch, and
+	 * a retry must not evict what the previous attempt moved).
+	 */
 	st->self.end = start;
+	st->self.keep_end = end;
+	st->evict_futile = false;
 	if (st->target && unimem_nfree(st->target) < npages)
 		unimem_evict(st->target, npages, ctx, &st->self);
 
@@ -369,7 +378,7 @@ int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
 		.flags = m->flags,
 		.res = m,
 		.self = { .start = m->addr, .end = m->addr,
-			  .evicted = &m->evicted },
+			  .keep_end = m->addr, .evicted = &m->evicted },
 	};
 	int ret = 0;
 

@@ -121,7 +121,9 @@ struct unimem_migrate {
 	__u64 evicted;		/* out (1.1): pages this call moved or found
 				 * at the target, then evicted itself to make
 				 * room (a range larger than the device): it
-				 * left moved + already - evicted there */
+				 * left moved + already - evicted there
+				 * (exact when no other thread works on the
+				 * range meanwhile) */
 	__u64 reserved[3];	/* in: zero */
 };
 
