@@ -145,6 +145,19 @@ const struct dev_pagemap_ops unimem_devmem_ops = {
 };
 
 /*
+ * Eviction's copy: fill the new system page @dpage with the data of device
+ * page @spage (migrate entry @src) and return @dpage, locked, as its
+ * destination entry.
+ */
+static unsigned long unimem_evict_copy(struct page *dpage, struct page *spage,
+				       unsigned long src)
+{
+	lock_page(dpage);
+	copy_highpage(dpage, unimem_backing(spage));
+	return migrate_pfn(page_to_pfn(dpage)) | (src & MIGRATE_PFN_WRITE);
+}
+
+/*
  * Module unload only, for pages whose recorded mapping is gone (see
  * unimem_rmap.c): evict one page by pfn with migrate_device_range(), as
  * test_hmm and nouveau do.  A page recorded in an mm that is exiting is
@@ -157,7 +170,7 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 	struct unimem_device *udev = chunk->udev;
 	struct unimem_rmap *r = &chunk->rmap[off];
 	unsigned long src, dst = 0;
-	struct page *spage, *dpage;
+	struct page *spage;
 	bool exiting;
 
 	if (!page_ref_count(pfn_to_page(chunk->pfn_first + off)))
@@ -170,14 +183,9 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 
 	migrate_device_range(&src, chunk->pfn_first + off, 1);
 	spage = migrate_pfn_to_page(src);
-	if (spage && (src & MIGRATE_PFN_MIGRATE)) {
-		dpage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL);
-		lock_page(dpage);
-		copy_highpage(dpage, unimem_backing(spage));
-		dst = migrate_pfn(page_to_pfn(dpage));
-		if (src & MIGRATE_PFN_WRITE)
-			dst |= MIGRATE_PFN_WRITE;
-	}
+	if (spage && (src & MIGRATE_PFN_MIGRATE))
+		dst = unimem_evict_copy(alloc_page(GFP_HIGHUSER_MOVABLE |
+						   __GFP_NOFAIL), spage, src);
 	migrate_device_pages(&src, &dst, 1);
 	migrate_device_finalize(&src, &dst, 1);
 	return (src & MIGRATE_PFN_MIGRATE) && dst;
@@ -267,13 +275,9 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 				      start + (i << PAGE_SHIFT)))
 			continue;
 		dpage = alloc_page_vma(ev->gfp, vma, start + (i << PAGE_SHIFT));
-		if (!dpage)
-			continue;
-		lock_page(dpage);
-		copy_highpage(dpage, unimem_backing(spage));
-		args.dst[i] = migrate_pfn(page_to_pfn(dpage));
-		if (args.src[i] & MIGRATE_PFN_WRITE)
-			args.dst[i] |= MIGRATE_PFN_WRITE;
+		if (dpage)
+			args.dst[i] = unimem_evict_copy(dpage, spage,
+							args.src[i]);
 	}
 	migrate_vma_pages(&args);
 	for (i = 0; i < npages; i++) {

@@ -376,40 +376,17 @@ static void t_churn(void)
 	close(fd);	/* the store is freed with ranges left in it */
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
-	{ "validate", t_validate },
-	{ "setget", t_setget },
-	{ "split", t_split },
-	{ "mremap", t_mremap },
-	{ "fork", t_fork },
-	{ "churn", t_churn },
+static const struct ut_case cases[] = {
+	{ "validate", t_validate, NULL },
+	{ "setget", t_setget, NULL },
+	{ "split", t_split, NULL },
+	{ "mremap", t_mremap, NULL },
+	{ "fork", t_fork, NULL },
+	{ "churn", t_churn, NULL },
 };
 
 int main(int argc, char **argv)
 {
-	size_t i;
-	int ran = 0;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc < 2) {
-		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-			printf("%s\n", cases[i].name);
-		return 2;
-	}
-	ut_load("ndevices=2 mem_mib=32");
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(argv[1], "all") && strcmp(argv[1], cases[i].name))
-			continue;
-		UT_CASE(cases[i].name);
-		cases[i].fn();
-		ut_log("PASS %s", cases[i].name);
-		ran++;
-	}
-	ut_unload();
-	if (!ran)
-		UT_FAIL("unknown case %s", argv[1]);
-	return 0;
+	return ut_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]),
+		       "ndevices=2 mem_mib=32");
 }

@@ -256,40 +256,17 @@ static void t_unmanaged(void)
 	close(fd);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
-	{ "first_touch", t_first_touch },
-	{ "preferred", t_preferred },
-	{ "remote", t_remote },
-	{ "granularity", t_granularity },
-	{ "unmanaged", t_unmanaged },
+static const struct ut_case cases[] = {
+	{ "first_touch", t_first_touch, "ndevices=2 mem_mib=32" },
+	{ "preferred", t_preferred, "ndevices=2 mem_mib=32" },
+	{ "remote", t_remote, "ndevices=2 mem_mib=32" },
+	{ "granularity", t_granularity, "ndevices=2 mem_mib=32" },
+	{ "unmanaged", t_unmanaged, "ndevices=2 mem_mib=32" },
 };
 
 int main(int argc, char **argv)
 {
-	size_t i;
-	int ran = 0;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc < 2) {
-		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-			printf("%s\n", cases[i].name);
-		return 2;
-	}
 	ut_thp("never");
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(argv[1], "all") && strcmp(argv[1], cases[i].name))
-			continue;
-		UT_CASE(cases[i].name);
-		ut_load("ndevices=2 mem_mib=32");
-		cases[i].fn();
-		ut_unload();
-		ut_log("PASS %s", cases[i].name);
-		ran++;
-	}
-	if (!ran)
-		UT_FAIL("unknown case %s", argv[1]);
-	return 0;
+	return ut_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]),
+		       NULL);
 }

@@ -197,7 +197,7 @@ static void t_devrw(void)
 		op.length = 2 * PAGE;
 		op.buf = (uintptr_t)ub;
 		IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EFAULT);
-		/* a user buffer running into unmapped memory */
+		/* a user buffer running into unmapped memory (same op) */
 		ASSERT_EQ(munmap(ub + 32 * PAGE, 32 * PAGE), 0);
 		op.op = UNIMEM_OP_WRITE;
 		op.buf = (uintptr_t)(ub + 31 * PAGE);
@@ -208,12 +208,7 @@ static void t_devrw(void)
 		uint8_t *u = ut_map(4 * PAGE);
 
 		munmap(u, 4 * PAGE);
-		memset(&op, 0, sizeof(op));
-		op.op = UNIMEM_OP_READ;
-		op.addr = (uintptr_t)u;
-		op.length = PAGE;
-		op.buf = (uintptr_t)b;
-		IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, EFAULT);
+		ut_dev_read_fails(fd, u, b, PAGE, EFAULT);
 	}
 	close(fd);
 }
@@ -463,7 +458,6 @@ static void t_fork(void)
 	int fd = ut_open(0);
 	size_t len = 1 * MIB, np = len / PAGE;
 	uint8_t *p = ut_map(len), *b = malloc(len);
-	struct unimem_dev_op op;
 	pid_t pid;
 	int st;
 
@@ -475,12 +469,7 @@ static void t_fork(void)
 		int cfd;
 
 		/* the parent's context is not usable from another mm */
-		memset(&op, 0, sizeof(op));
-		op.op = UNIMEM_OP_READ;
-		op.addr = (uintptr_t)p;
-		op.length = PAGE;
-		op.buf = (uintptr_t)b;
-		IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, ESRCH);
+		ut_dev_read_fails(fd, p, b, PAGE, ESRCH);
 		/* its own context reads the shared device pages */
 		cfd = ut_open(0);
 		ut_dev_read(cfd, p, b, len);
@@ -529,7 +518,7 @@ static void t_mmops(void)
 	ut_pattern(p, len, 1);
 	ut_dev_read(fd, p, b, len);
 	ASSERT_EQ(munmap(p, len), 0);
-	memset(&op, 0, sizeof(op));
+	memset(&op, 0, sizeof(op));	/* reused below */
 	op.op = UNIMEM_OP_READ;
 	op.addr = (uintptr_t)p;
 	op.length = len;
@@ -1096,11 +1085,7 @@ static void t_reap(void)
 }
 
 /* ------------------------------------------------------------------ */
-static const struct {
-	const char *name;
-	void (*fn)(void);
-	const char *params;
-} cases[] = {
+static const struct ut_case cases[] = {
 	{ "info", t_info, "ndevices=2 mem_mib=16" },
 	{ "devrw", t_devrw, "ndevices=2 mem_mib=16" },
 	{ "migrate", t_migrate, "ndevices=2 mem_mib=16" },
@@ -1121,26 +1106,6 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	size_t i;
-	int ran = 0;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc < 2) {
-		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-			printf("%s\n", cases[i].name);
-		return 2;
-	}
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(argv[1], "all") && strcmp(argv[1], cases[i].name))
-			continue;
-		UT_CASE(cases[i].name);
-		ut_load(cases[i].params);
-		cases[i].fn();
-		ut_unload();
-		ut_log("PASS %s", cases[i].name);
-		ran++;
-	}
-	if (!ran)
-		UT_FAIL("unknown case %s", argv[1]);
-	return 0;
+	return ut_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]),
+		       NULL);
 }

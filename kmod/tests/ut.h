@@ -193,6 +193,18 @@ static inline void ut_dev_read(int fd, void *addr, void *buf, size_t len)
 	IOK(fd, UNIMEM_IOCTL_DEV_EXEC, &op);
 }
 
+/* A device read that must fail with errno @err. */
+static inline void ut_dev_read_fails(int fd, void *addr, void *buf, size_t len,
+				     int err)
+{
+	struct unimem_dev_op op = {
+		.op = UNIMEM_OP_READ, .addr = (uintptr_t)addr,
+		.length = len, .buf = (uintptr_t)buf,
+	};
+
+	IERR(fd, UNIMEM_IOCTL_DEV_EXEC, &op, err);
+}
+
 static inline void ut_dev_write(int fd, void *addr, const void *buf, size_t len)
 {
 	struct unimem_dev_op op = {
@@ -321,5 +333,51 @@ static inline double ut_now(void)
 
 /* Reports a test case. */
 #define UT_CASE(name) ut_log("== %s", name)
+
+/* One case of a test program: its function and the module parameters. */
+struct ut_case {
+	const char *name;
+	void (*fn)(void);
+	const char *params;	/* module loaded around the case (NULL: shared) */
+};
+
+/*
+ * main() of a program of cases: runs the case named argv[1], or every case
+ * for "all"; with no argument, lists them.  A case with @params gets the
+ * module loaded with them around it; the others share one load with
+ * @shared around the whole run.
+ */
+static inline int ut_main(int argc, char **argv, const struct ut_case *cases,
+			  size_t ncases, const char *shared)
+{
+	size_t i;
+	int ran = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		for (i = 0; i < ncases; i++)
+			printf("%s\n", cases[i].name);
+		return 2;
+	}
+	if (shared)
+		ut_load(shared);
+	for (i = 0; i < ncases; i++) {
+		if (strcmp(argv[1], "all") && strcmp(argv[1], cases[i].name))
+			continue;
+		UT_CASE(cases[i].name);
+		if (cases[i].params)
+			ut_load(cases[i].params);
+		cases[i].fn();
+		if (cases[i].params)
+			ut_unload();
+		ut_log("PASS %s", cases[i].name);
+		ran++;
+	}
+	if (shared)
+		ut_unload();
+	if (!ran)
+		UT_FAIL("unknown case %s", argv[1]);
+	return 0;
+}
 
 #endif /* UNIMEM_UT_H */
