@@ -1,42 +1,46 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * unimem: the one place for kernel-version differences (6.1 LTS .. 6.12).
+ * unimem: the one place for kernel API differences (6.1 LTS .. 7.3).
+ *
+ * What a kernel has is decided by feature probes (conftest.sh, run by Kbuild
+ * against the target kernel's headers), not by its version: distributions
+ * backport, and zone_device_page_init() changed twice within one cycle.
  */
 #ifndef _UNIMEM_COMPAT_H
 #define _UNIMEM_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/device.h>
+#include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/rmap.h>
 
-/* class_create() lost its owner argument in 6.4. */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
-#define unimem_class_create(name) class_create(THIS_MODULE, name)
-#else
+#include "unimem_conftest.h"
+
+#ifdef UNIMEM_HAVE_CLASS_CREATE_NO_OWNER
 #define unimem_class_create(name) class_create(name)
+#else
+#define unimem_class_create(name) class_create(THIS_MODULE, name)
 #endif
 
-/* dev_uevent callbacks take a const struct device since 6.2. */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-#define UNIMEM_UEVENT_CONST
-#else
+#ifdef UNIMEM_HAVE_DEVNODE_CONST_DEVICE
 #define UNIMEM_UEVENT_CONST const
+#else
+#define UNIMEM_UEVENT_CONST
 #endif
 
 /* Bulk page allocation into an array (only NULL slots are filled). */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+#ifdef UNIMEM_HAVE_ALLOC_PAGES_BULK_ARRAY3
 #define unimem_alloc_bulk(gfp, n, arr) alloc_pages_bulk(gfp, n, arr)
 #else
 #define unimem_alloc_bulk(gfp, n, arr) alloc_pages_bulk_array(gfp, n, arr)
 #endif
 
-/* The pgmap of a ZONE_DEVICE page: page_pgmap() appeared in 6.15. */
+/* The pgmap of a ZONE_DEVICE page. */
 static inline struct dev_pagemap *unimem_page_pgmap(struct page *page)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#ifdef UNIMEM_HAVE_PAGE_PGMAP
 	return page_pgmap(page);
 #else
 	return page->pgmap;
@@ -44,20 +48,86 @@ static inline struct dev_pagemap *unimem_page_pgmap(struct page *page)
 }
 
 /*
- * Device-exclusive access.  make_device_exclusive_range() exists from 5.14
- * to 6.14 (6.15 replaced it by make_device_exclusive() on one page).  It is
- * only built with CONFIG_DEVICE_PRIVATE.
+ * Hand out a free device page of @pgmap as an order-0 folio with one
+ * reference, locked (what migrate_vma_pages() expects of a destination).
  */
-static inline int unimem_make_exclusive(struct mm_struct *mm,
-					unsigned long addr,
-					struct page **page, void *owner)
+static inline void unimem_zone_device_page_init(struct page *page,
+						struct dev_pagemap *pgmap)
 {
-#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
-	return make_device_exclusive_range(mm, addr, addr + PAGE_SIZE, page,
-					   owner);
+#if defined(UNIMEM_HAVE_ZONE_DEVICE_PAGE_INIT_PGMAP_ORDER)
+	zone_device_page_init(page, pgmap, 0);
+#elif defined(UNIMEM_HAVE_ZONE_DEVICE_PAGE_INIT_ORDER)
+	zone_device_page_init(page, 0);
 #else
+	zone_device_page_init(page);
+#endif
+}
+
+/*
+ * dev_pagemap_ops.page_free(struct page *) became folio_free(struct folio *)
+ * in 6.19.  Device pages are order 0 here, so one page per call either way.
+ * UNIMEM_PGMAP_FREE_OP(fn) sets the member to a wrapper of fn(struct page *).
+ */
+#ifdef UNIMEM_HAVE_PGMAP_FOLIO_FREE
+#define UNIMEM_DEFINE_PGMAP_FREE(name, fn)		\
+	static void name(struct folio *folio)		\
+	{						\
+		fn(&folio->page);			\
+	}
+#define UNIMEM_PGMAP_FREE_OP(name) .folio_free = name
+#else
+#define UNIMEM_DEFINE_PGMAP_FREE(name, fn)		\
+	static void name(struct page *page)		\
+	{						\
+		fn(page);				\
+	}
+#define UNIMEM_PGMAP_FREE_OP(name) .page_free = name
+#endif
+
+/*
+ * Device-exclusive access to the page at @addr: on success *@page is the
+ * page, locked and with a reference (unlock_page() + put_page() when done),
+ * and a CPU access invalidates the device mapping.
+ *
+ * From 6.15 make_device_exclusive() takes one page and handles large folios
+ * itself (it splits a PMD mapping and works on a PTE-mapped large folio).
+ * make_device_exclusive_range() before it refuses large folios: callers
+ * must split a THP first (UNIMEM_EXCLUSIVE_NEEDS_SPLIT).  Both exist only
+ * with CONFIG_DEVICE_PRIVATE.
+ *
+ * Return: 0, -EBUSY when the page could not be made exclusive this time,
+ * -EOPNOTSUPP when it never can, or another negative errno.
+ */
+#ifndef UNIMEM_HAVE_MAKE_DEVICE_EXCLUSIVE
+#define UNIMEM_EXCLUSIVE_NEEDS_SPLIT 1
+#endif
+
+static inline int unimem_make_exclusive(struct mm_struct *mm,
+					unsigned long addr, void *owner,
+					struct page **page)
+{
+#if !IS_ENABLED(CONFIG_DEVICE_PRIVATE)
 	*page = NULL;
 	return -EOPNOTSUPP;
+#elif defined(UNIMEM_HAVE_MAKE_DEVICE_EXCLUSIVE)
+	struct folio *folio;
+	struct page *p = make_device_exclusive(mm, addr, owner, &folio);
+
+	if (IS_ERR(p)) {
+		*page = NULL;
+		return PTR_ERR(p);
+	}
+	*page = p;
+	return 0;
+#else
+	int ret;
+
+	*page = NULL;
+	ret = make_device_exclusive_range(mm, addr, addr + PAGE_SIZE, page,
+					  owner);
+	if (ret < 0)
+		return ret;
+	return ret == 1 && *page ? 0 : -EBUSY;
 #endif
 }
 

@@ -120,7 +120,7 @@ struct page *unimem_alloc_page(struct unimem_device *udev, bool zero)
 		return NULL;
 	if (zero)
 		clear_highpage(unimem_backing(page));
-	zone_device_page_init(page);
+	unimem_zone_device_page_init(page, unimem_page_pgmap(page));
 	unimem_page_touch(page);
 	return page;
 }
@@ -139,8 +139,10 @@ static void unimem_devmem_page_free(struct page *page)
 		unimem_mm_put(umm, 1);
 }
 
+UNIMEM_DEFINE_PGMAP_FREE(unimem_devmem_free, unimem_devmem_page_free)
+
 const struct dev_pagemap_ops unimem_devmem_ops = {
-	.page_free	= unimem_devmem_page_free,
+	UNIMEM_PGMAP_FREE_OP(unimem_devmem_free),
 	.migrate_to_ram	= unimem_migrate_to_ram,
 };
 

@@ -52,6 +52,17 @@ module_param_named(fault_window, unimem_fault_window, uint, 0444);
 MODULE_PARM_DESC(fault_window,
 		 "pages migrated back per CPU fault (power of 2, 1-512, default 512)");
 
+/*
+ * Device nodes are root-only (0600) unless udev says otherwise: the rule
+ * shipped in udev/ gives group "render" 0660, as /dev/kfd and
+ * /dev/dri/renderD* have.  Guests without udev (the test VMs) may ask for
+ * another mode here.
+ */
+static unsigned int devnode_mode;
+module_param(devnode_mode, uint, 0444);
+MODULE_PARM_DESC(devnode_mode,
+		 "permission bits of /dev/unimemN when not set by udev (0 = 0600, max 0666)");
+
 int unimem_owner;
 struct unimem_device **unimem_devices;
 unsigned int unimem_ndevices;
@@ -436,8 +447,8 @@ ATTRIBUTE_GROUPS(unimem);
 static char *unimem_devnode(UNIMEM_UEVENT_CONST struct device *dev,
 			    umode_t *mode)
 {
-	if (mode)
-		*mode = 0666;
+	if (mode && devnode_mode)
+		*mode = devnode_mode;
 	return NULL;
 }
 
@@ -513,6 +524,10 @@ static int __init unimem_init(void)
 	if (!unimem_fault_window || unimem_fault_window > 512 ||
 	    !is_power_of_2(unimem_fault_window)) {
 		pr_err("unimem: fault_window must be a power of 2 in 1..512\n");
+		return -EINVAL;
+	}
+	if (devnode_mode & ~0666) {
+		pr_err("unimem: devnode_mode may only hold read/write bits (0..0666)\n");
 		return -EINVAL;
 	}
 	bytes = ALIGN((unsigned long)mem_mib << 20, 2UL << 20);

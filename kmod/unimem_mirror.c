@@ -635,6 +635,7 @@ static u64 unimem_atomic_apply(void *p, const struct unimem_dev_op *op)
 	}
 }
 
+#ifdef UNIMEM_EXCLUSIVE_NEEDS_SPLIT
 /*
  * make_device_exclusive_range() refuses pages of large folios before 6.15.
  * A migrate_vma collection splits a PMD-mapped THP (and we then move
@@ -663,16 +664,29 @@ static void unimem_split_large(struct mm_struct *mm, unsigned long addr)
 	mmap_read_unlock(mm);
 }
 
+/* A page make_device_exclusive_range() refuses: part of a large folio. */
+static bool unimem_exclusive_refuses(struct page *page)
+{
+	return !unimem_is_our_page(page) && folio_test_large(page_folio(page));
+}
+#else
+static bool unimem_exclusive_refuses(struct page *page)
+{
+	return false;
+}
+#endif
+
 /*
  * Device atomic.  On device memory the device has the page to itself (the
  * CPU cannot map it) and the context lock keeps it there.  On system memory
  * the page is made device-exclusive for the duration of the operation
- * (make_device_exclusive_range()), so a CPU access in between faults and
- * waits for the page lock, and a CPU access afterwards restores the CPU
- * mapping through an invalidation.  A PMD-mapped THP is split first (the
- * call refuses large folios before 6.15).  Pages that still cannot be made
- * exclusive - a PTE-mapped large folio, which cannot be split this way, or
- * a contended page - are updated in place through the mirror with a locked
+ * (unimem_make_exclusive()), so a CPU access in between faults and waits
+ * for the page lock, and a CPU access afterwards restores the CPU mapping
+ * through an invalidation.  Before 6.15 a PMD-mapped THP is split first
+ * (the core call refuses large folios there; from 6.15 it splits the PMD
+ * itself).  Pages that still cannot be made exclusive - before 6.15 a
+ * PTE-mapped large folio, which cannot be split this way, or a contended
+ * page - are updated in place through the mirror with a locked
  * read-modify-write: the virtual device's engine is cache coherent with
  * the CPU, so this is a system-scope atomic too.
  */
@@ -687,7 +701,7 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 
 	for (tries = 0; ; tries++) {
 		struct page *page;
-		bool large;
+		bool refused;
 		u8 *p;
 
 		ret = unimem_mirror_lock(ctx, pa, pa + PAGE_SIZE, true, pfns,
@@ -695,9 +709,8 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 		if (ret)
 			return ret;
 		page = unimem_pt_lookup(ctx, pa);
-		large = !unimem_is_our_page(page) &&
-			folio_test_large(page_folio(page));
-		if (unimem_is_our_page(page) || (large && split_tried) ||
+		refused = unimem_exclusive_refuses(page);
+		if (unimem_is_our_page(page) || (refused && split_tried) ||
 		    tries >= 4) {
 			p = kmap_local_page(unimem_pt_page(ctx, pa));
 			op->result = unimem_atomic_apply(p + off, op);
@@ -707,17 +720,18 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 		}
 		mutex_unlock(&ctx->lock);
 
-		if (large) {
+#ifdef UNIMEM_EXCLUSIVE_NEEDS_SPLIT
+		if (refused) {
 			unimem_split_large(mm, pa);
 			split_tried = true;
 			continue;
 		}
+#endif
 
-		page = NULL;
 		mmap_read_lock(mm);
-		ret = unimem_make_exclusive(mm, pa, &page, &unimem_owner);
+		ret = unimem_make_exclusive(mm, pa, &unimem_owner, &page);
 		mmap_read_unlock(mm);
-		if (ret == 1 && page) {
+		if (!ret) {
 			p = kmap_local_page(page);
 			op->result = unimem_atomic_apply(p + off, op);
 			kunmap_local(p);
@@ -725,7 +739,7 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 			put_page(page);
 			break;
 		}
-		if (ret < 0 && ret != -EOPNOTSUPP && ret != -EBUSY)
+		if (ret != -EOPNOTSUPP && ret != -EBUSY)
 			return ret;
 		cond_resched();
 		if (fatal_signal_pending(current))
@@ -753,7 +767,8 @@ int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op)
 	unsigned int i;
 	int ret = 0;
 
-	pfns = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL);
+	/* zeroed: since 6.17 hmm_range_fault() keeps input bits (INOUT) */
+	pfns = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)
 		return -ENOMEM;
 	if (op->op == UNIMEM_OP_READ || op->op == UNIMEM_OP_WRITE ||
@@ -878,7 +893,8 @@ int unimem_snapshot(struct unimem_ctx *ctx, struct unimem_snapshot *snap)
 	u32 *ent;
 	int ret = 0;
 
-	pfns = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL);
+	/* zeroed: since 6.17 hmm_range_fault() keeps input bits (INOUT) */
+	pfns = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL);
 	ent = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*ent), GFP_KERNEL);
 	if (!pfns || !ent) {
 		ret = -ENOMEM;

@@ -325,7 +325,8 @@ int unimem_policy_device_fault(struct unimem_ctx *ctx, unsigned long start,
 	if (RB_EMPTY_ROOT(&ps->tree.rb_root) &&
 	    list_empty_careful(&ps->orphans))
 		goto out_put;
-	pfns = kmalloc_array(UNIMEM_POLICY_SCAN, sizeof(*pfns), GFP_KERNEL);
+	/* zeroed: since 6.17 hmm_range_fault() keeps input bits (INOUT) */
+	pfns = kcalloc(UNIMEM_POLICY_SCAN, sizeof(*pfns), GFP_KERNEL);
 	if (!pfns) {
 		ret = -ENOMEM;
 		goto out_put;

@@ -12,7 +12,7 @@ runtime=(cmake make gcc g++ pkg-config python3 libc6-dev
 full=(libbenchmark-dev libjemalloc-dev libmimalloc-dev
 	qemu-system-x86 busybox-static cpio xz-utils kmod
 	linux-source-6.12 flex bison bc libelf-dev libssl-dev dwarves
-	linux-headers-amd64)
+	linux-headers-amd64 debootstrap)
 
 want=("${runtime[@]}")
 [ "${1:-}" = "--runtime" ] || want+=("${full[@]}")
