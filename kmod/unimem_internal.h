@@ -163,6 +163,7 @@ struct unimem_pt_leaf {
 extern struct unimem_device **unimem_devices;
 extern unsigned int unimem_ndevices;
 extern unsigned int unimem_fault_window;
+extern bool unimem_storage_handover;
 /* The one pgmap owner of all unimem devices (see DOC in unimem_main.c). */
 extern int unimem_owner;
 extern const struct dev_pagemap_ops unimem_devmem_ops;

@@ -47,6 +47,18 @@ module_param(mem_mib, uint, 0444);
 MODULE_PARM_DESC(mem_mib,
 		 "device memory per device in MiB (2-65536, rounded up to 2 MiB, default 256)");
 
+/*
+ * Device -> system (migration and CPU fault-back) can hand the device
+ * page's storage to the process instead of copying it, because this
+ * virtual device's memory is host RAM.  A real device copies (DMA), so
+ * copying is the default; the hand-over is kept as an option and
+ * benchmarked separately.  Read per batch: may change at run time.
+ */
+bool unimem_storage_handover;
+module_param_named(storage_handover, unimem_storage_handover, bool, 0644);
+MODULE_PARM_DESC(storage_handover,
+		 "device -> system hands the device's storage page over instead of copying (only a RAM-backed virtual device can; default N: copy as a real device does)");
+
 unsigned int unimem_fault_window = 512;
 module_param_named(fault_window, unimem_fault_window, uint, 0444);
 MODULE_PARM_DESC(fault_window,

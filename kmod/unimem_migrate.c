@@ -42,6 +42,7 @@ struct unimem_mig {
 	unsigned long npool, ipool;
 	bool evict_futile;		/* an eviction of this batch freed nothing */
 	struct page **repl;		/* device -> system: new storage */
+	bool handover;			/* device -> system: no copy (see main) */
 	struct vm_area_struct *vma;	/* for alloc_page_vma() */
 	unsigned long addr;
 	struct unimem_migrate *res;	/* counters of the current batch */
@@ -164,6 +165,7 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 
 	st->npool = 0;
 	st->ipool = 0;
+	st->handover = READ_ONCE(unimem_storage_handover);
 	if (!st->target && unimem_default_policy(vma)) {
 		/* one bulk allocation for the pages that will move */
 		unsigned long need = 0;
@@ -177,10 +179,13 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		}
 		memset(st->pool, 0, need * sizeof(*st->pool));
 		/*
-		 * The pool becomes device storage: off the LRU for good, so
-		 * not from movable or CMA pageblocks.
+		 * Handed over, the pool becomes device storage: off the LRU
+		 * for good, so not from movable or CMA pageblocks.  Copied
+		 * into, it becomes user memory like any other.
 		 */
-		st->npool = need ? unimem_alloc_bulk(GFP_HIGHUSER |
+		st->npool = need ? unimem_alloc_bulk((st->handover ?
+						      GFP_HIGHUSER :
+						      GFP_HIGHUSER_MOVABLE) |
 						     __GFP_NOWARN, need,
 						     st->pool) : 0;
 		st->ipool = 0;
@@ -226,7 +231,8 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 			continue;
 		}
 
-		if (!st->target && ours && st->ipool < st->npool) {
+		if (!st->target && ours && st->handover &&
+		    st->ipool < st->npool) {
 			/*
 			 * Device -> system without a copy: the device page's
 			 * storage becomes the system page and the device page
@@ -463,6 +469,7 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 		.fault_page = vmf->page,
 	};
+	bool handover = READ_ONCE(unimem_storage_handover);
 	vm_fault_t ret = 0;
 
 	/*
@@ -502,9 +509,10 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	}
 
 	/*
-	 * With the default memory policy, hand each device page's storage to
-	 * the process (no copy) and give the device fresh storage from one
-	 * bulk allocation.  Under an explicit policy, allocate every page with
+	 * With the default memory policy, take the pages from one bulk
+	 * allocation: copy into them, or (storage_handover) hand each device
+	 * page's storage to the process and give the device the new page as
+	 * storage.  Under an explicit policy, allocate every page with
 	 * alloc_page_vma() so it lands where the policy says, and copy.
 	 */
 	if (npages > 1 && unimem_default_policy(vma)) {
@@ -516,8 +524,9 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 				need++;
 		}
 		memset(pool, 0, need * sizeof(*pool));
-		if (need)
-			got = unimem_alloc_bulk(GFP_HIGHUSER |	/* storage */
+		if (need)	/* handed over: storage, off the LRU */
+			got = unimem_alloc_bulk((handover ? GFP_HIGHUSER :
+						 GFP_HIGHUSER_MOVABLE) |
 						__GFP_NOWARN | __GFP_NORETRY,
 						need, pool);
 	}
@@ -531,13 +540,18 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE) ||
 		    !unimem_is_our_page(spage))
 			continue;
-		if (used < got && pool[used]) {
+		if (used < got && pool[used] && handover) {
 			/* see unimem_migrate_batch(): storage hand-over */
 			dpage = unimem_backing(spage);
 			repl[i] = pool[used];
 			pool[used++] = NULL;
 			get_page(dpage);
 			lock_page(dpage);
+		} else if (used < got && pool[used]) {
+			dpage = pool[used];
+			pool[used++] = NULL;
+			lock_page(dpage);
+			copy_highpage(dpage, unimem_backing(spage));
 		} else {
 			dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE |
 					       (is_fault ? 0 : __GFP_NOWARN |

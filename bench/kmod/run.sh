@@ -2,22 +2,23 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # bench/kmod/run.sh [reps] [MiB] - unimem.ko against test_hmm.ko in one boot
-# of the release test kernel (tools/vm/unimem-vm), printing a markdown table
+# of a release test kernel (tools/vm/unimem-vm), printing markdown tables
 # (MiB/s, medians) with the memcpy bandwidth of the same boot as the ceiling.
+# unimem runs twice in that boot: copying device -> system as a real device
+# does (the default), and handing the device's storage pages over
+# (storage_handover=1, which only a RAM-backed virtual device can do).
 #
-# The kernel comes from tools/testkernel/testkernel.sh release (set
-# UNIMEM_TESTKERNEL_RELEASE to a prebuilt kit, e.g. /work/shared/testkernel-release,
-# to avoid building it), or from UNIMEM_BENCH_KERNEL (a directory with
-# bzImage, build/ and test_hmm.ko).
+# The kernel comes from tools/testkernel/testkernel.sh release SERIES
+# (UNIMEM_BENCH_SERIES: 6.12, the default, or 7.3; a prebuilt kit is named by
+# UNIMEM_TESTKERNEL_RELEASE / UNIMEM_TESTKERNEL_7_3_RELEASE, e.g.
+# ../shared/testkernel-release), or from UNIMEM_BENCH_KERNEL (a directory
+# with bzImage, build/ and test_hmm.ko).
 set -eu
 reps=${1:-7}
 mib=${2:-64}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-if [ -z "${UNIMEM_TESTKERNEL_RELEASE:-}" ] && [ -d /work/shared/testkernel-release ]; then
-	UNIMEM_TESTKERNEL_RELEASE=/work/shared/testkernel-release
-	export UNIMEM_TESTKERNEL_RELEASE
-fi
-kernel=${UNIMEM_BENCH_KERNEL:-$("$root/tools/testkernel/testkernel.sh" release)}
+series=${UNIMEM_BENCH_SERIES:-6.12}
+kernel=${UNIMEM_BENCH_KERNEL:-$("$root/tools/testkernel/testkernel.sh" release "$series")}
 work=$(mktemp -d /tmp/unimem-kbench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -33,8 +34,9 @@ ${CC:-cc} -std=gnu11 -O2 -Wall -I"$root/kmod/include/uapi" \
 	-o "$work/stage/tests/bin/unimem-kbench"
 
 dev_mib=$((mib * 2 + 32))
-printf 'kbench\t1800\tinsmod /modules/unimem.ko ndevices=1 mem_mib=%s && insmod /modules/test_hmm.ko && unimem-kbench %s %s; rc=$?; rmmod unimem; rmmod test_hmm; exit $rc\n' \
-	"$dev_mib" "$reps" "$mib" > "$work/manifest"
+param=/sys/module/unimem/parameters/storage_handover
+printf 'kbench\t3600\tinsmod /modules/unimem.ko ndevices=1 mem_mib=%s && insmod /modules/test_hmm.ko && echo "mode: copy (default)" && unimem-kbench %s %s && echo 1 > %s && echo "mode: storage hand-over" && unimem-kbench %s %s; rc=$?; rmmod unimem; rmmod test_hmm; exit $rc\n' \
+	"$dev_mib" "$reps" "$mib" "$param" "$reps" "$mib" > "$work/manifest"
 python3 "$root/tools/vm/unimem-vm" run --kernel "$kernel" \
 	--stage "$work/stage" --manifest "$work/manifest" --out "$work/out" >&2
 python3 "$root/tools/vm/unimem-vm" result --out "$work/out" kbench > "$work/result" || {
@@ -43,4 +45,4 @@ python3 "$root/tools/vm/unimem-vm" result --out "$work/out" kbench > "$work/resu
 }
 grep '^rep ' "$work/result" >&2 || true
 echo "kernel: $(cat "$kernel/release" 2>/dev/null || basename "$kernel"), QEMU TCG -cpu max -smp 2 -m 2G, host load: $(cut -d' ' -f1-3 /proc/loadavg)"
-grep '^|' "$work/result"
+grep -E '^(\||mode:)' "$work/result"

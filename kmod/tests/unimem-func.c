@@ -1085,10 +1085,55 @@ static void t_reap(void)
 }
 
 /* ------------------------------------------------------------------ */
+/*
+ * Device -> system copies by default, as a real device does (DMA); with
+ * storage_handover=1 (writable at run time) the device page's storage is
+ * handed to the process and nothing is copied.  Both directions back
+ * (explicit migration and CPU fault-back), data intact either way.
+ */
+static void t_copymode(void)
+{
+	const char *param = "/sys/module/unimem/parameters/storage_handover";
+	int fd = ut_open(0);
+	size_t len = 2 * MIB;
+	uint8_t *p = map_aligned(len, 2 * MIB);
+	int handover;
+
+	for (handover = 0; handover <= 1; handover++) {
+		uint64_t ctx0, dev0;
+		int pat = 10 + 2 * handover;
+
+		if (handover)
+			ASSERT_EQ(ut_sh("echo 1 > %s", param), 0);
+		else	/* the default */
+			ASSERT_EQ(ut_sh("grep -qx N %s", param), 0);
+
+		ut_pattern(p, len, pat);
+		ut_migrate_all(fd, p, len, 0);
+		ctx0 = ut_ctr(fd, UNIMEM_CNT_BYTES_COPIED);
+		ut_migrate_all(fd, p, len, UNIMEM_TARGET_SYSTEM);
+		ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_BYTES_COPIED) - ctx0,
+			  handover ? 0 : len);
+		ut_check_pattern(p, len, pat, p);
+
+		ut_pattern(p, len, pat + 1);
+		ut_migrate_all(fd, p, len, 0);
+		dev0 = ut_dctr(fd, 0, UNIMEM_CNT_BYTES_COPIED);
+		ut_check_pattern(p, len, pat + 1, p);	/* CPU fault-back */
+		ASSERT_EQ(ut_dctr(fd, 0, UNIMEM_CNT_BYTES_COPIED) - dev0,
+			  handover ? 0 : len);
+		ASSERT_EQ(ut_count_res(fd, p, len / PAGE, UNIMEM_RES_SYSTEM, -1),
+			  len / PAGE);
+	}
+	ASSERT_EQ(ut_sh("echo 0 > %s", param), 0);
+	close(fd);
+}
+
 static const struct ut_case cases[] = {
 	{ "info", t_info, "ndevices=2 mem_mib=16" },
 	{ "devrw", t_devrw, "ndevices=2 mem_mib=16" },
 	{ "migrate", t_migrate, "ndevices=2 mem_mib=16" },
+	{ "copymode", t_copymode, "ndevices=1 mem_mib=16" },
 	{ "window", t_window, "ndevices=2 mem_mib=16" },
 	{ "d2d", t_d2d, "ndevices=2 mem_mib=16" },
 	{ "partial", t_partial, "ndevices=2 mem_mib=16" },
