@@ -867,6 +867,9 @@ static u32 unimem_snap_entry(unsigned long hpfn)
 	if (unimem_is_our_page(page))
 		e = UNIMEM_RES_DEVICE |
 		    (unimem_page_device(page)->index << UNIMEM_RES_DEV_SHIFT);
+	else if (is_zero_pfn(page_to_pfn(page)))
+		/* the huge zero page is not exported: HUGE, read-only */
+		e = UNIMEM_RES_SYSTEM | UNIMEM_RES_ZERO;
 	else
 		e = UNIMEM_RES_SYSTEM;
 	if (hpfn & HMM_PFN_WRITE)

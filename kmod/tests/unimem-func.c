@@ -1129,11 +1129,66 @@ static void t_copymode(void)
 	close(fd);
 }
 
+/*
+ * The snapshot tells the shared zero page apart (UNIMEM_RES_ZERO, API 1.2):
+ * read-only system memory no one has written.
+ */
+static void t_zero(void)
+{
+	const uint32_t zero = UNIMEM_RES_SYSTEM | UNIMEM_RES_ZERO;
+	int fd = ut_open(0);
+	size_t np = 64, i, huge = 0;
+	uint8_t *p = ut_map(np * PAGE), *h;
+	uint32_t e[512];
+
+	for (i = 0; i < np / 2; i++)	/* read faults: the zero page */
+		ASSERT_EQ(((volatile uint8_t *)p)[i * PAGE], 0);
+	p[3 * PAGE] = 1;		/* a write replaces it */
+	ut_snapshot(fd, p, np, e);
+	for (i = 0; i < np; i++) {
+		if (i == 3)
+			ASSERT_EQ(e[i] & 0xff, UNIMEM_RES_SYSTEM | UNIMEM_RES_WRITE);
+		else if (i < np / 2)
+			ASSERT_EQ(e[i] & 0xff, zero);
+		else
+			ASSERT_EQ(e[i] & 0xff, UNIMEM_RES_NONE);
+	}
+
+	/*
+	 * A THP-eligible range: the huge zero page where the kernel gives it,
+	 * which modules cannot name (not exported): HUGE and read-only.
+	 */
+	ut_thp("always");
+	h = map_aligned(2 * MIB, 2 * MIB);
+	for (i = 0; i < 512; i++)
+		ASSERT_EQ(((volatile uint8_t *)h)[i * PAGE], 0);
+	ut_snapshot(fd, h, 512, e);
+	for (i = 0; i < 512; i++) {
+		ASSERT_EQ(e[i] & (UNIMEM_RES_LOC_MASK | UNIMEM_RES_WRITE),
+			  UNIMEM_RES_SYSTEM);
+		if (e[i] & UNIMEM_RES_HUGE)
+			huge++;
+		else
+			ASSERT_EQ(e[i] & UNIMEM_RES_ZERO, UNIMEM_RES_ZERO);
+	}
+	printf("-- %zu of 512 pages on the huge zero page\n", huge);
+	/* the device reads zeros there too, and a device write un-zeroes */
+	memset(e, 0xff, sizeof(e));
+	ut_dev_read(fd, h, (uint8_t *)e, sizeof(e));
+	for (i = 0; i < 512; i++)
+		ASSERT_EQ(e[i], 0);
+	ut_dev_write(fd, h + PAGE, (uint8_t *)e, 8);
+	ut_snapshot(fd, h + PAGE, 1, e);
+	ASSERT_EQ(e[0] & UNIMEM_RES_ZERO, 0);
+	close(fd);
+}
+
 static const struct ut_case cases[] = {
 	{ "info", t_info, "ndevices=2 mem_mib=16" },
 	{ "devrw", t_devrw, "ndevices=2 mem_mib=16" },
 	{ "migrate", t_migrate, "ndevices=2 mem_mib=16" },
 	{ "copymode", t_copymode, "ndevices=1 mem_mib=16" },
+	{ "zero", t_zero, "ndevices=1 mem_mib=16" },
 	{ "window", t_window, "ndevices=2 mem_mib=16" },
 	{ "d2d", t_d2d, "ndevices=2 mem_mib=16" },
 	{ "partial", t_partial, "ndevices=2 mem_mib=16" },

@@ -37,7 +37,7 @@
 #include <linux/types.h>
 
 #define UNIMEM_API_VERSION_MAJOR	1
-#define UNIMEM_API_VERSION_MINOR	1
+#define UNIMEM_API_VERSION_MINOR	2
 #define UNIMEM_API_VERSION \
 	((UNIMEM_API_VERSION_MAJOR << 16) | UNIMEM_API_VERSION_MINOR)
 
@@ -172,6 +172,10 @@ struct unimem_dev_op {
 #define UNIMEM_RES_MIRRORED	(1u << 5) /* present in this context's
 					   * device page table */
 #define UNIMEM_RES_HUGE		(1u << 6) /* part of a PMD mapping */
+#define UNIMEM_RES_ZERO		(1u << 7) /* the shared zero page (system,
+					   * read-only; API 1.2); the huge
+					   * zero page shows as HUGE without
+					   * WRITE */
 #define UNIMEM_RES_DEV_SHIFT	8	/* bits 8-15: device index */
 #define UNIMEM_RES_DEV(e)	(((e) >> UNIMEM_RES_DEV_SHIFT) & 0xffu)
 
