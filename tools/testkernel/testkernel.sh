@@ -123,8 +123,12 @@ build_hmm_tests() {
 		srcs+=("$mm/hugepage_settings.c")
 		incs+=(-I "$src/tools/testing/selftests" -I "$src/tools/include")
 	fi
-	gcc -static -O2 -o "$out/hmm-tests.tmp" "${incs[@]}" "${srcs[@]}" \
-		-lrt -lpthread -lm
+	# (the selftest's own warnings go to the log, shown only on failure)
+	if ! gcc -static -O2 -o "$out/hmm-tests.tmp" "${incs[@]}" "${srcs[@]}" \
+		-lrt -lpthread -lm > "$out/hmm-tests.log" 2>&1; then
+		cat "$out/hmm-tests.log" >&2
+		die "building hmm-tests failed"
+	fi
 	mv "$out/hmm-tests.tmp" "$out/hmm-tests"
 }
 
