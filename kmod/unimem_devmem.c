@@ -348,7 +348,8 @@ static unsigned long unimem_evict_mm(struct unimem_evictor *ev,
 		 * A stale record (the page moved away) finds nothing here, or
 		 * another page; migrate_vma_setup() may split a THP now there.
 		 */
-		if (!vma || !vma_is_anonymous(vma) ||
+		if (!vma || (!vma_is_anonymous(vma) &&
+			     (vma->vm_flags & VM_MAYSHARE)) ||
 		    unimem_evict_keep(ev, mm, start)) {
 			i++;
 			continue;

@@ -62,11 +62,16 @@ static bool unimem_default_policy(struct vm_area_struct *vma)
 #endif
 }
 
+/*
+ * Anonymous memory, and the anonymous (copy-on-write) pages of private file
+ * mappings: the file's own pages stay where they are (unsupported).
+ */
 static bool unimem_vma_supported(struct vm_area_struct *vma)
 {
 	/* PROT_NONE (guard) mappings are not migrated nor populated */
-	return vma_is_anonymous(vma) && !is_vm_hugetlb_page(vma) &&
-	       !vma_is_dax(vma) && !(vma->vm_flags & VM_SPECIAL) &&
+	return (vma_is_anonymous(vma) || !(vma->vm_flags & VM_MAYSHARE)) &&
+	       !is_vm_hugetlb_page(vma) && !vma_is_dax(vma) &&
+	       !(vma->vm_flags & VM_SPECIAL) &&
 	       (vma->vm_flags & (VM_READ | VM_WRITE));
 }
 
@@ -198,8 +203,16 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		bool ours = spage && unimem_is_our_page(spage);
 
 		st->dst[i] = 0;
+		if (spage && !ours && !PageAnon(spage)) {
+			/* a file page of a private file mapping */
+			res->unsupported++;
+			continue;
+		}
 		if (!(s & MIGRATE_PFN_MIGRATE)) {
-			if (!spage) {
+			if (!spage && st->target && !vma_is_anonymous(vma)) {
+				/* private file mapping: not faulted in */
+				res->not_present++;
+			} else if (!spage) {
 				/*
 				 * Not selected: a system page when migrating
 				 * to system, else a swap or foreign entry.

@@ -1183,12 +1183,97 @@ static void t_zero(void)
 	close(fd);
 }
 
+/*
+ * A private file mapping: its anonymous (copy-on-write) pages migrate to
+ * the device and back like any anonymous page; the file's own pages stay
+ * (unsupported), and the file never sees the private data.
+ */
+static void t_filepriv(void)
+{
+	char path[] = "/tmp/unimem-filepriv.XXXXXX";
+	int fd = ut_open(0), f = mkstemp(path);
+	size_t np = 64, len = np * PAGE, i;
+	uint8_t *orig = malloc(len), *want = malloc(len), *b = malloc(len);
+	uint64_t free0 = ut_mem_free(fd, 0);
+	struct unimem_migrate m;
+	uint32_t e[64];
+	uint8_t *p;
+
+	ASSERT_GE(f, 0);
+	ut_pattern(orig, len, 30);
+	ASSERT_EQ(pwrite(f, orig, len, 0), (ssize_t)len);
+	p = mmap(NULL, len + 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		 f, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	/* even pages: private copies; odd pages: the file's, mapped */
+	memcpy(want, orig, len);
+	for (i = 0; i < np; i++) {
+		if (i % 2 == 0) {
+			p[i * PAGE + 5] = (uint8_t)(i + 1);
+			want[i * PAGE + 5] = (uint8_t)(i + 1);
+		} else {
+			ASSERT_EQ(((volatile uint8_t *)p)[i * PAGE], orig[i * PAGE]);
+		}
+	}
+
+	m = ut_migrate(fd, p, len, 0, 0);
+	ASSERT_EQ(m.moved, np / 2);
+	ASSERT_EQ(m.unsupported, np / 2);
+	ASSERT_EQ(m.busy + m.nomem + m.not_present + m.unmapped, 0);
+	ASSERT_EQ(ut_mem_free(fd, 0), free0 - len / 2);
+	ut_snapshot(fd, p, np, e);
+	for (i = 0; i < np; i++)
+		ASSERT_EQ(e[i] & UNIMEM_RES_LOC_MASK,
+			  i % 2 ? UNIMEM_RES_SYSTEM : UNIMEM_RES_DEVICE);
+	/* past the end of the file: nothing there to migrate */
+	m = ut_migrate(fd, p + len, 4 * PAGE, 0, 0);
+	ASSERT_EQ(m.not_present, 4);
+
+	/* the device sees the private data, the file its own */
+	ut_dev_read(fd, p, b, len);
+	ASSERT_EQ(memcmp(b, want, len), 0);
+	ASSERT_EQ(pread(f, b, len, 0), (ssize_t)len);
+	ASSERT_EQ(memcmp(b, orig, len), 0);
+
+	/* explicit migration back, then the CPU faults them back */
+	m = ut_migrate(fd, p, len, UNIMEM_TARGET_SYSTEM, 0);
+	ASSERT_EQ(m.moved, np / 2);
+	ASSERT_EQ(memcmp(p, want, len), 0);
+	ASSERT_EQ(ut_migrate(fd, p, len, 0, 0).moved, np / 2);
+	ASSERT_EQ(memcmp(p, want, len), 0);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_SYSTEM, -1), np);
+	ASSERT_EQ(ut_mem_free(fd, 0), free0);
+
+	/* unload finds them too (eviction by address): nothing is lost */
+	ASSERT_EQ(ut_migrate(fd, p, len, 0, 0).moved, np / 2);
+	close(fd);
+	ut_unload();
+	ASSERT_EQ(memcmp(p, want, len), 0);
+	ut_load("ndevices=1 mem_mib=16");
+	fd = ut_open(0);
+
+	/* unmapped while on the device: the device pages are freed */
+	ASSERT_EQ(ut_migrate(fd, p, len, 0, 0).moved, np / 2);
+	ASSERT_EQ(ut_mem_free(fd, 0), free0 - len / 2);
+	ASSERT_EQ(munmap(p, len + 4 * PAGE), 0);
+	ASSERT_EQ(ut_mem_free(fd, 0), free0);
+	ASSERT_EQ(pread(f, b, len, 0), (ssize_t)len);
+	ASSERT_EQ(memcmp(b, orig, len), 0);
+	close(f);
+	unlink(path);
+	free(orig);
+	free(want);
+	free(b);
+	close(fd);
+}
+
 static const struct ut_case cases[] = {
 	{ "info", t_info, "ndevices=2 mem_mib=16" },
 	{ "devrw", t_devrw, "ndevices=2 mem_mib=16" },
 	{ "migrate", t_migrate, "ndevices=2 mem_mib=16" },
 	{ "copymode", t_copymode, "ndevices=1 mem_mib=16" },
 	{ "zero", t_zero, "ndevices=1 mem_mib=16" },
+	{ "filepriv", t_filepriv, "ndevices=1 mem_mib=16" },
 	{ "window", t_window, "ndevices=2 mem_mib=16" },
 	{ "d2d", t_d2d, "ndevices=2 mem_mib=16" },
 	{ "partial", t_partial, "ndevices=2 mem_mib=16" },
