@@ -276,6 +276,11 @@ int main(int argc, char **argv)
 	     adv <= CL_MEM_ADVICE_CLEAR_READ_MOSTLY_UNIMEM; adv++)
 		CHECK_ERR(clEnqueueMemAdviseINTEL(t.queue, shared, N * sizeof(int), adv, 0, NULL,
 						  NULL), CL_SUCCESS);
+	/* The values of earlier versions, in Intel's registered block, are
+	 * no longer the layer's: they are rejected like any unknown advice. */
+	for (cl_mem_advice_intel adv = 0x4208; adv <= 0x420F; adv++)
+		CHECK_ERR(clEnqueueMemAdviseINTEL(t.queue, shared, N * sizeof(int), adv, 0, NULL,
+						  NULL), CL_INVALID_VALUE);
 	CHECK_ERR(clEnqueueMemAdviseINTEL(t.queue, dev, 4096,
 					  CL_MEM_ADVICE_SET_PREFERRED_LOCATION_UNIMEM, 0, NULL,
 					  &ev), CL_SUCCESS);
