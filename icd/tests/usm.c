@@ -248,6 +248,30 @@ int main(int argc, char **argv)
 	}
 	CHECK(ok);
 
+	/* The layer forgets a USM event when the application's references
+	 * are gone, although the driver may still hold its own: a handle the
+	 * driver reuses for another command shows that command's type. */
+	cl_int value = 7;
+	int retyped = 0;
+	for (int i = 0; i < 200; i++) {
+		CHECK_ERR(clEnqueueMemcpyINTEL(t.queue, CL_FALSE, host, &value, sizeof(value), 0,
+					       NULL, &ev), CL_SUCCESS);
+		CHECK(command_type(ev) == CL_COMMAND_MEMCPY_INTEL);
+		CHECK_ERR(clRetainEvent(ev), CL_SUCCESS);
+		CHECK_ERR(clReleaseEvent(ev), CL_SUCCESS);
+		CHECK(command_type(ev) == CL_COMMAND_MEMCPY_INTEL); /* still held */
+		CHECK_ERR(clReleaseEvent(ev), CL_SUCCESS);
+		CHECK_ERR(clFinish(t.queue), CL_SUCCESS);
+		cl_event marker;
+		CHECK_ERR(clEnqueueMarkerWithWaitList(t.queue, 0, NULL, &marker), CL_SUCCESS);
+		retyped += command_type(marker) != CL_COMMAND_MARKER;
+		CHECK_ERR(clReleaseEvent(marker), CL_SUCCESS);
+		CHECK_ERR(clFinish(t.queue), CL_SUCCESS);
+	}
+	CHECK(retyped == 0);
+	CHECK(host[0] == 7);
+	host[0] = 1000;
+
 	/* Migrate: observed through unimem's record of the last prefetch. */
 	unimem_location_t loc = UNIMEM_LOC_NONE;
 	CHECK_ERR(clEnqueueMigrateMemINTEL(t.queue, shared, N * sizeof(int), 0, 0, NULL, &ev),
