@@ -15,19 +15,36 @@ static void *CL_API_CALL get_extension_function_for_platform(cl_platform_id plat
 	return unimem_cl_next.clGetExtensionFunctionAddressForPlatform(platform, name);
 }
 
-/* The deprecated form has no platform: ours if any platform is served. */
+/*
+ * The deprecated form names no platform. The next layer (the loader, which
+ * asks the drivers) answers first: a function it finds is another vendor's
+ * to give, unless it is the very function a platform we serve would give,
+ * in which case that platform's calls are ours. A name no driver knows is
+ * ours if we serve any platform.
+ */
 static void *CL_API_CALL get_extension_function(const char *name)
 {
-	void *fn = unimem_cl_usm_function(name);
-	if (fn) {
-		cl_platform_id platforms[16];
-		cl_uint n = 0;
-		if (unimem_cl_next.clGetPlatformIDs(16, platforms, &n) == CL_SUCCESS)
-			for (cl_uint i = 0; i < n && i < 16; i++)
-				if (unimem_cl_platform_served(platforms[i]))
-					return fn;
+	void *theirs = unimem_cl_next.clGetExtensionFunctionAddress(name);
+	void *ours = unimem_cl_usm_function(name);
+	if (!ours)
+		return theirs;
+
+	cl_platform_id platforms[16];
+	cl_uint n = 0;
+	bool served_any = false;
+	if (unimem_cl_next.clGetPlatformIDs(16, platforms, &n) != CL_SUCCESS)
+		n = 0;
+	for (cl_uint i = 0; i < n && i < 16; i++) {
+		if (!unimem_cl_platform_served(platforms[i]))
+			continue;
+		served_any = true;
+		if (theirs && unimem_cl_next.clGetExtensionFunctionAddressForPlatform(
+				      platforms[i], name) == theirs)
+			return ours;
 	}
-	return unimem_cl_next.clGetExtensionFunctionAddress(name);
+	if (theirs)
+		return theirs;
+	return served_any ? ours : NULL;
 }
 
 void unimem_cl_extensions_hook(cl_icd_dispatch *d)
