@@ -41,8 +41,8 @@ struct unimem_cl_device {
 	unimem_location_t location;            /* NONE: not managed */
 };
 
-/* Cached facts on @dev, NULL if the driver does not know it. */
-const struct unimem_cl_device *unimem_cl_device(cl_device_id dev);
+/* Copies the facts on @dev to @out; false if the driver does not know it. */
+bool unimem_cl_device(cl_device_id dev, struct unimem_cl_device *out);
 
 /* The devices of @ctx, all in process? Fills @devs (up to @max, count in
  * @n) and returns CL_SUCCESS, or the driver's error (CL_INVALID_CONTEXT). */
@@ -51,7 +51,7 @@ cl_int unimem_cl_context_devices(cl_context ctx, cl_device_id *devs,
 				 cl_uint max, cl_uint *n, bool *all_in_process);
 /* Device and context of a queue, with the driver's error if invalid. */
 cl_int unimem_cl_queue_device(cl_command_queue q, cl_context *ctx,
-			      const struct unimem_cl_device **dev);
+			      struct unimem_cl_device *dev);
 /* The NUMA node of the CPU the calling thread runs on. */
 unimem_location_t unimem_cl_host_location(void);
 /* Does any device of @platform get the layer's SVM/USM? */

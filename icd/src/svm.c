@@ -42,11 +42,13 @@ static void *CL_API_CALL svm_alloc(cl_context ctx, cl_svm_mem_flags flags,
 		return NULL;
 	cl_ulong max_alloc = UINT64_MAX;
 	for (cl_uint i = 0; i < n; i++) {
-		const struct unimem_cl_device *d = unimem_cl_device(devs[i]);
-		if ((flags & CL_MEM_SVM_ATOMICS) && !(d->driver_svm & CL_DEVICE_SVM_ATOMICS))
+		struct unimem_cl_device d;
+		if (!unimem_cl_device(devs[i], &d))
 			return NULL;
-		if (d->max_alloc && d->max_alloc < max_alloc)
-			max_alloc = d->max_alloc;
+		if ((flags & CL_MEM_SVM_ATOMICS) && !(d.driver_svm & CL_DEVICE_SVM_ATOMICS))
+			return NULL;
+		if (d.max_alloc && d.max_alloc < max_alloc)
+			max_alloc = d.max_alloc;
 	}
 	if (size == 0 || size > max_alloc)
 		return NULL;
@@ -235,11 +237,11 @@ cl_int unimem_cl_enqueue_migrate(cl_command_queue q, cl_uint n, const void **ptr
 				 cl_uint num_wait, const cl_event *wait,
 				 cl_event *event, bool usm_command)
 {
-	const struct unimem_cl_device *dev;
+	struct unimem_cl_device dev;
 	cl_int err = unimem_cl_queue_device(q, NULL, &dev);
 	if (err != CL_SUCCESS)
 		return err;
-	if (!dev->in_process) {
+	if (!dev.in_process) {
 		if (usm_command)
 			return CL_INVALID_OPERATION;
 		return unimem_cl_next.clEnqueueSVMMigrateMem(q, n, ptrs, sizes, flags,
@@ -266,7 +268,7 @@ cl_int unimem_cl_enqueue_migrate(cl_command_queue q, cl_uint n, const void **ptr
 		}
 	}
 	j->target = (flags & CL_MIGRATE_MEM_OBJECT_HOST) ? unimem_cl_host_location() :
-							    dev->location;
+							    dev.location;
 	j->flags = (flags & CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED) ?
 			   UNIMEM_PREFETCH_CONTENT_UNDEFINED : 0;
 

@@ -63,10 +63,11 @@ static void *usm_alloc(enum unimem_cl_alloc_kind kind, cl_context ctx,
 	cl_ulong max_alloc = UINT64_MAX;
 	bool in_context = !dev;
 	for (cl_uint i = 0; i < n; i++) {
-		const struct unimem_cl_device *d = unimem_cl_device(devs[i]);
+		struct unimem_cl_device d;
 		in_context |= devs[i] == dev;
-		if (d && d->max_alloc && (!dev || devs[i] == dev) && d->max_alloc < max_alloc)
-			max_alloc = d->max_alloc;
+		if (unimem_cl_device(devs[i], &d) && d.max_alloc && (!dev || devs[i] == dev) &&
+		    d.max_alloc < max_alloc)
+			max_alloc = d.max_alloc;
 	}
 	if (!in_context) {
 		err = CL_INVALID_DEVICE;
@@ -90,13 +91,14 @@ static void *usm_alloc(enum unimem_cl_alloc_kind kind, cl_context ctx,
 	}
 
 	unimem_location_t loc = UNIMEM_LOC_NONE;
-	const struct unimem_cl_device *d = dev ? unimem_cl_device(dev) : NULL;
+	struct unimem_cl_device d;
+	bool have_device = dev && unimem_cl_device(dev, &d);
 	if (kind == UNIMEM_CL_HOST ||
 	    (flags & CL_MEM_ALLOC_INITIAL_PLACEMENT_HOST_INTEL))
 		loc = unimem_cl_host_location();
-	else if (d && (kind == UNIMEM_CL_DEVICE ||
-		       (flags & CL_MEM_ALLOC_INITIAL_PLACEMENT_DEVICE_INTEL)))
-		loc = d->location;
+	else if (have_device && (kind == UNIMEM_CL_DEVICE ||
+				 (flags & CL_MEM_ALLOC_INITIAL_PLACEMENT_DEVICE_INTEL)))
+		loc = d.location;
 
 	void *p = unimem_cl_alloc_memory(size, alignment ? alignment :
 							   USM_DEFAULT_ALIGNMENT, loc);
@@ -234,9 +236,9 @@ static cl_int typed(cl_int err, cl_event *event, cl_command_type type)
 
 static cl_int served_queue(cl_command_queue q)
 {
-	const struct unimem_cl_device *d;
+	struct unimem_cl_device d;
 	cl_int err = unimem_cl_queue_device(q, NULL, &d);
-	if (err == CL_SUCCESS && !d->in_process)
+	if (err == CL_SUCCESS && !d.in_process)
 		err = CL_INVALID_OPERATION;
 	return err;
 }
@@ -371,9 +373,9 @@ static cl_int CL_API_CALL enqueue_mem_advise(cl_command_queue q, const void *ptr
 					     cl_uint num_wait, const cl_event *wait,
 					     cl_event *event)
 {
-	const struct unimem_cl_device *d;
+	struct unimem_cl_device d;
 	cl_int err = unimem_cl_queue_device(q, NULL, &d);
-	if (err == CL_SUCCESS && !d->in_process)
+	if (err == CL_SUCCESS && !d.in_process)
 		err = CL_INVALID_OPERATION;
 	if (err != CL_SUCCESS)
 		return err;
@@ -383,7 +385,7 @@ static cl_int CL_API_CALL enqueue_mem_advise(cl_command_queue q, const void *ptr
 	struct advise_job *j = malloc(sizeof(*j));
 	if (!j)
 		return CL_OUT_OF_HOST_MEMORY;
-	*j = (struct advise_job){ ptr, size, advice, d->location,
+	*j = (struct advise_job){ ptr, size, advice, d.location,
 				  unimem_cl_host_location() };
 	return typed(unimem_cl_host_command(q, num_wait, wait, event, do_advise, j,
 					    NULL, NULL),
