@@ -138,10 +138,16 @@ static void describe(cl_device_id dev, struct unimem_cl_device *d)
 		d->driver_svm = 0;
 	unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE,
 				       sizeof(d->max_alloc), &d->max_alloc, NULL);
+	cl_device_exec_capabilities exec = 0;
+	unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_EXECUTION_CAPABILITIES, sizeof(exec),
+				       &exec, NULL);
 	/* A CPU device sharing the host memory that already gives
-	 * fine-grained buffers runs its kernels on our address space. */
+	 * fine-grained buffers runs its kernels on our address space; native
+	 * kernels (host functions in queue order) carry the layer's host
+	 * commands (host_command.c). */
 	d->in_process = !layer_disabled() && (d->type & CL_DEVICE_TYPE_CPU) &&
-			unified && (d->driver_svm & CL_DEVICE_SVM_FINE_GRAIN_BUFFER);
+			unified && (d->driver_svm & CL_DEVICE_SVM_FINE_GRAIN_BUFFER) &&
+			(exec & CL_EXEC_NATIVE_KERNEL);
 	if (d->in_process)
 		d->location = cpu_device_location();
 	unimem_cl_debug("device %p: type %#lx in-process %d location %#x", (void *)dev,

@@ -90,20 +90,17 @@ void *unimem_cl_alloc_memory(size_t size, size_t align, unimem_location_t loc);
 cl_int unimem_cl_errno_to_cl(long err);
 
 /* ---- work done on the host in queue order (host_command.c) ------------ */
-typedef cl_int (*unimem_cl_host_fn)(void *arg);
+/* Host work is a hint (a prefetch, advice): it cannot fail the command. */
+typedef void (*unimem_cl_host_fn)(void *arg);
 /*
  * Runs @fn(@arg) once the commands @q and the wait list require are done,
- * without blocking the caller; @arg is freed with free() afterwards. The
- * command visible to the application (and returned in @event) is made by
- * @enqueue_tail(q, 1, &gate, event, tail_arg), or a marker if NULL.
+ * without blocking the caller, as one command of @q whose event (returned
+ * in @event) reports @type; @arg is freed with free() afterwards, or at
+ * once if the command cannot be enqueued.
  */
-typedef cl_int (*unimem_cl_tail_fn)(cl_command_queue q, cl_uint n,
-				    const cl_event *wait, cl_event *event,
-				    void *tail_arg);
 cl_int unimem_cl_host_command(cl_command_queue q, cl_uint num_wait,
 			      const cl_event *wait, cl_event *event,
-			      unimem_cl_host_fn fn, void *arg,
-			      unimem_cl_tail_fn enqueue_tail, void *tail_arg);
+			      cl_command_type type, unimem_cl_host_fn fn, void *arg);
 cl_int unimem_cl_check_wait_list(cl_uint n, const cl_event *wait);
 
 /* ---- queues (queues.c): for clMemBlockingFreeINTEL -------------------- */

@@ -158,7 +158,7 @@ struct migrate_job {
 	struct unimem_range ranges[];
 };
 
-static cl_int do_migrate(void *arg)
+static void do_migrate(void *arg)
 {
 	struct migrate_job *j = arg;
 	long r = unimem_prefetch_batch(j->ranges, j->count, j->target, j->flags);
@@ -166,7 +166,6 @@ static cl_int do_migrate(void *arg)
 	 * are still reachable, so the command does not fail for that. */
 	if (r < 0)
 		unimem_cl_debug("prefetch to %#x: %s", j->target, unimem_strerror((int)r));
-	return CL_SUCCESS;
 }
 
 /* Is [ptr, ptr + size) mapped memory? msync(MS_ASYNC) only checks that. */
@@ -212,26 +211,6 @@ static cl_int migrate_range(const void *ptr, size_t size, struct unimem_range *o
 	return CL_SUCCESS;
 }
 
-struct svm_tail {
-	cl_uint n;
-	const void **ptrs;
-	const size_t *sizes;
-	cl_mem_migration_flags flags;
-};
-
-/* The application's event is the driver's own migrate command (a no-op
- * for in-process devices), so it reports CL_COMMAND_SVM_MIGRATE_MEM. */
-static cl_int svm_migrate_tail(cl_command_queue q, cl_uint n, const cl_event *wait,
-			       cl_event *event, void *arg)
-{
-	struct svm_tail *t = arg;
-	cl_int err = unimem_cl_next.clEnqueueSVMMigrateMem(q, t->n, t->ptrs, t->sizes,
-							   t->flags, n, wait, event);
-	if (err != CL_SUCCESS)
-		err = unimem_cl_next.clEnqueueMarkerWithWaitList(q, n, wait, event);
-	return err;
-}
-
 cl_int unimem_cl_enqueue_migrate(cl_command_queue q, cl_uint n, const void **ptrs,
 				 const size_t *sizes, cl_mem_migration_flags flags,
 				 cl_uint num_wait, const cl_event *wait,
@@ -272,9 +251,10 @@ cl_int unimem_cl_enqueue_migrate(cl_command_queue q, cl_uint n, const void **ptr
 	j->flags = (flags & CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED) ?
 			   UNIMEM_PREFETCH_CONTENT_UNDEFINED : 0;
 
-	struct svm_tail tail = { n, ptrs, sizes, flags };
-	return unimem_cl_host_command(q, num_wait, wait, event, do_migrate, j,
-				      usm_command ? NULL : svm_migrate_tail, &tail);
+	return unimem_cl_host_command(q, num_wait, wait, event,
+				      usm_command ? CL_COMMAND_MIGRATEMEM_INTEL :
+						    CL_COMMAND_SVM_MIGRATE_MEM,
+				      do_migrate, j);
 }
 
 static cl_int CL_API_CALL svm_enqueue_migrate(cl_command_queue q, cl_uint n,

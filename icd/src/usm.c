@@ -294,9 +294,8 @@ static cl_int CL_API_CALL enqueue_migrate_mem(cl_command_queue q, const void *pt
 	cl_int err = served_queue(q);
 	if (err != CL_SUCCESS)
 		return err;
-	return typed(unimem_cl_enqueue_migrate(q, 1, &ptr, &size, flags, num_wait,
-					       wait, event, true),
-		     event, CL_COMMAND_MIGRATEMEM_INTEL);
+	return unimem_cl_enqueue_migrate(q, 1, &ptr, &size, flags, num_wait, wait, event,
+					 true);
 }
 
 /* ---- advice ------------------------------------------------------------ */
@@ -308,7 +307,7 @@ struct advise_job {
 	unimem_location_t device, host;
 };
 
-static cl_int do_advise(void *arg)
+static void do_advise(void *arg)
 {
 	struct advise_job *j = arg;
 	int r = 0;
@@ -353,7 +352,6 @@ static cl_int do_advise(void *arg)
 	/* Advice is a hint: one the backend cannot keep changes nothing. */
 	if (r < 0)
 		unimem_cl_debug("advice %#x: %s", j->advice, unimem_strerror(r));
-	return CL_SUCCESS;
 }
 
 static bool range_valid(const void *ptr, size_t size)
@@ -387,9 +385,8 @@ static cl_int CL_API_CALL enqueue_mem_advise(cl_command_queue q, const void *ptr
 		return CL_OUT_OF_HOST_MEMORY;
 	*j = (struct advise_job){ ptr, size, advice, d.location,
 				  unimem_cl_host_location() };
-	return typed(unimem_cl_host_command(q, num_wait, wait, event, do_advise, j,
-					    NULL, NULL),
-		     event, CL_COMMAND_MEMADVISE_INTEL);
+	return unimem_cl_host_command(q, num_wait, wait, event, CL_COMMAND_MEMADVISE_INTEL,
+				      do_advise, j);
 }
 
 /* ---- lookup ------------------------------------------------------------ */
