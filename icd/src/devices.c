@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USM_EXTENSION "cl_intel_unified_shared_memory"
-
 /*
  * What we know of each device, so that hot calls (clSVMAlloc) do not ask
  * the driver each time. Root devices live as long as the process: they are
@@ -342,61 +340,10 @@ bool unimem_cl_platform_served(cl_platform_id platform)
 	return false;
 }
 
-/* The driver's answer to @param with @extra appended (bytes, or a string
- * when @as_string: then it goes before the terminating NUL with a space). */
-static cl_int answer_appended(cl_device_id dev, cl_device_info param,
-			      const void *extra, size_t extra_size, bool as_string,
-			      size_t param_value_size, void *param_value,
-			      size_t *param_value_size_ret)
+static cl_int device_info(void *dev, cl_uint param, size_t size, void *value,
+			  size_t *size_ret)
 {
-	size_t size = 0;
-	cl_int err = unimem_cl_next.clGetDeviceInfo(dev, param, 0, NULL, &size);
-	if (err != CL_SUCCESS)
-		return err;
-	char *buf = malloc(size + extra_size + 2);
-	if (!buf)
-		return CL_OUT_OF_HOST_MEMORY;
-	err = unimem_cl_next.clGetDeviceInfo(dev, param, size, buf, NULL);
-	if (err != CL_SUCCESS) {
-		free(buf);
-		return err;
-	}
-	size_t total;
-	if (as_string) {
-		size_t len = strnlen(buf, size);
-		if (strstr(buf, (const char *)extra)) {
-			total = len + 1;
-		} else {
-			if (len > 0 && buf[len - 1] != ' ')
-				buf[len++] = ' ';
-			memcpy(buf + len, extra, extra_size);
-			buf[len + extra_size] = '\0';
-			total = len + extra_size + 1;
-		}
-	} else {
-		memcpy(buf + size, extra, extra_size);
-		total = size + extra_size;
-	}
-	err = unimem_cl_answer(buf, total, param_value_size, param_value, param_value_size_ret);
-	free(buf);
-	return err;
-}
-
-static bool driver_lists_usm(cl_device_id dev)
-{
-	size_t size = 0;
-	if (unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_EXTENSIONS, 0, NULL, &size) !=
-	    CL_SUCCESS)
-		return false;
-	char *buf = malloc(size + 1);
-	bool found = false;
-	if (buf && unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_EXTENSIONS, size, buf,
-						  NULL) == CL_SUCCESS) {
-		buf[size] = '\0';
-		found = strstr(buf, USM_EXTENSION) != NULL;
-	}
-	free(buf);
-	return found;
+	return unimem_cl_next.clGetDeviceInfo(dev, param, size, value, size_ret);
 }
 
 cl_int CL_API_CALL unimem_cl_GetDeviceInfo(cl_device_id dev, cl_device_info param,
@@ -437,19 +384,11 @@ cl_int CL_API_CALL unimem_cl_GetDeviceInfo(cl_device_id dev, cl_device_info para
 			      param_value_size_ret);
 	}
 	case CL_DEVICE_EXTENSIONS:
-		return answer_appended(dev, param, USM_EXTENSION,
-				       sizeof(USM_EXTENSION) - 1, true,
-				       param_value_size, param_value,
-				       param_value_size_ret);
-	case CL_DEVICE_EXTENSIONS_WITH_VERSION: {
-		if (driver_lists_usm(dev))
-			break;
-		cl_name_version nv = { .version = CL_MAKE_VERSION(1, 0, 0) };
-		strncpy(nv.name, USM_EXTENSION, sizeof(nv.name) - 1);
-		return answer_appended(dev, param, &nv, sizeof(nv), false,
-				       param_value_size, param_value,
-				       param_value_size_ret);
-	}
+	case CL_DEVICE_EXTENSIONS_WITH_VERSION:
+		return unimem_cl_answer_extensions(device_info, dev, param,
+						   param == CL_DEVICE_EXTENSIONS_WITH_VERSION,
+						   param_value_size, param_value,
+						   param_value_size_ret);
 	default: {
 		/* The kernels run on the host CPUs: every kind of allocation
 		 * is accessible, concurrently, with atomics. */

@@ -1,10 +1,129 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * extensions.c - handing out the USM entry points. The application gets
- * our functions for a platform with at least one served device; any other
- * name, or platform, goes to the driver.
+ * extensions.c - the extensions the layer adds: their names in the
+ * platform's and the devices' extension lists, and their entry points. The
+ * application gets our functions for a platform with at least one served
+ * device; any other name, or platform, goes to the driver. A platform
+ * lists our extensions when all its devices are served, as a platform's
+ * list holds what every one of its devices supports.
  */
 #include "layer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	cl_version version;
+} layer_extensions[] = {
+	{ "cl_intel_unified_shared_memory", CL_MAKE_VERSION(1, 0, 0) },
+};
+#define LAYER_EXTENSIONS (sizeof(layer_extensions) / sizeof(layer_extensions[0]))
+
+/* Is @name a whole word of the space-separated @list? */
+static bool listed(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *p = list; (p = strstr(p, name)); p += len)
+		if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
+static bool listed_versioned(const cl_name_version *nv, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(nv[i].name, name, sizeof(nv[i].name)) == 0)
+			return true;
+	return false;
+}
+
+cl_int unimem_cl_answer_extensions(unimem_cl_info_fn get, void *object, cl_uint param,
+				   bool versioned, size_t param_value_size,
+				   void *param_value, size_t *param_value_size_ret)
+{
+	size_t size = 0;
+	cl_int err = get(object, param, 0, NULL, &size);
+	if (err != CL_SUCCESS)
+		return err;
+	size_t room = 0;
+	for (size_t i = 0; i < LAYER_EXTENSIONS; i++)
+		room += versioned ? sizeof(cl_name_version) : strlen(layer_extensions[i].name) + 1;
+	char *buf = calloc(1, size + room + 1);
+	if (!buf)
+		return CL_OUT_OF_HOST_MEMORY;
+	err = get(object, param, size, buf, NULL);
+	if (err != CL_SUCCESS) {
+		free(buf);
+		return err;
+	}
+	size_t total;
+	if (versioned) {
+		cl_name_version *nv = (cl_name_version *)buf;
+		size_t n = size / sizeof(*nv);
+		for (size_t i = 0; i < LAYER_EXTENSIONS; i++) {
+			if (listed_versioned(nv, n, layer_extensions[i].name))
+				continue;
+			memset(&nv[n], 0, sizeof(nv[n]));
+			nv[n].version = layer_extensions[i].version;
+			strncpy(nv[n].name, layer_extensions[i].name, sizeof(nv[n].name) - 1);
+			n++;
+		}
+		total = n * sizeof(*nv);
+	} else {
+		size_t len = strnlen(buf, size);
+		for (size_t i = 0; i < LAYER_EXTENSIONS; i++) {
+			const char *name = layer_extensions[i].name;
+			if (listed(buf, name))
+				continue;
+			if (len > 0 && buf[len - 1] != ' ')
+				buf[len++] = ' ';
+			memcpy(buf + len, name, strlen(name) + 1);
+			len += strlen(name);
+		}
+		total = len + 1;
+	}
+	err = unimem_cl_answer(buf, total, param_value_size, param_value, param_value_size_ret);
+	free(buf);
+	return err;
+}
+
+/* Are all devices of @platform served? */
+static bool platform_fully_served(cl_platform_id platform)
+{
+	cl_device_id devs[UNIMEM_CL_MAX_DEVICES];
+	cl_uint n = 0;
+	if (unimem_cl_next.clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, UNIMEM_CL_MAX_DEVICES,
+					  devs, &n) != CL_SUCCESS ||
+	    n == 0 || n > UNIMEM_CL_MAX_DEVICES)
+		return false;
+	for (cl_uint i = 0; i < n; i++) {
+		struct unimem_cl_device d;
+		if (!unimem_cl_device(devs[i], &d) || !d.in_process)
+			return false;
+	}
+	return true;
+}
+
+static cl_int platform_info(void *platform, cl_uint param, size_t size, void *value,
+			    size_t *size_ret)
+{
+	return unimem_cl_next.clGetPlatformInfo(platform, param, size, value, size_ret);
+}
+
+static cl_int CL_API_CALL get_platform_info(cl_platform_id platform, cl_platform_info param,
+					    size_t param_value_size, void *param_value,
+					    size_t *param_value_size_ret)
+{
+	if ((param == CL_PLATFORM_EXTENSIONS || param == CL_PLATFORM_EXTENSIONS_WITH_VERSION) &&
+	    platform_fully_served(platform))
+		return unimem_cl_answer_extensions(platform_info, platform, param,
+						   param == CL_PLATFORM_EXTENSIONS_WITH_VERSION,
+						   param_value_size, param_value,
+						   param_value_size_ret);
+	return unimem_cl_next.clGetPlatformInfo(platform, param, param_value_size, param_value,
+						param_value_size_ret);
+}
 
 static void *CL_API_CALL get_extension_function_for_platform(cl_platform_id platform,
 							      const char *name)
@@ -51,4 +170,5 @@ void unimem_cl_extensions_hook(cl_icd_dispatch *d)
 {
 	d->clGetExtensionFunctionAddressForPlatform = get_extension_function_for_platform;
 	d->clGetExtensionFunctionAddress = get_extension_function;
+	d->clGetPlatformInfo = get_platform_info;
 }

@@ -120,6 +120,15 @@ cl_int unimem_cl_enqueue_migrate(cl_command_queue q, cl_uint n,
 				 const cl_event *wait, cl_event *event,
 				 bool usm_command);
 
+/* A driver's clGet*Info for one object (a device, a platform). */
+typedef cl_int (*unimem_cl_info_fn)(void *object, cl_uint param, size_t size,
+				    void *value, size_t *size_ret);
+/* The driver's extension list (@versioned: the cl_name_version array)
+ * with the layer's extensions added, those it does not list already. */
+cl_int unimem_cl_answer_extensions(unimem_cl_info_fn get, void *object, cl_uint param,
+				   bool versioned, size_t param_value_size,
+				   void *param_value, size_t *param_value_size_ret);
+
 /* USM entry points (usm.c), handed out by extensions.c. */
 void *unimem_cl_usm_function(const char *name);
 

@@ -114,6 +114,48 @@ static inline cl_kernel cltest_kernel(cl_program p, const char *name)
 	return k;
 }
 
+/* Does @platform list @name in CL_PLATFORM_EXTENSIONS, and (the same
+ * answer is checked) in CL_PLATFORM_EXTENSIONS_WITH_VERSION, where its
+ * version goes to @version? */
+static inline bool cltest_platform_lists(cl_platform_id platform, const char *name,
+					 cl_version *version)
+{
+	size_t size = 0;
+	REQUIRE(clGetPlatformInfo(platform, CL_PLATFORM_EXTENSIONS, 0, NULL, &size) ==
+		CL_SUCCESS);
+	char *ext = calloc(1, size + 1);
+	REQUIRE(ext && clGetPlatformInfo(platform, CL_PLATFORM_EXTENSIONS, size, ext, NULL) ==
+			       CL_SUCCESS);
+	if (strlen(ext) + 1 != size)
+		CHECK_FAILED();
+	bool in_string = false;
+	size_t len = strlen(name);
+	for (const char *p = ext; (p = strstr(p, name)); p += len)
+		in_string |= (p == ext || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0');
+	free(ext);
+
+	bool in_array = false;
+	if (clGetPlatformInfo(platform, CL_PLATFORM_EXTENSIONS_WITH_VERSION, 0, NULL, &size) ==
+	    CL_SUCCESS) {
+		cl_name_version *nv = malloc(size);
+		REQUIRE(nv && clGetPlatformInfo(platform, CL_PLATFORM_EXTENSIONS_WITH_VERSION, size,
+						nv, NULL) == CL_SUCCESS);
+		for (size_t i = 0; i < size / sizeof(*nv); i++)
+			if (strcmp(nv[i].name, name) == 0) {
+				in_array = true;
+				if (version)
+					*version = nv[i].version;
+			}
+		free(nv);
+		if (in_string != in_array) {
+			fprintf(stderr, "%s: listed %d in the string, %d in the array\n", name,
+				in_string, in_array);
+			CHECK_FAILED();
+		}
+	}
+	return in_string;
+}
+
 static inline int cltest_done(const char *name)
 {
 	if (cltest_failures) {

@@ -7,6 +7,7 @@
  * clGetExtensionFunctionAddress, which names no platform, gives the other
  * vendor's function when it has one, and the layer's only for names no
  * driver answers. Which library a function lives in tells whose it is.
+ * Only the served platform lists the layer's extension.
  */
 #include <dlfcn.h>
 
@@ -69,5 +70,8 @@ int main(int argc, char **argv)
 		CHECK(any_free == NULL);
 	}
 	CHECK(clGetExtensionFunctionAddress("clNoSuchFunctionINTEL") == NULL);
+	/* Only the served platform lists the layer's extension. */
+	CHECK(cltest_platform_lists(pocl, "cl_intel_unified_shared_memory", NULL) == with_layer);
+	CHECK(!cltest_platform_lists(stub, "cl_intel_unified_shared_memory", NULL));
 	return cltest_done("icd.two_platforms");
 }

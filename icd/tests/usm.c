@@ -91,6 +91,11 @@ int main(int argc, char **argv)
 		CL_DEVICE_CROSS_DEVICE_SHARED_MEM_CAPABILITIES_INTEL,
 		CL_DEVICE_SHARED_SYSTEM_MEM_CAPABILITIES_INTEL,
 	};
+	/* PoCL's one device is served, so its platform lists the extension. */
+	cl_version version = 0;
+	CHECK(cltest_platform_lists(t.platform, "cl_intel_unified_shared_memory", &version) ==
+	      with_layer);
+	CHECK(!with_layer || version == CL_MAKE_VERSION(1, 0, 0));
 	/* The platform-less lookup (deprecated) answers the same. */
 	CHECK((clGetExtensionFunctionAddress("clSharedMemAllocINTEL") != NULL) == with_layer);
 	if (!with_layer) {
