@@ -112,6 +112,7 @@ cl_int unimem_cl_finish_context_queues(cl_context ctx);
 void unimem_cl_svm_hook(cl_icd_dispatch *d);
 void unimem_cl_devices_hook(cl_icd_dispatch *d);
 void unimem_cl_extensions_hook(cl_icd_dispatch *d);
+void unimem_cl_buffers_hook(cl_icd_dispatch *d);
 
 /* Migrate ranges to a location as a queued command (svm.c). */
 cl_int unimem_cl_enqueue_migrate(cl_command_queue q, cl_uint n,
