@@ -10,6 +10,14 @@
 # checked to be numbers in both runs, not to be equal.
 set -eu
 layer=$1
+# Under ctest, UNIMEM_CL_LOADER_DIR names the loader clinfo must run on.
+if [ -n "${UNIMEM_CL_LOADER_DIR:-}" ]; then
+	loader=$(ldd "${REAL_CLINFO:-$(command -v clinfo)}" | awk '$1 == "libOpenCL.so.1" { print $3 }')
+	[ "$(dirname "$(readlink -f "$loader")")" = "$(readlink -f "$UNIMEM_CL_LOADER_DIR")" ] || {
+		echo "icd.clinfo: clinfo runs on $loader, expected one in $UNIMEM_CL_LOADER_DIR"
+		exit 1
+	}
+fi
 plain=$(mktemp) layered=$(mktemp)
 trap 'rm -f "$plain" "$layered" "$plain.n" "$layered.n"' EXIT
 env -u OPENCL_LAYERS clinfo --raw >"$plain" 2>&1

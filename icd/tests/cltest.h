@@ -15,6 +15,9 @@
 #define CL_USE_DEPRECATED_OPENCL_1_1_APIS
 #include <CL/cl.h>
 #include <CL/cl_ext.h>
+#include <dlfcn.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +65,32 @@ struct cltest {
 	cl_command_queue queue;
 };
 
+/*
+ * Under ctest, UNIMEM_CL_LOADER_DIR names the directory of the ICD loader
+ * the test must run on (ocl-icd's, or the Khronos loader's put first by
+ * LD_LIBRARY_PATH): the libOpenCL that clGetPlatformIDs lives in must be
+ * there, or the test proves nothing about that loader.
+ */
+static inline void cltest_check_loader(void)
+{
+	const char *want = getenv("UNIMEM_CL_LOADER_DIR");
+	if (!want)
+		return; /* run by hand */
+	Dl_info info;
+	void *fn = dlsym(RTLD_DEFAULT, "clGetPlatformIDs");
+	REQUIRE(fn && dladdr(fn, &info) && info.dli_fname);
+	char lib[PATH_MAX], got[PATH_MAX], expected[PATH_MAX];
+	REQUIRE(realpath(info.dli_fname, lib));
+	bool same = realpath(dirname(lib), got) && realpath(want, expected) &&
+		    strcmp(got, expected) == 0;
+	if (!same)
+		fprintf(stderr, "loader: running on %s, expected one in %s\n", info.dli_fname, want);
+	REQUIRE(same);
+}
+
 static inline void cltest_mode(int argc, char **argv)
 {
+	cltest_check_loader();
 	REQUIRE(argc >= 2);
 	with_layer = strcmp(argv[1], "layer") == 0;
 	REQUIRE(with_layer || strcmp(argv[1], "plain") == 0);

@@ -128,6 +128,7 @@ int main(int argc, char **argv)
 {
 	REQUIRE(argc >= 2);
 	REQUIRE(!getenv("OPENCL_LAYERS"));
+	cltest_check_loader();
 	void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		fprintf(stderr, "%s\n", dlerror());
