@@ -362,10 +362,22 @@ cl_int CL_API_CALL unimem_cl_GetDeviceInfo(cl_device_id dev, cl_device_info para
 	case CL_DEVICE_CROSS_DEVICE_SHARED_MEM_CAPABILITIES_INTEL:
 	case CL_DEVICE_SHARED_SYSTEM_MEM_CAPABILITIES_INTEL:
 	case CL_DEVICE_UNIMEM_LOCATION:
+	case CL_DEVICE_SVM_TYPE_CAPABILITIES_KHR:
 		d = unimem_cl_device(dev, &facts) ? &facts : NULL;
 		break;
 	default:
 		break;
+	}
+	if (param == CL_DEVICE_SVM_TYPE_CAPABILITIES_KHR && d) {
+		/* A device of a platform we serve has one entry per type the
+		 * platform lists: its own capabilities, or 0 if not served. */
+		cl_svm_capabilities_khr types[UNIMEM_CL_SVM_TYPES];
+		if (d->in_process || unimem_cl_platform_served(d->platform)) {
+			for (cl_uint t = 0; t < UNIMEM_CL_SVM_TYPES; t++)
+				types[t] = unimem_cl_svm_type_caps(d, t);
+			return unimem_cl_answer(types, sizeof(types), param_value_size,
+						param_value, param_value_size_ret);
+		}
 	}
 	if (param == CL_DEVICE_UNIMEM_LOCATION && d) {
 		uint32_t loc = d->location;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * extensions.c - the extensions the layer adds: their names in the
+ * extensions.c - the extensions the layer adds (cl_intel_unified_shared_memory,
+ * cl_khr_unified_svm): their names in the
  * platform's and the devices' extension lists, and their entry points. The
  * application gets our functions for a platform with at least one served
  * device; any other name, or platform, goes to the driver. A platform
@@ -17,7 +18,15 @@ static const struct {
 	cl_version version;
 } layer_extensions[] = {
 	{ "cl_intel_unified_shared_memory", CL_MAKE_VERSION(1, 0, 0) },
+	{ CL_KHR_UNIFIED_SVM_EXTENSION_NAME, CL_KHR_UNIFIED_SVM_EXTENSION_VERSION },
 };
+
+/* One of the layer's extension functions, NULL if @name is none. */
+static void *layer_function(const char *name)
+{
+	void *fn = unimem_cl_usm_function(name);
+	return fn ? fn : unimem_cl_unified_svm_function(name);
+}
 #define LAYER_EXTENSIONS (sizeof(layer_extensions) / sizeof(layer_extensions[0]))
 
 /* Is @name a whole word of the space-separated @list? */
@@ -115,6 +124,11 @@ static cl_int CL_API_CALL get_platform_info(cl_platform_id platform, cl_platform
 					    size_t param_value_size, void *param_value,
 					    size_t *param_value_size_ret)
 {
+	cl_svm_capabilities_khr types[UNIMEM_CL_SVM_TYPES];
+	if (param == CL_PLATFORM_SVM_TYPE_CAPABILITIES_KHR &&
+	    unimem_cl_platform_svm_types(platform, types))
+		return unimem_cl_answer(types, sizeof(types), param_value_size, param_value,
+					param_value_size_ret);
 	if ((param == CL_PLATFORM_EXTENSIONS || param == CL_PLATFORM_EXTENSIONS_WITH_VERSION) &&
 	    platform_fully_served(platform))
 		return unimem_cl_answer_extensions(platform_info, platform, param,
@@ -128,7 +142,7 @@ static cl_int CL_API_CALL get_platform_info(cl_platform_id platform, cl_platform
 static void *CL_API_CALL get_extension_function_for_platform(cl_platform_id platform,
 							      const char *name)
 {
-	void *fn = unimem_cl_usm_function(name);
+	void *fn = layer_function(name);
 	if (fn && platform && unimem_cl_platform_served(platform))
 		return fn;
 	return unimem_cl_next.clGetExtensionFunctionAddressForPlatform(platform, name);
@@ -144,7 +158,7 @@ static void *CL_API_CALL get_extension_function_for_platform(cl_platform_id plat
 static void *CL_API_CALL get_extension_function(const char *name)
 {
 	void *theirs = unimem_cl_next.clGetExtensionFunctionAddress(name);
-	void *ours = unimem_cl_usm_function(name);
+	void *ours = layer_function(name);
 	if (!ours)
 		return theirs;
 

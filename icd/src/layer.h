@@ -68,6 +68,18 @@ enum unimem_cl_alloc_kind {
 	UNIMEM_CL_SHARED,     /* clSharedMemAllocINTEL */
 };
 
+/* What clSVMAllocWithPropertiesKHR was given, kept to answer
+ * CL_SVM_INFO_PROPERTIES_KHR with the same list in the same order. */
+enum unimem_cl_svm_prop { SVM_PROP_DEVICE, SVM_PROP_ACCESS, SVM_PROP_ALIGNMENT };
+struct unimem_cl_svm_props {
+	cl_device_id device;       /* CL_SVM_ALLOC_ASSOCIATED_DEVICE_HANDLE_KHR */
+	cl_bitfield access;        /* CL_SVM_ALLOC_ACCESS_FLAGS_KHR */
+	size_t alignment;          /* CL_SVM_ALLOC_ALIGNMENT_KHR, as given */
+	unsigned char order[3];    /* enum unimem_cl_svm_prop, as listed */
+	unsigned char count;
+	bool given;                /* a list was passed (possibly empty) */
+};
+
 struct unimem_cl_alloc {
 	void *base;
 	size_t size;
@@ -75,6 +87,9 @@ struct unimem_cl_alloc {
 	cl_device_id device; /* NULL unless tied to one */
 	enum unimem_cl_alloc_kind kind;
 	cl_bitfield flags;   /* cl_svm_mem_flags or cl_mem_alloc_flags_intel */
+	cl_uint svm_type;    /* enum unimem_cl_svm_type_index */
+	bool from_driver;    /* the driver's clSVMAlloc made it: its free */
+	struct unimem_cl_svm_props props;
 };
 
 int unimem_cl_registry_add(const struct unimem_cl_alloc *a);
@@ -132,6 +147,16 @@ cl_int unimem_cl_answer_extensions(unimem_cl_info_fn get, void *object, cl_uint 
 
 /* USM entry points (usm.c), handed out by extensions.c. */
 void *unimem_cl_usm_function(const char *name);
+
+/* ---- cl_khr_unified_svm (unified_svm.c) ---------------------------------- */
+void *unimem_cl_unified_svm_function(const char *name);
+/* The capabilities of SVM type @type on device @d (0: not supported). */
+cl_svm_capabilities_khr unimem_cl_svm_type_caps(const struct unimem_cl_device *d,
+						cl_uint type);
+/* CL_PLATFORM_SVM_TYPE_CAPABILITIES_KHR / CL_DEVICE_SVM_TYPE_CAPABILITIES_KHR
+ * for a platform with a served device; false to leave it to the driver. */
+bool unimem_cl_platform_svm_types(cl_platform_id platform,
+				  cl_svm_capabilities_khr caps[UNIMEM_CL_SVM_TYPES]);
 
 /* A clGet*Info answer: copies @size bytes of @src as the spec says. */
 cl_int unimem_cl_answer(const void *src, size_t size, size_t param_value_size,

@@ -106,8 +106,14 @@ static void *usm_alloc(enum unimem_cl_alloc_kind kind, cl_context ctx,
 		err = CL_OUT_OF_HOST_MEMORY;
 		goto fail;
 	}
+	/* The cl_khr_unified_svm type closest to each USM kind. */
+	cl_uint svm_type = kind == UNIMEM_CL_HOST ? UNIMEM_CL_SVM_TYPE_HOST :
+			   kind == UNIMEM_CL_DEVICE ? UNIMEM_CL_SVM_TYPE_DEVICE :
+			   dev ? UNIMEM_CL_SVM_TYPE_SINGLE_DEVICE_SHARED :
+				 UNIMEM_CL_SVM_TYPE_FINE_GRAIN_BUFFER;
 	struct unimem_cl_alloc a = { .base = p, .size = size, .context = ctx,
-				     .device = dev, .kind = kind, .flags = flags };
+				     .device = dev, .kind = kind, .flags = flags,
+				     .svm_type = svm_type };
 	if (unimem_cl_registry_add(&a) != 0) {
 		unimem_free(p);
 		err = CL_OUT_OF_HOST_MEMORY;

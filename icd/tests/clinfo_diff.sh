@@ -44,6 +44,8 @@ grep -q 'CL_DEVICE_SVM_CAPABILITIES.*CL_DEVICE_SVM_FINE_GRAIN_SYSTEM' "$layered"
 	fail "no FINE_GRAIN_SYSTEM with the layer"
 grep -q 'CL_DEVICE_EXTENSIONS .*cl_intel_unified_shared_memory' "$layered" ||
 	fail "no cl_intel_unified_shared_memory with the layer"
+grep -q 'CL_DEVICE_EXTENSIONS .*cl_khr_unified_svm' "$layered" ||
+	fail "no cl_khr_unified_svm with the layer"
 grep -q 'CL_PLATFORM_EXTENSIONS .*cl_intel_unified_shared_memory' "$layered" ||
 	fail "the platform does not list cl_intel_unified_shared_memory with the layer"
 if grep -q 'FINE_GRAIN_SYSTEM\|unified_shared_memory\|unified_svm' "$plain"; then
