@@ -21,6 +21,17 @@ static const struct {
 	{ CL_KHR_UNIFIED_SVM_EXTENSION_NAME, CL_KHR_UNIFIED_SVM_EXTENSION_VERSION },
 };
 
+void *unimem_cl_lookup_function(const struct unimem_cl_function *table, size_t count,
+				const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(name, table[i].name) == 0)
+			return table[i].fn;
+	return NULL;
+}
+
 /* One of the layer's extension functions, NULL if @name is none. */
 static void *layer_function(const char *name)
 {

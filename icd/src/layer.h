@@ -145,6 +145,14 @@ cl_int unimem_cl_answer_extensions(unimem_cl_info_fn get, void *object, cl_uint 
 				   bool versioned, size_t param_value_size,
 				   void *param_value, size_t *param_value_size_ret);
 
+/* An extension's entry points by name, and a lookup in such a table. */
+struct unimem_cl_function {
+	const char *name;
+	void *fn;
+};
+void *unimem_cl_lookup_function(const struct unimem_cl_function *table, size_t count,
+				const char *name);
+
 /* USM entry points (usm.c), handed out by extensions.c. */
 void *unimem_cl_usm_function(const char *name);
 

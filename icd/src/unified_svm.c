@@ -102,17 +102,30 @@ bool unimem_cl_platform_svm_types(cl_platform_id platform,
 
 /* ---- properties --------------------------------------------------------- */
 
-static bool device_in(cl_device_id dev, const cl_device_id *devs, cl_uint n)
+/* The devices of a context, and whether the layer serves them all. */
+struct context_devices {
+	cl_device_id ids[UNIMEM_CL_MAX_DEVICES];
+	cl_uint n;
+	bool served;
+};
+
+static cl_int context_devices(cl_context ctx, struct context_devices *c)
 {
-	for (cl_uint i = 0; i < n; i++)
-		if (devs[i] == dev)
+	return unimem_cl_context_devices(ctx, c->ids, UNIMEM_CL_MAX_DEVICES, &c->n, &c->served);
+}
+
+
+static bool device_in(cl_device_id dev, const struct context_devices *c)
+{
+	for (cl_uint i = 0; i < c->n; i++)
+		if (c->ids[i] == dev)
 			return true;
 	return false;
 }
 
 /* Parses an allocation property list against the context's devices. */
 static cl_int parse_alloc_properties(const cl_svm_alloc_properties_khr *props,
-				     const cl_device_id *devs, cl_uint n,
+				     const struct context_devices *c,
 				     struct unimem_cl_svm_props *out)
 {
 	const cl_svm_alloc_access_flags_khr access_known =
@@ -126,7 +139,7 @@ static cl_int parse_alloc_properties(const cl_svm_alloc_properties_khr *props,
 		case CL_SVM_ALLOC_ASSOCIATED_DEVICE_HANDLE_KHR:
 			which = SVM_PROP_DEVICE;
 			out->device = (cl_device_id)(uintptr_t)props[1];
-			if (!device_in(out->device, devs, n))
+			if (!device_in(out->device, c))
 				return CL_INVALID_PROPERTY;
 			break;
 		case CL_SVM_ALLOC_ACCESS_FLAGS_KHR:
@@ -156,14 +169,14 @@ static cl_int parse_alloc_properties(const cl_svm_alloc_properties_khr *props,
 /* The capabilities of @type for @dev, or (NULL) what every device of the
  * context gives: 0 if one of them does not support it. */
 static cl_svm_capabilities_khr caps_for(cl_uint type, cl_device_id dev,
-					const cl_device_id *devs, cl_uint n)
+					const struct context_devices *c)
 {
 	struct unimem_cl_device d;
 	if (dev)
 		return unimem_cl_device(dev, &d) ? unimem_cl_svm_type_caps(&d, type) : 0;
-	cl_svm_capabilities_khr caps = n ? ~(cl_svm_capabilities_khr)0 : 0;
-	for (cl_uint i = 0; i < n; i++)
-		caps &= unimem_cl_device(devs[i], &d) ? unimem_cl_svm_type_caps(&d, type) : 0;
+	cl_svm_capabilities_khr caps = c->n ? ~(cl_svm_capabilities_khr)0 : 0;
+	for (cl_uint i = 0; i < c->n; i++)
+		caps &= unimem_cl_device(c->ids[i], &d) ? unimem_cl_svm_type_caps(&d, type) : 0;
 	return caps;
 }
 
@@ -179,20 +192,18 @@ static void *CL_API_CALL svm_alloc_with_properties(cl_context ctx,
 						   const cl_svm_alloc_properties_khr *props,
 						   cl_uint type, size_t size, cl_int *errcode_ret)
 {
-	cl_device_id devs[UNIMEM_CL_MAX_DEVICES];
-	cl_uint n;
-	bool served;
+	struct context_devices c;
 	struct unimem_cl_svm_props p;
-	cl_int err = unimem_cl_context_devices(ctx, devs, UNIMEM_CL_MAX_DEVICES, &n, &served);
+	cl_int err = context_devices(ctx, &c);
 	if (err == CL_SUCCESS)
-		err = parse_alloc_properties(props, devs, n, &p);
+		err = parse_alloc_properties(props, &c, &p);
 	if (err == CL_SUCCESS && type >= UNIMEM_CL_SVM_TYPES)
 		err = CL_INVALID_VALUE;
 	/* A type tied to a device needs one named; each device that will use
 	 * the memory must support the type (any context the layer does not
 	 * serve supports none). */
 	if (err == CL_SUCCESS &&
-	    (!served || (needs_device(type) && !p.device) || !caps_for(type, p.device, devs, n)))
+	    (!c.served || (needs_device(type) && !p.device) || !caps_for(type, p.device, &c)))
 		err = CL_INVALID_OPERATION;
 	if (err != CL_SUCCESS || size == 0) {
 		/* Size 0 is no allocation and no error, as the extension says. */
@@ -228,10 +239,8 @@ static cl_int CL_API_CALL svm_free_with_properties(cl_context ctx,
 						   const cl_svm_free_properties_khr *props,
 						   cl_svm_free_flags_khr flags, void *ptr)
 {
-	cl_device_id devs[UNIMEM_CL_MAX_DEVICES];
-	cl_uint n;
-	bool served;
-	cl_int err = unimem_cl_context_devices(ctx, devs, UNIMEM_CL_MAX_DEVICES, &n, &served);
+	struct context_devices c;
+	cl_int err = context_devices(ctx, &c);
 	if (err != CL_SUCCESS)
 		return err;
 	if (props && props[0])
@@ -257,13 +266,11 @@ static cl_int CL_API_CALL get_svm_pointer_info(cl_context ctx, cl_device_id dev,
 					       size_t param_value_size, void *param_value,
 					       size_t *param_value_size_ret)
 {
-	cl_device_id devs[UNIMEM_CL_MAX_DEVICES];
-	cl_uint n;
-	bool served;
-	cl_int err = unimem_cl_context_devices(ctx, devs, UNIMEM_CL_MAX_DEVICES, &n, &served);
+	struct context_devices c;
+	cl_int err = context_devices(ctx, &c);
 	if (err != CL_SUCCESS)
 		return err;
-	if (dev && !device_in(dev, devs, n))
+	if (dev && !device_in(dev, &c))
 		return CL_INVALID_DEVICE;
 	struct unimem_cl_alloc a;
 	bool known = ptr && unimem_cl_registry_find(ptr, &a) && a.context == ctx;
@@ -279,7 +286,7 @@ static cl_int CL_API_CALL get_svm_pointer_info(cl_context ctx, cl_device_id dev,
 	case CL_SVM_INFO_CAPABILITIES_KHR: {
 		cl_svm_capabilities_khr caps = 0;
 		if (known)
-			caps = caps_for(a.svm_type, dev ? dev : a.device, devs, n);
+			caps = caps_for(a.svm_type, dev ? dev : a.device, &c);
 		return unimem_cl_answer(&caps, sizeof(caps), param_value_size, param_value,
 					param_value_size_ret);
 	}
@@ -342,14 +349,12 @@ static cl_int CL_API_CALL get_svm_suggested_type_index(cl_context ctx,
 						       size_t size, cl_uint *suggested)
 {
 	(void)size; /* every type takes any size the memory has room for */
-	cl_device_id devs[UNIMEM_CL_MAX_DEVICES];
-	cl_uint n;
-	bool served;
+	struct context_devices c;
 	struct unimem_cl_svm_props p;
-	cl_int err = unimem_cl_context_devices(ctx, devs, UNIMEM_CL_MAX_DEVICES, &n, &served);
+	cl_int err = context_devices(ctx, &c);
 	if (err != CL_SUCCESS)
 		return err;
-	err = parse_alloc_properties(props, devs, n, &p);
+	err = parse_alloc_properties(props, &c, &p);
 	if (err != CL_SUCCESS)
 		return err;
 	if (!suggested)
@@ -359,8 +364,8 @@ static cl_int CL_API_CALL get_svm_suggested_type_index(cl_context ctx,
 	 * specific), then the first. */
 	cl_uint best = CL_UINT_MAX;
 	int best_desired = -1, best_extra = 0;
-	for (cl_uint t = 0; served && t < UNIMEM_CL_SVM_TYPES; t++) {
-		cl_svm_capabilities_khr caps = caps_for(t, p.device, devs, n);
+	for (cl_uint t = 0; c.served && t < UNIMEM_CL_SVM_TYPES; t++) {
+		cl_svm_capabilities_khr caps = caps_for(t, p.device, &c);
 		if (!caps || (caps & required) != required || (needs_device(t) && !p.device))
 			continue;
 		int got = bits(caps & desired), extra = bits(caps & ~(required | desired));
@@ -374,10 +379,7 @@ static cl_int CL_API_CALL get_svm_suggested_type_index(cl_context ctx,
 	return CL_SUCCESS;
 }
 
-static const struct {
-	const char *name;
-	void *fn;
-} functions[] = {
+static const struct unimem_cl_function functions[] = {
 	{ "clSVMAllocWithPropertiesKHR", (void *)svm_alloc_with_properties },
 	{ "clSVMFreeWithPropertiesKHR", (void *)svm_free_with_properties },
 	{ "clGetSVMPointerInfoKHR", (void *)get_svm_pointer_info },
@@ -386,10 +388,6 @@ static const struct {
 
 void *unimem_cl_unified_svm_function(const char *name)
 {
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++)
-		if (strcmp(name, functions[i].name) == 0)
-			return functions[i].fn;
-	return NULL;
+	return unimem_cl_lookup_function(functions, sizeof(functions) / sizeof(functions[0]),
+					 name);
 }

@@ -397,10 +397,7 @@ static cl_int CL_API_CALL enqueue_mem_advise(cl_command_queue q, const void *ptr
 
 /* ---- lookup ------------------------------------------------------------ */
 
-static const struct {
-	const char *name;
-	void *fn;
-} functions[] = {
+static const struct unimem_cl_function functions[] = {
 	{ "clHostMemAllocINTEL", (void *)host_mem_alloc },
 	{ "clDeviceMemAllocINTEL", (void *)device_mem_alloc },
 	{ "clSharedMemAllocINTEL", (void *)shared_mem_alloc },
@@ -417,10 +414,6 @@ static const struct {
 
 void *unimem_cl_usm_function(const char *name)
 {
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++)
-		if (strcmp(name, functions[i].name) == 0)
-			return functions[i].fn;
-	return NULL;
+	return unimem_cl_lookup_function(functions, sizeof(functions) / sizeof(functions[0]),
+					 name);
 }
