@@ -52,4 +52,11 @@ if [ "${1:-}" != "--runtime" ] && ! ls -d /usr/src/linux-headers-6.12.*-amd64 >/
 		echo "setup: no linux-headers-6.12 package in the archive; skipping that compile check" >&2
 	fi
 fi
+# The Khronos OpenCL ICD loader, unpacked under the cache (not installed),
+# for the layer's tests through a second loader (icd.*.khronos).
+if ! khronos=$("$(dirname "$0")/khronos-loader.sh"); then
+	echo "setup: no Khronos OpenCL loader; the icd.*.khronos tests will fail" >&2
+else
+	echo "setup: Khronos OpenCL loader in $khronos"
+fi
 echo "setup: ready"

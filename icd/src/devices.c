@@ -17,12 +17,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USM_EXTENSION "cl_intel_unified_shared_memory"
-#define MAX_CACHED 128
+/*
+ * What we know of each device, so that hot calls (clSVMAlloc) do not ask
+ * the driver each time. Root devices live as long as the process: they are
+ * cached in chunks that never move, appended under a lock and read without
+ * one (entries are immutable once the count that covers them is published).
+ * Sub-devices come and go, and the driver may give a released one's handle
+ * to a new object: they are cached only while the application holds them
+ * (clCreateSubDevices to its last clReleaseDevice), in a locked list.
+ * A device cached in neither place is described afresh on each lookup.
+ */
+#define ROOT_CHUNK 64
+#define ROOT_CHUNKS 64
+static struct unimem_cl_device *root_chunks[ROOT_CHUNKS];
+static unsigned root_count; /* published with release, read with acquire */
+static pthread_mutex_t root_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static struct unimem_cl_device cache[MAX_CACHED];
-static unsigned cache_count; /* published with release, read with acquire */
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+struct sub_device {
+	struct unimem_cl_device facts;
+	unsigned long app_refs; /* the application's references */
+	struct sub_device *next;
+};
+static struct sub_device *sub_devices;
+static unsigned long sub_device_count; /* skips the lock when zero */
+static pthread_mutex_t sub_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool layer_disabled(void)
 {
@@ -118,53 +136,151 @@ static void describe(cl_device_id dev, struct unimem_cl_device *d)
 		d->driver_svm = 0;
 	unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE,
 				       sizeof(d->max_alloc), &d->max_alloc, NULL);
+	cl_device_exec_capabilities exec = 0;
+	unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_EXECUTION_CAPABILITIES, sizeof(exec),
+				       &exec, NULL);
 	/* A CPU device sharing the host memory that already gives
-	 * fine-grained buffers runs its kernels on our address space. */
+	 * fine-grained buffers runs its kernels on our address space; native
+	 * kernels (host functions in queue order) carry the layer's host
+	 * commands (host_command.c). */
 	d->in_process = !layer_disabled() && (d->type & CL_DEVICE_TYPE_CPU) &&
-			unified && (d->driver_svm & CL_DEVICE_SVM_FINE_GRAIN_BUFFER);
+			unified && (d->driver_svm & CL_DEVICE_SVM_FINE_GRAIN_BUFFER) &&
+			(exec & CL_EXEC_NATIVE_KERNEL);
 	if (d->in_process)
 		d->location = cpu_device_location();
 	unimem_cl_debug("device %p: type %#lx in-process %d location %#x", (void *)dev,
 			(unsigned long)d->type, d->in_process, d->location);
 }
 
-const struct unimem_cl_device *unimem_cl_device(cl_device_id dev)
+static bool find_root(cl_device_id dev, struct unimem_cl_device *out)
+{
+	unsigned n = __atomic_load_n(&root_count, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++) {
+		const struct unimem_cl_device *d = &root_chunks[i / ROOT_CHUNK][i % ROOT_CHUNK];
+		if (d->id == dev) {
+			*out = *d;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool find_sub_device(cl_device_id dev, struct unimem_cl_device *out)
+{
+	bool found = false;
+	if (!__atomic_load_n(&sub_device_count, __ATOMIC_RELAXED))
+		return false;
+	pthread_mutex_lock(&sub_lock);
+	for (struct sub_device *s = sub_devices; s; s = s->next)
+		if (s->facts.id == dev) {
+			*out = s->facts;
+			found = true;
+			break;
+		}
+	pthread_mutex_unlock(&sub_lock);
+	return found;
+}
+
+static void cache_root(const struct unimem_cl_device *d)
+{
+	struct unimem_cl_device ignored;
+	pthread_mutex_lock(&root_lock);
+	unsigned n = root_count;
+	if (!find_root(d->id, &ignored) && n < ROOT_CHUNK * ROOT_CHUNKS) {
+		struct unimem_cl_device **chunk = &root_chunks[n / ROOT_CHUNK];
+		if (!*chunk)
+			*chunk = calloc(ROOT_CHUNK, sizeof(**chunk));
+		if (*chunk) {
+			(*chunk)[n % ROOT_CHUNK] = *d;
+			__atomic_store_n(&root_count, n + 1, __ATOMIC_RELEASE);
+		}
+	}
+	/* Past the cache's end, or out of memory: described on each lookup. */
+	pthread_mutex_unlock(&root_lock);
+}
+
+bool unimem_cl_device(cl_device_id dev, struct unimem_cl_device *out)
 {
 	if (!dev)
-		return NULL;
-	unsigned n = __atomic_load_n(&cache_count, __ATOMIC_ACQUIRE);
-	for (unsigned i = 0; i < n; i++)
-		if (cache[i].id == dev)
-			return &cache[i];
+		return false;
+	if (find_root(dev, out) || find_sub_device(dev, out))
+		return true;
 
-	struct unimem_cl_device d;
-	cl_device_type type;
-	if (unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof(type), &type,
-					   NULL) != CL_SUCCESS)
-		return NULL;
-	describe(dev, &d);
+	cl_device_id parent = NULL;
+	if (unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_PARENT_DEVICE, sizeof(parent),
+					   &parent, NULL) != CL_SUCCESS)
+		return false; /* not a device */
+	describe(dev, out);
+	if (!parent)
+		cache_root(out);
+	return true;
+}
 
-	static struct unimem_cl_device overflow; /* beyond the cache: not served */
-	pthread_mutex_lock(&cache_lock);
-	n = cache_count;
-	for (unsigned i = 0; i < n; i++)
-		if (cache[i].id == dev) {
-			pthread_mutex_unlock(&cache_lock);
-			return &cache[i];
-		}
-	const struct unimem_cl_device *ret;
-	if (n < MAX_CACHED) {
-		cache[n] = d;
-		__atomic_store_n(&cache_count, n + 1, __ATOMIC_RELEASE);
-		ret = &cache[n];
-	} else {
-		d.in_process = false;
-		d.location = UNIMEM_LOC_NONE;
-		overflow = d;
-		ret = &overflow;
+/* ---- sub-device lifetimes ---------------------------------------------- */
+
+static cl_int CL_API_CALL create_sub_devices(cl_device_id dev,
+					     const cl_device_partition_property *props,
+					     cl_uint num_devices, cl_device_id *out,
+					     cl_uint *num_devices_ret)
+{
+	cl_uint made = 0;
+	cl_int err = unimem_cl_next.clCreateSubDevices(dev, props, num_devices, out, &made);
+	if (num_devices_ret)
+		*num_devices_ret = made;
+	if (err != CL_SUCCESS || !out)
+		return err;
+	for (cl_uint i = 0; i < made && i < num_devices; i++) {
+		struct sub_device *s = malloc(sizeof(*s));
+		if (!s)
+			continue; /* described on each lookup instead */
+		describe(out[i], &s->facts);
+		s->app_refs = 1;
+		pthread_mutex_lock(&sub_lock);
+		s->next = sub_devices;
+		sub_devices = s;
+		__atomic_store_n(&sub_device_count, sub_device_count + 1, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&sub_lock);
 	}
-	pthread_mutex_unlock(&cache_lock);
-	return ret;
+	return err;
+}
+
+/* Adds @delta to the application's references to sub-device @dev; at zero
+ * it leaves the cache, since the driver may reuse its handle. */
+static void count_sub_device_reference(cl_device_id dev, int delta)
+{
+	struct sub_device *gone = NULL;
+	if (!__atomic_load_n(&sub_device_count, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&sub_lock);
+	for (struct sub_device **p = &sub_devices; *p; p = &(*p)->next) {
+		if ((*p)->facts.id != dev)
+			continue;
+		if (delta > 0) {
+			(*p)->app_refs++;
+		} else if (--(*p)->app_refs == 0) {
+			gone = *p;
+			*p = gone->next;
+			__atomic_store_n(&sub_device_count, sub_device_count - 1,
+					 __ATOMIC_RELAXED);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&sub_lock);
+	free(gone);
+}
+
+static cl_int CL_API_CALL retain_device(cl_device_id dev)
+{
+	cl_int err = unimem_cl_next.clRetainDevice(dev);
+	if (err == CL_SUCCESS)
+		count_sub_device_reference(dev, +1);
+	return err;
+}
+
+static cl_int CL_API_CALL release_device(cl_device_id dev)
+{
+	count_sub_device_reference(dev, -1); /* before the handle can be reused */
+	return unimem_cl_next.clReleaseDevice(dev);
 }
 
 cl_int unimem_cl_context_devices(cl_context ctx, cl_device_id *devs,
@@ -180,8 +296,8 @@ cl_int unimem_cl_context_devices(cl_context ctx, cl_device_id *devs,
 	*n = (cl_uint)(size / sizeof(*devs));
 	bool all = *n > 0;
 	for (cl_uint i = 0; i < *n; i++) {
-		const struct unimem_cl_device *d = unimem_cl_device(devs[i]);
-		if (!d || !d->in_process)
+		struct unimem_cl_device d;
+		if (!unimem_cl_device(devs[i], &d) || !d.in_process)
 			all = false;
 	}
 	*all_in_process = all;
@@ -189,7 +305,7 @@ cl_int unimem_cl_context_devices(cl_context ctx, cl_device_id *devs,
 }
 
 cl_int unimem_cl_queue_device(cl_command_queue q, cl_context *ctx,
-			      const struct unimem_cl_device **dev)
+			      struct unimem_cl_device *dev)
 {
 	cl_device_id id;
 	if (!q)
@@ -204,8 +320,7 @@ cl_int unimem_cl_queue_device(cl_command_queue q, cl_context *ctx,
 		if (err != CL_SUCCESS)
 			return err;
 	}
-	*dev = unimem_cl_device(id);
-	return *dev ? CL_SUCCESS : CL_INVALID_COMMAND_QUEUE;
+	return unimem_cl_device(id, dev) ? CL_SUCCESS : CL_INVALID_COMMAND_QUEUE;
 }
 
 bool unimem_cl_platform_served(cl_platform_id platform)
@@ -218,74 +333,24 @@ bool unimem_cl_platform_served(cl_platform_id platform)
 	if (n > UNIMEM_CL_MAX_DEVICES)
 		n = UNIMEM_CL_MAX_DEVICES;
 	for (cl_uint i = 0; i < n; i++) {
-		const struct unimem_cl_device *d = unimem_cl_device(devs[i]);
-		if (d && d->in_process)
+		struct unimem_cl_device d;
+		if (unimem_cl_device(devs[i], &d) && d.in_process)
 			return true;
 	}
 	return false;
 }
 
-/* The driver's answer to @param with @extra appended (bytes, or a string
- * when @as_string: then it goes before the terminating NUL with a space). */
-static cl_int answer_appended(cl_device_id dev, cl_device_info param,
-			      const void *extra, size_t extra_size, bool as_string,
-			      size_t param_value_size, void *param_value,
-			      size_t *param_value_size_ret)
+static cl_int device_info(void *dev, cl_uint param, size_t size, void *value,
+			  size_t *size_ret)
 {
-	size_t size = 0;
-	cl_int err = unimem_cl_next.clGetDeviceInfo(dev, param, 0, NULL, &size);
-	if (err != CL_SUCCESS)
-		return err;
-	char *buf = malloc(size + extra_size + 2);
-	if (!buf)
-		return CL_OUT_OF_HOST_MEMORY;
-	err = unimem_cl_next.clGetDeviceInfo(dev, param, size, buf, NULL);
-	if (err != CL_SUCCESS) {
-		free(buf);
-		return err;
-	}
-	size_t total;
-	if (as_string) {
-		size_t len = strnlen(buf, size);
-		if (strstr(buf, (const char *)extra)) {
-			total = len + 1;
-		} else {
-			if (len > 0 && buf[len - 1] != ' ')
-				buf[len++] = ' ';
-			memcpy(buf + len, extra, extra_size);
-			buf[len + extra_size] = '\0';
-			total = len + extra_size + 1;
-		}
-	} else {
-		memcpy(buf + size, extra, extra_size);
-		total = size + extra_size;
-	}
-	err = unimem_cl_answer(buf, total, param_value_size, param_value, param_value_size_ret);
-	free(buf);
-	return err;
-}
-
-static bool driver_lists_usm(cl_device_id dev)
-{
-	size_t size = 0;
-	if (unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_EXTENSIONS, 0, NULL, &size) !=
-	    CL_SUCCESS)
-		return false;
-	char *buf = malloc(size + 1);
-	bool found = false;
-	if (buf && unimem_cl_next.clGetDeviceInfo(dev, CL_DEVICE_EXTENSIONS, size, buf,
-						  NULL) == CL_SUCCESS) {
-		buf[size] = '\0';
-		found = strstr(buf, USM_EXTENSION) != NULL;
-	}
-	free(buf);
-	return found;
+	return unimem_cl_next.clGetDeviceInfo(dev, param, size, value, size_ret);
 }
 
 cl_int CL_API_CALL unimem_cl_GetDeviceInfo(cl_device_id dev, cl_device_info param,
 					   size_t param_value_size, void *param_value,
 					   size_t *param_value_size_ret)
 {
+	struct unimem_cl_device facts;
 	const struct unimem_cl_device *d = NULL;
 	switch (param) {
 	case CL_DEVICE_SVM_CAPABILITIES:
@@ -297,10 +362,22 @@ cl_int CL_API_CALL unimem_cl_GetDeviceInfo(cl_device_id dev, cl_device_info para
 	case CL_DEVICE_CROSS_DEVICE_SHARED_MEM_CAPABILITIES_INTEL:
 	case CL_DEVICE_SHARED_SYSTEM_MEM_CAPABILITIES_INTEL:
 	case CL_DEVICE_UNIMEM_LOCATION:
-		d = unimem_cl_device(dev);
+	case CL_DEVICE_SVM_TYPE_CAPABILITIES_KHR:
+		d = unimem_cl_device(dev, &facts) ? &facts : NULL;
 		break;
 	default:
 		break;
+	}
+	if (param == CL_DEVICE_SVM_TYPE_CAPABILITIES_KHR && d) {
+		/* A device of a platform we serve has one entry per type the
+		 * platform lists: its own capabilities, or 0 if not served. */
+		cl_svm_capabilities_khr types[UNIMEM_CL_SVM_TYPES];
+		if (d->in_process || unimem_cl_platform_served(d->platform)) {
+			for (cl_uint t = 0; t < UNIMEM_CL_SVM_TYPES; t++)
+				types[t] = unimem_cl_svm_type_caps(d, t);
+			return unimem_cl_answer(types, sizeof(types), param_value_size,
+						param_value, param_value_size_ret);
+		}
 	}
 	if (param == CL_DEVICE_UNIMEM_LOCATION && d) {
 		uint32_t loc = d->location;
@@ -319,19 +396,11 @@ cl_int CL_API_CALL unimem_cl_GetDeviceInfo(cl_device_id dev, cl_device_info para
 			      param_value_size_ret);
 	}
 	case CL_DEVICE_EXTENSIONS:
-		return answer_appended(dev, param, USM_EXTENSION,
-				       sizeof(USM_EXTENSION) - 1, true,
-				       param_value_size, param_value,
-				       param_value_size_ret);
-	case CL_DEVICE_EXTENSIONS_WITH_VERSION: {
-		if (driver_lists_usm(dev))
-			break;
-		cl_name_version nv = { .version = CL_MAKE_VERSION(1, 0, 0) };
-		strncpy(nv.name, USM_EXTENSION, sizeof(nv.name) - 1);
-		return answer_appended(dev, param, &nv, sizeof(nv), false,
-				       param_value_size, param_value,
-				       param_value_size_ret);
-	}
+	case CL_DEVICE_EXTENSIONS_WITH_VERSION:
+		return unimem_cl_answer_extensions(device_info, dev, param,
+						   param == CL_DEVICE_EXTENSIONS_WITH_VERSION,
+						   param_value_size, param_value,
+						   param_value_size_ret);
 	default: {
 		/* The kernels run on the host CPUs: every kind of allocation
 		 * is accessible, concurrently, with atomics. */
@@ -355,4 +424,7 @@ cl_int CL_API_CALL unimem_cl_GetDeviceInfo(cl_device_id dev, cl_device_info para
 void unimem_cl_devices_hook(cl_icd_dispatch *d)
 {
 	d->clGetDeviceInfo = unimem_cl_GetDeviceInfo;
+	d->clCreateSubDevices = create_sub_devices;
+	d->clRetainDevice = retain_device;
+	d->clReleaseDevice = release_device;
 }

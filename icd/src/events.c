@@ -4,11 +4,15 @@
  * its kin run on the driver's SVM commands (or on a marker behind host
  * work), so the driver would report CL_COMMAND_SVM_MEMCPY and the like for
  * their events. The layer remembers which events it returned for USM
- * commands and answers CL_EVENT_COMMAND_TYPE for them itself; an event is
- * forgotten when its last reference goes.
+ * commands and answers CL_EVENT_COMMAND_TYPE for them itself. An event is
+ * forgotten when the application's last reference goes: we count its
+ * retains and releases, as queues.c does for queues, because the driver's
+ * reference count includes its own (PoCL holds one until the command is
+ * done), so it cannot tell us when the handle may be reused.
  *
  * Applications that use no USM commands pay one relaxed load per
- * clGetEventInfo/clReleaseEvent: the table is only searched when not empty.
+ * clGetEventInfo/clRetainEvent/clReleaseEvent: the table is only searched
+ * when not empty.
  */
 #include "layer.h"
 
@@ -20,6 +24,7 @@
 struct typed_event {
 	cl_event event;
 	cl_command_type type;
+	unsigned long app_refs; /* the application's references */
 	struct typed_event *next;
 };
 
@@ -55,9 +60,12 @@ void unimem_cl_event_set_type(cl_event event, cl_command_type type)
 	pthread_mutex_lock(&events_lock);
 	p = find_locked(event);
 	if (*p) {
-		(*p)->type = type; /* the driver reused a released handle */
+		/* Only if the application leaked a reference to a handle the
+		 * driver has since reused: the new command is this one. */
+		(*p)->type = type;
+		(*p)->app_refs = 1;
 	} else if ((e = malloc(sizeof(*e)))) {
-		*e = (struct typed_event){ event, type, NULL };
+		*e = (struct typed_event){ event, type, 1, NULL };
 		*p = e;
 		__atomic_store_n(&events_count, events_count + 1, __ATOMIC_RELAXED);
 	}
@@ -81,19 +89,27 @@ static bool lookup_type(cl_event event, cl_command_type *type)
 	return found;
 }
 
-static void forget(cl_event event)
+/* Adds @delta to the application's references to @event; at zero the
+ * event is forgotten, since the driver may reuse its handle. */
+static void count_reference(cl_event event, int delta)
 {
-	struct typed_event **p, *e;
+	struct typed_event **p, *gone = NULL;
 
+	if (!__atomic_load_n(&events_count, __ATOMIC_RELAXED))
+		return;
 	pthread_mutex_lock(&events_lock);
 	p = find_locked(event);
-	e = *p;
-	if (e) {
-		*p = e->next;
-		__atomic_store_n(&events_count, events_count - 1, __ATOMIC_RELAXED);
+	if (*p) {
+		if (delta > 0) {
+			(*p)->app_refs++;
+		} else if (--(*p)->app_refs == 0) {
+			gone = *p;
+			*p = gone->next;
+			__atomic_store_n(&events_count, events_count - 1, __ATOMIC_RELAXED);
+		}
 	}
 	pthread_mutex_unlock(&events_lock);
-	free(e);
+	free(gone);
 }
 
 static cl_int CL_API_CALL get_event_info(cl_event event, cl_event_info param,
@@ -109,21 +125,26 @@ static cl_int CL_API_CALL get_event_info(cl_event event, cl_event_info param,
 					     param_value, param_value_size_ret);
 }
 
+static cl_int CL_API_CALL retain_event(cl_event event)
+{
+	cl_int err = unimem_cl_next.clRetainEvent(event);
+
+	if (err == CL_SUCCESS)
+		count_reference(event, +1);
+	return err;
+}
+
 static cl_int CL_API_CALL release_event(cl_event event)
 {
-	cl_command_type type;
-	cl_uint refs;
-
-	if (lookup_type(event, &type) &&
-	    unimem_cl_next.clGetEventInfo(event, CL_EVENT_REFERENCE_COUNT, sizeof(refs),
-					  &refs, NULL) == CL_SUCCESS &&
-	    refs == 1)
-		forget(event);
+	/* Counted before the driver's release: once that returns, the handle
+	 * may already belong to a new event another thread is typing. */
+	count_reference(event, -1);
 	return unimem_cl_next.clReleaseEvent(event);
 }
 
 void unimem_cl_events_hook(cl_icd_dispatch *d)
 {
 	d->clGetEventInfo = get_event_info;
+	d->clRetainEvent = retain_event;
 	d->clReleaseEvent = release_event;
 }

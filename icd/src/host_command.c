@@ -3,10 +3,15 @@
  * host_command.c - work the layer does on the host (a unimem prefetch or
  * advice) as a command of an OpenCL queue, without blocking the caller.
  *
- * We enqueue a marker that waits for what the command must wait for, and
- * after it the command the application sees, gated by a user event. When
- * the marker completes, its callback does the work and opens the gate, so
- * later commands on the queue see the work done.
+ * The work is one native kernel: the driver runs it in queue order, after
+ * what the wait list names, and later commands see it done. Being a single
+ * command, an enqueue that fails leaves nothing behind in the queue (an
+ * earlier version chained a marker, a user event and a second command, and
+ * a failure of the last left the marker waiting on the application's
+ * events). Served devices run kernels in this process, so they run native
+ * kernels (devices.c requires CL_EXEC_NATIVE_KERNEL). The application's
+ * event reports the command type of what it asked for, not
+ * CL_COMMAND_NATIVE_KERNEL (events.c).
  */
 #include "layer.h"
 
@@ -15,8 +20,6 @@
 struct host_command {
 	unimem_cl_host_fn fn;
 	void *arg;
-	cl_event gate;
-	bool cancelled;
 };
 
 cl_int unimem_cl_check_wait_list(cl_uint n, const cl_event *wait)
@@ -29,73 +32,59 @@ cl_int unimem_cl_check_wait_list(cl_uint n, const cl_event *wait)
 	return CL_SUCCESS;
 }
 
-static void run(struct host_command *c, cl_int ready_status)
+/* The native kernel: its argument block holds the command's address. */
+static void CL_CALLBACK run(void *args)
 {
-	cl_int result = ready_status;
-	if (ready_status >= 0 && !c->cancelled)
-		result = c->fn(c->arg);
-	/* A failed wait list fails the command, as the spec has it. */
-	unimem_cl_next.clSetUserEventStatus(
-		c->gate, result == CL_SUCCESS ? CL_COMPLETE :
-			 result < 0 ? result : CL_OUT_OF_RESOURCES);
-	unimem_cl_next.clReleaseEvent(c->gate);
+	struct host_command *c = *(struct host_command **)args;
+	c->fn(c->arg);
+}
+
+static void free_command(struct host_command *c)
+{
 	free(c->arg);
 	free(c);
 }
 
-static void CL_CALLBACK on_ready(cl_event ready, cl_int status, void *data)
+/* Once the command is over, run or not (a failed wait list skips it). */
+static void CL_CALLBACK on_complete(cl_event ev, cl_int status, void *data)
 {
-	run(data, status);
-	unimem_cl_next.clReleaseEvent(ready);
+	(void)ev;
+	(void)status;
+	free_command(data);
 }
 
 cl_int unimem_cl_host_command(cl_command_queue q, cl_uint num_wait,
 			      const cl_event *wait, cl_event *event,
-			      unimem_cl_host_fn fn, void *arg,
-			      unimem_cl_tail_fn enqueue_tail, void *tail_arg)
+			      cl_command_type type, unimem_cl_host_fn fn, void *arg)
 {
-	cl_context ctx;
 	cl_int err = unimem_cl_check_wait_list(num_wait, wait);
-	if (err == CL_SUCCESS)
-		err = unimem_cl_next.clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT,
-							   sizeof(ctx), &ctx, NULL);
-	struct host_command *c = err == CL_SUCCESS ? calloc(1, sizeof(*c)) : NULL;
+	struct host_command *c = err == CL_SUCCESS ? malloc(sizeof(*c)) : NULL;
 	if (!c) {
 		free(arg);
 		return err != CL_SUCCESS ? err : CL_OUT_OF_HOST_MEMORY;
 	}
 	c->fn = fn;
 	c->arg = arg;
-	c->gate = unimem_cl_next.clCreateUserEvent(ctx, &err);
+
+	cl_event ev;
+	err = unimem_cl_next.clEnqueueNativeKernel(q, run, &c, sizeof(c), 0, NULL, NULL,
+						   num_wait, wait, &ev);
 	if (err != CL_SUCCESS) {
-		free(arg);
-		free(c);
+		free_command(c);
 		return err;
 	}
-
-	cl_event ready;
-	err = unimem_cl_next.clEnqueueMarkerWithWaitList(q, num_wait, wait, &ready);
-	if (err != CL_SUCCESS) {
-		unimem_cl_next.clSetUserEventStatus(c->gate, CL_COMPLETE);
-		unimem_cl_next.clReleaseEvent(c->gate);
-		free(arg);
-		free(c);
-		return err;
-	}
-	err = enqueue_tail ? enqueue_tail(q, 1, &c->gate, event, tail_arg) :
-			     unimem_cl_next.clEnqueueMarkerWithWaitList(q, 1, &c->gate,
-									 event);
-	if (err != CL_SUCCESS)
-		c->cancelled = true; /* still open the gate once ready */
-
-	if (unimem_cl_next.clSetEventCallback(ready, CL_COMPLETE, on_ready, c) !=
+	if (unimem_cl_next.clSetEventCallback(ev, CL_COMPLETE, on_complete, c) !=
 	    CL_SUCCESS) {
-		/* No callbacks: do it now, in order, at the cost of blocking. */
-		cl_int status = unimem_cl_next.clWaitForEvents(1, &ready);
-		run(c, status == CL_SUCCESS ? CL_COMPLETE : status);
-		unimem_cl_next.clReleaseEvent(ready);
-	} else {
-		unimem_cl_next.clFlush(q);
+		/* No callbacks: free after the command, at the cost of waiting. */
+		unimem_cl_next.clWaitForEvents(1, &ev);
+		free_command(c);
 	}
-	return err;
+	unimem_cl_next.clFlush(q);
+	if (event) {
+		*event = ev;
+		unimem_cl_event_set_type(ev, type);
+	} else {
+		unimem_cl_next.clReleaseEvent(ev);
+	}
+	return CL_SUCCESS;
 }

@@ -104,6 +104,7 @@ static cl_int init_layer(cl_uint num_entries, const cl_icd_dispatch *target,
 	unimem_cl_queues_hook(&layer_dispatch);
 	unimem_cl_extensions_hook(&layer_dispatch);
 	unimem_cl_events_hook(&layer_dispatch);
+	unimem_cl_buffers_hook(&layer_dispatch);
 
 	*layer_dispatch_ret = &layer_dispatch;
 	*num_entries_ret = n;

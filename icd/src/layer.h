@@ -41,8 +41,8 @@ struct unimem_cl_device {
 	unimem_location_t location;            /* NONE: not managed */
 };
 
-/* Cached facts on @dev, NULL if the driver does not know it. */
-const struct unimem_cl_device *unimem_cl_device(cl_device_id dev);
+/* Copies the facts on @dev to @out; false if the driver does not know it. */
+bool unimem_cl_device(cl_device_id dev, struct unimem_cl_device *out);
 
 /* The devices of @ctx, all in process? Fills @devs (up to @max, count in
  * @n) and returns CL_SUCCESS, or the driver's error (CL_INVALID_CONTEXT). */
@@ -51,7 +51,7 @@ cl_int unimem_cl_context_devices(cl_context ctx, cl_device_id *devs,
 				 cl_uint max, cl_uint *n, bool *all_in_process);
 /* Device and context of a queue, with the driver's error if invalid. */
 cl_int unimem_cl_queue_device(cl_command_queue q, cl_context *ctx,
-			      const struct unimem_cl_device **dev);
+			      struct unimem_cl_device *dev);
 /* The NUMA node of the CPU the calling thread runs on. */
 unimem_location_t unimem_cl_host_location(void);
 /* Does any device of @platform get the layer's SVM/USM? */
@@ -68,6 +68,18 @@ enum unimem_cl_alloc_kind {
 	UNIMEM_CL_SHARED,     /* clSharedMemAllocINTEL */
 };
 
+/* What clSVMAllocWithPropertiesKHR was given, kept to answer
+ * CL_SVM_INFO_PROPERTIES_KHR with the same list in the same order. */
+enum unimem_cl_svm_prop { SVM_PROP_DEVICE, SVM_PROP_ACCESS, SVM_PROP_ALIGNMENT };
+struct unimem_cl_svm_props {
+	cl_device_id device;       /* CL_SVM_ALLOC_ASSOCIATED_DEVICE_HANDLE_KHR */
+	cl_bitfield access;        /* CL_SVM_ALLOC_ACCESS_FLAGS_KHR */
+	size_t alignment;          /* CL_SVM_ALLOC_ALIGNMENT_KHR, as given */
+	unsigned char order[3];    /* enum unimem_cl_svm_prop, as listed */
+	unsigned char count;
+	bool given;                /* a list was passed (possibly empty) */
+};
+
 struct unimem_cl_alloc {
 	void *base;
 	size_t size;
@@ -75,6 +87,9 @@ struct unimem_cl_alloc {
 	cl_device_id device; /* NULL unless tied to one */
 	enum unimem_cl_alloc_kind kind;
 	cl_bitfield flags;   /* cl_svm_mem_flags or cl_mem_alloc_flags_intel */
+	cl_uint svm_type;    /* enum unimem_cl_svm_type_index */
+	bool from_driver;    /* the driver's clSVMAlloc made it: its free */
+	struct unimem_cl_svm_props props;
 };
 
 int unimem_cl_registry_add(const struct unimem_cl_alloc *a);
@@ -90,20 +105,17 @@ void *unimem_cl_alloc_memory(size_t size, size_t align, unimem_location_t loc);
 cl_int unimem_cl_errno_to_cl(long err);
 
 /* ---- work done on the host in queue order (host_command.c) ------------ */
-typedef cl_int (*unimem_cl_host_fn)(void *arg);
+/* Host work is a hint (a prefetch, advice): it cannot fail the command. */
+typedef void (*unimem_cl_host_fn)(void *arg);
 /*
  * Runs @fn(@arg) once the commands @q and the wait list require are done,
- * without blocking the caller; @arg is freed with free() afterwards. The
- * command visible to the application (and returned in @event) is made by
- * @enqueue_tail(q, 1, &gate, event, tail_arg), or a marker if NULL.
+ * without blocking the caller, as one command of @q whose event (returned
+ * in @event) reports @type; @arg is freed with free() afterwards, or at
+ * once if the command cannot be enqueued.
  */
-typedef cl_int (*unimem_cl_tail_fn)(cl_command_queue q, cl_uint n,
-				    const cl_event *wait, cl_event *event,
-				    void *tail_arg);
 cl_int unimem_cl_host_command(cl_command_queue q, cl_uint num_wait,
 			      const cl_event *wait, cl_event *event,
-			      unimem_cl_host_fn fn, void *arg,
-			      unimem_cl_tail_fn enqueue_tail, void *tail_arg);
+			      cl_command_type type, unimem_cl_host_fn fn, void *arg);
 cl_int unimem_cl_check_wait_list(cl_uint n, const cl_event *wait);
 
 /* ---- queues (queues.c): for clMemBlockingFreeINTEL -------------------- */
@@ -115,6 +127,7 @@ cl_int unimem_cl_finish_context_queues(cl_context ctx);
 void unimem_cl_svm_hook(cl_icd_dispatch *d);
 void unimem_cl_devices_hook(cl_icd_dispatch *d);
 void unimem_cl_extensions_hook(cl_icd_dispatch *d);
+void unimem_cl_buffers_hook(cl_icd_dispatch *d);
 
 /* Migrate ranges to a location as a queued command (svm.c). */
 cl_int unimem_cl_enqueue_migrate(cl_command_queue q, cl_uint n,
@@ -123,8 +136,35 @@ cl_int unimem_cl_enqueue_migrate(cl_command_queue q, cl_uint n,
 				 const cl_event *wait, cl_event *event,
 				 bool usm_command);
 
+/* A driver's clGet*Info for one object (a device, a platform). */
+typedef cl_int (*unimem_cl_info_fn)(void *object, cl_uint param, size_t size,
+				    void *value, size_t *size_ret);
+/* The driver's extension list (@versioned: the cl_name_version array)
+ * with the layer's extensions added, those it does not list already. */
+cl_int unimem_cl_answer_extensions(unimem_cl_info_fn get, void *object, cl_uint param,
+				   bool versioned, size_t param_value_size,
+				   void *param_value, size_t *param_value_size_ret);
+
+/* An extension's entry points by name, and a lookup in such a table. */
+struct unimem_cl_function {
+	const char *name;
+	void *fn;
+};
+void *unimem_cl_lookup_function(const struct unimem_cl_function *table, size_t count,
+				const char *name);
+
 /* USM entry points (usm.c), handed out by extensions.c. */
 void *unimem_cl_usm_function(const char *name);
+
+/* ---- cl_khr_unified_svm (unified_svm.c) ---------------------------------- */
+void *unimem_cl_unified_svm_function(const char *name);
+/* The capabilities of SVM type @type on device @d (0: not supported). */
+cl_svm_capabilities_khr unimem_cl_svm_type_caps(const struct unimem_cl_device *d,
+						cl_uint type);
+/* CL_PLATFORM_SVM_TYPE_CAPABILITIES_KHR / CL_DEVICE_SVM_TYPE_CAPABILITIES_KHR
+ * for a platform with a served device; false to leave it to the driver. */
+bool unimem_cl_platform_svm_types(cl_platform_id platform,
+				  cl_svm_capabilities_khr caps[UNIMEM_CL_SVM_TYPES]);
 
 /* A clGet*Info answer: copies @size bytes of @src as the spec says. */
 cl_int unimem_cl_answer(const void *src, size_t size, size_t param_value_size,

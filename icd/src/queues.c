@@ -22,8 +22,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void track(cl_command_queue q, cl_context ctx, cl_device_id dev)
 {
-	const struct unimem_cl_device *d = unimem_cl_device(dev);
-	if (!q || !d || !d->in_process)
+	struct unimem_cl_device d;
+	if (!q || !unimem_cl_device(dev, &d) || !d.in_process)
 		return;
 	struct tracked_queue *t = malloc(sizeof(*t));
 	if (!t)

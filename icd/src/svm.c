@@ -42,11 +42,13 @@ static void *CL_API_CALL svm_alloc(cl_context ctx, cl_svm_mem_flags flags,
 		return NULL;
 	cl_ulong max_alloc = UINT64_MAX;
 	for (cl_uint i = 0; i < n; i++) {
-		const struct unimem_cl_device *d = unimem_cl_device(devs[i]);
-		if ((flags & CL_MEM_SVM_ATOMICS) && !(d->driver_svm & CL_DEVICE_SVM_ATOMICS))
+		struct unimem_cl_device d;
+		if (!unimem_cl_device(devs[i], &d))
 			return NULL;
-		if (d->max_alloc && d->max_alloc < max_alloc)
-			max_alloc = d->max_alloc;
+		if ((flags & CL_MEM_SVM_ATOMICS) && !(d.driver_svm & CL_DEVICE_SVM_ATOMICS))
+			return NULL;
+		if (d.max_alloc && d.max_alloc < max_alloc)
+			max_alloc = d.max_alloc;
 	}
 	if (size == 0 || size > max_alloc)
 		return NULL;
@@ -55,19 +57,29 @@ static void *CL_API_CALL svm_alloc(cl_context ctx, cl_svm_mem_flags flags,
 	if ((alignment & (alignment - 1)) || alignment > SVM_MAX_ALIGNMENT)
 		return NULL;
 
-	void *p = unimem_cl_alloc_memory(size, alignment, UNIMEM_LOC_NONE);
-	if (!p) {
-		/* unimem could not serve it: the driver's SVM is still SVM. */
+	struct unimem_cl_alloc a = { .size = size, .context = ctx, .kind = UNIMEM_CL_SVM,
+				     .flags = flags,
+				     .svm_type = (flags & CL_MEM_SVM_FINE_GRAIN_BUFFER) ?
+							 UNIMEM_CL_SVM_TYPE_FINE_GRAIN_BUFFER :
+							 UNIMEM_CL_SVM_TYPE_COARSE_GRAIN_BUFFER };
+	a.base = unimem_cl_alloc_memory(size, alignment, UNIMEM_LOC_NONE);
+	if (!a.base) {
+		/* unimem could not serve it: the driver's SVM is still SVM, and
+		 * recorded, so that its queries and frees know it. */
 		unimem_cl_debug("clSVMAlloc(%zu): unimem failed, using the driver's", size);
-		return unimem_cl_next.clSVMAlloc(ctx, flags, size, alignment);
+		a.base = unimem_cl_next.clSVMAlloc(ctx, flags, size, alignment);
+		a.from_driver = true;
+		if (!a.base)
+			return NULL;
 	}
-	struct unimem_cl_alloc a = { .base = p, .size = size, .context = ctx,
-				     .kind = UNIMEM_CL_SVM, .flags = flags };
 	if (unimem_cl_registry_add(&a) != 0) {
-		unimem_free(p);
+		if (a.from_driver)
+			unimem_cl_next.clSVMFree(ctx, a.base);
+		else
+			unimem_free(a.base);
 		return NULL;
 	}
-	return p;
+	return a.base;
 }
 
 /* Frees @ptr if the layer allocated it; false if it is not ours. */
@@ -75,7 +87,10 @@ static bool free_ours(cl_context ctx, void *ptr)
 {
 	struct unimem_cl_alloc a;
 	if (unimem_cl_registry_remove(ptr, ctx, &a)) {
-		unimem_free(ptr);
+		if (a.from_driver)
+			unimem_cl_next.clSVMFree(ctx, ptr);
+		else
+			unimem_free(ptr);
 		return true;
 	}
 	if (unimem_cl_registry_find(ptr, &a)) {
@@ -156,15 +171,16 @@ struct migrate_job {
 	struct unimem_range ranges[];
 };
 
-static cl_int do_migrate(void *arg)
+static void do_migrate(void *arg)
 {
 	struct migrate_job *j = arg;
+	if (j->count == 0)
+		return;
 	long r = unimem_prefetch_batch(j->ranges, j->count, j->target, j->flags);
 	/* A prefetch is a hint: pages it cannot move stay where they are and
 	 * are still reachable, so the command does not fail for that. */
 	if (r < 0)
 		unimem_cl_debug("prefetch to %#x: %s", j->target, unimem_strerror((int)r));
-	return CL_SUCCESS;
 }
 
 /* Is [ptr, ptr + size) mapped memory? msync(MS_ASYNC) only checks that. */
@@ -210,36 +226,16 @@ static cl_int migrate_range(const void *ptr, size_t size, struct unimem_range *o
 	return CL_SUCCESS;
 }
 
-struct svm_tail {
-	cl_uint n;
-	const void **ptrs;
-	const size_t *sizes;
-	cl_mem_migration_flags flags;
-};
-
-/* The application's event is the driver's own migrate command (a no-op
- * for in-process devices), so it reports CL_COMMAND_SVM_MIGRATE_MEM. */
-static cl_int svm_migrate_tail(cl_command_queue q, cl_uint n, const cl_event *wait,
-			       cl_event *event, void *arg)
-{
-	struct svm_tail *t = arg;
-	cl_int err = unimem_cl_next.clEnqueueSVMMigrateMem(q, t->n, t->ptrs, t->sizes,
-							   t->flags, n, wait, event);
-	if (err != CL_SUCCESS)
-		err = unimem_cl_next.clEnqueueMarkerWithWaitList(q, n, wait, event);
-	return err;
-}
-
 cl_int unimem_cl_enqueue_migrate(cl_command_queue q, cl_uint n, const void **ptrs,
 				 const size_t *sizes, cl_mem_migration_flags flags,
 				 cl_uint num_wait, const cl_event *wait,
 				 cl_event *event, bool usm_command)
 {
-	const struct unimem_cl_device *dev;
+	struct unimem_cl_device dev;
 	cl_int err = unimem_cl_queue_device(q, NULL, &dev);
 	if (err != CL_SUCCESS)
 		return err;
-	if (!dev->in_process) {
+	if (!dev.in_process) {
 		if (usm_command)
 			return CL_INVALID_OPERATION;
 		return unimem_cl_next.clEnqueueSVMMigrateMem(q, n, ptrs, sizes, flags,
@@ -257,22 +253,27 @@ cl_int unimem_cl_enqueue_migrate(cl_command_queue q, cl_uint n, const void **ptr
 	struct migrate_job *j = malloc(sizeof(*j) + n * sizeof(j->ranges[0]));
 	if (!j)
 		return CL_OUT_OF_HOST_MEMORY;
-	j->count = n;
+	j->count = 0;
 	for (cl_uint i = 0; i < n; i++) {
-		err = migrate_range(ptrs[i], sizes ? sizes[i] : 0, &j->ranges[i]);
+		size_t size = sizes ? sizes[i] : 0;
+		/* cl_khr_unified_svm: a NULL pointer of size 0 is ignored. */
+		if (!ptrs[i] && size == 0)
+			continue;
+		err = migrate_range(ptrs[i], size, &j->ranges[j->count++]);
 		if (err != CL_SUCCESS) {
 			free(j);
 			return err;
 		}
 	}
 	j->target = (flags & CL_MIGRATE_MEM_OBJECT_HOST) ? unimem_cl_host_location() :
-							    dev->location;
+							    dev.location;
 	j->flags = (flags & CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED) ?
 			   UNIMEM_PREFETCH_CONTENT_UNDEFINED : 0;
 
-	struct svm_tail tail = { n, ptrs, sizes, flags };
-	return unimem_cl_host_command(q, num_wait, wait, event, do_migrate, j,
-				      usm_command ? NULL : svm_migrate_tail, &tail);
+	return unimem_cl_host_command(q, num_wait, wait, event,
+				      usm_command ? CL_COMMAND_MIGRATEMEM_INTEL :
+						    CL_COMMAND_SVM_MIGRATE_MEM,
+				      do_migrate, j);
 }
 
 static cl_int CL_API_CALL svm_enqueue_migrate(cl_command_queue q, cl_uint n,
@@ -309,6 +310,7 @@ static cl_int CL_API_CALL set_kernel_exec_info(cl_kernel k, cl_kernel_exec_info 
 	cl_int err;
 	switch (param) {
 	case CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM:
+	case CL_KERNEL_EXEC_INFO_SVM_INDIRECT_ACCESS_KHR:
 	case CL_KERNEL_EXEC_INFO_INDIRECT_HOST_ACCESS_INTEL:
 	case CL_KERNEL_EXEC_INFO_INDIRECT_DEVICE_ACCESS_INTEL:
 	case CL_KERNEL_EXEC_INFO_INDIRECT_SHARED_ACCESS_INTEL:
@@ -339,8 +341,69 @@ static cl_int CL_API_CALL set_kernel_exec_info(cl_kernel k, cl_kernel_exec_info 
 	return unimem_cl_next.clSetKernelExecInfo(k, param, size, value);
 }
 
+/* ---- copies and fills of nothing ---------------------------------------- */
+
+/* cl_khr_unified_svm lets a copy or fill of size 0 name NULL pointers; on
+ * a served queue any such command is a no-op the driver would refuse
+ * (PoCL rejects size 0): a marker in its place, reporting @type. */
+static cl_int enqueue_nothing(cl_command_queue q, cl_bool blocking, cl_uint num_wait,
+			      const cl_event *wait, cl_event *event, cl_command_type type)
+{
+	cl_event ev;
+	cl_int err = unimem_cl_check_wait_list(num_wait, wait);
+	if (err == CL_SUCCESS)
+		err = unimem_cl_next.clEnqueueMarkerWithWaitList(q, num_wait, wait, &ev);
+	if (err != CL_SUCCESS)
+		return err;
+	if (blocking)
+		err = unimem_cl_next.clWaitForEvents(1, &ev);
+	if (event) {
+		*event = ev;
+		unimem_cl_event_set_type(ev, type);
+	} else {
+		unimem_cl_next.clReleaseEvent(ev);
+	}
+	return err;
+}
+
+static bool served_queue(cl_command_queue q)
+{
+	struct unimem_cl_device dev;
+	return unimem_cl_queue_device(q, NULL, &dev) == CL_SUCCESS && dev.in_process;
+}
+
+static cl_int CL_API_CALL svm_enqueue_memcpy(cl_command_queue q, cl_bool blocking,
+					     void *dst, const void *src, size_t size,
+					     cl_uint num_wait, const cl_event *wait,
+					     cl_event *event)
+{
+	if (size == 0 && served_queue(q))
+		return enqueue_nothing(q, blocking, num_wait, wait, event,
+				       CL_COMMAND_SVM_MEMCPY);
+	return unimem_cl_next.clEnqueueSVMMemcpy(q, blocking, dst, src, size, num_wait, wait,
+						 event);
+}
+
+static cl_int CL_API_CALL svm_enqueue_fill(cl_command_queue q, void *ptr,
+					   const void *pattern, size_t pattern_size,
+					   size_t size, cl_uint num_wait, const cl_event *wait,
+					   cl_event *event)
+{
+	if (size == 0 && served_queue(q)) {
+		if (!pattern || !pattern_size || (pattern_size & (pattern_size - 1)) ||
+		    pattern_size > 128)
+			return CL_INVALID_VALUE;
+		return enqueue_nothing(q, CL_FALSE, num_wait, wait, event,
+				       CL_COMMAND_SVM_MEMFILL);
+	}
+	return unimem_cl_next.clEnqueueSVMMemFill(q, ptr, pattern, pattern_size, size,
+						  num_wait, wait, event);
+}
+
 void unimem_cl_svm_hook(cl_icd_dispatch *d)
 {
+	d->clEnqueueSVMMemcpy = svm_enqueue_memcpy;
+	d->clEnqueueSVMMemFill = svm_enqueue_fill;
 	d->clSVMAlloc = svm_alloc;
 	d->clSVMFree = svm_free;
 	d->clEnqueueSVMFree = svm_enqueue_free;

@@ -63,10 +63,11 @@ static void *usm_alloc(enum unimem_cl_alloc_kind kind, cl_context ctx,
 	cl_ulong max_alloc = UINT64_MAX;
 	bool in_context = !dev;
 	for (cl_uint i = 0; i < n; i++) {
-		const struct unimem_cl_device *d = unimem_cl_device(devs[i]);
+		struct unimem_cl_device d;
 		in_context |= devs[i] == dev;
-		if (d && d->max_alloc && (!dev || devs[i] == dev) && d->max_alloc < max_alloc)
-			max_alloc = d->max_alloc;
+		if (unimem_cl_device(devs[i], &d) && d.max_alloc && (!dev || devs[i] == dev) &&
+		    d.max_alloc < max_alloc)
+			max_alloc = d.max_alloc;
 	}
 	if (!in_context) {
 		err = CL_INVALID_DEVICE;
@@ -90,13 +91,14 @@ static void *usm_alloc(enum unimem_cl_alloc_kind kind, cl_context ctx,
 	}
 
 	unimem_location_t loc = UNIMEM_LOC_NONE;
-	const struct unimem_cl_device *d = dev ? unimem_cl_device(dev) : NULL;
+	struct unimem_cl_device d;
+	bool have_device = dev && unimem_cl_device(dev, &d);
 	if (kind == UNIMEM_CL_HOST ||
 	    (flags & CL_MEM_ALLOC_INITIAL_PLACEMENT_HOST_INTEL))
 		loc = unimem_cl_host_location();
-	else if (d && (kind == UNIMEM_CL_DEVICE ||
-		       (flags & CL_MEM_ALLOC_INITIAL_PLACEMENT_DEVICE_INTEL)))
-		loc = d->location;
+	else if (have_device && (kind == UNIMEM_CL_DEVICE ||
+				 (flags & CL_MEM_ALLOC_INITIAL_PLACEMENT_DEVICE_INTEL)))
+		loc = d.location;
 
 	void *p = unimem_cl_alloc_memory(size, alignment ? alignment :
 							   USM_DEFAULT_ALIGNMENT, loc);
@@ -104,8 +106,14 @@ static void *usm_alloc(enum unimem_cl_alloc_kind kind, cl_context ctx,
 		err = CL_OUT_OF_HOST_MEMORY;
 		goto fail;
 	}
+	/* The cl_khr_unified_svm type closest to each USM kind. */
+	cl_uint svm_type = kind == UNIMEM_CL_HOST ? UNIMEM_CL_SVM_TYPE_HOST :
+			   kind == UNIMEM_CL_DEVICE ? UNIMEM_CL_SVM_TYPE_DEVICE :
+			   dev ? UNIMEM_CL_SVM_TYPE_SINGLE_DEVICE_SHARED :
+				 UNIMEM_CL_SVM_TYPE_FINE_GRAIN_BUFFER;
 	struct unimem_cl_alloc a = { .base = p, .size = size, .context = ctx,
-				     .device = dev, .kind = kind, .flags = flags };
+				     .device = dev, .kind = kind, .flags = flags,
+				     .svm_type = svm_type };
 	if (unimem_cl_registry_add(&a) != 0) {
 		unimem_free(p);
 		err = CL_OUT_OF_HOST_MEMORY;
@@ -234,9 +242,9 @@ static cl_int typed(cl_int err, cl_event *event, cl_command_type type)
 
 static cl_int served_queue(cl_command_queue q)
 {
-	const struct unimem_cl_device *d;
+	struct unimem_cl_device d;
 	cl_int err = unimem_cl_queue_device(q, NULL, &d);
-	if (err == CL_SUCCESS && !d->in_process)
+	if (err == CL_SUCCESS && !d.in_process)
 		err = CL_INVALID_OPERATION;
 	return err;
 }
@@ -292,9 +300,8 @@ static cl_int CL_API_CALL enqueue_migrate_mem(cl_command_queue q, const void *pt
 	cl_int err = served_queue(q);
 	if (err != CL_SUCCESS)
 		return err;
-	return typed(unimem_cl_enqueue_migrate(q, 1, &ptr, &size, flags, num_wait,
-					       wait, event, true),
-		     event, CL_COMMAND_MIGRATEMEM_INTEL);
+	return unimem_cl_enqueue_migrate(q, 1, &ptr, &size, flags, num_wait, wait, event,
+					 true);
 }
 
 /* ---- advice ------------------------------------------------------------ */
@@ -306,7 +313,7 @@ struct advise_job {
 	unimem_location_t device, host;
 };
 
-static cl_int do_advise(void *arg)
+static void do_advise(void *arg)
 {
 	struct advise_job *j = arg;
 	int r = 0;
@@ -351,7 +358,6 @@ static cl_int do_advise(void *arg)
 	/* Advice is a hint: one the backend cannot keep changes nothing. */
 	if (r < 0)
 		unimem_cl_debug("advice %#x: %s", j->advice, unimem_strerror(r));
-	return CL_SUCCESS;
 }
 
 static bool range_valid(const void *ptr, size_t size)
@@ -371,9 +377,9 @@ static cl_int CL_API_CALL enqueue_mem_advise(cl_command_queue q, const void *ptr
 					     cl_uint num_wait, const cl_event *wait,
 					     cl_event *event)
 {
-	const struct unimem_cl_device *d;
+	struct unimem_cl_device d;
 	cl_int err = unimem_cl_queue_device(q, NULL, &d);
-	if (err == CL_SUCCESS && !d->in_process)
+	if (err == CL_SUCCESS && !d.in_process)
 		err = CL_INVALID_OPERATION;
 	if (err != CL_SUCCESS)
 		return err;
@@ -383,19 +389,15 @@ static cl_int CL_API_CALL enqueue_mem_advise(cl_command_queue q, const void *ptr
 	struct advise_job *j = malloc(sizeof(*j));
 	if (!j)
 		return CL_OUT_OF_HOST_MEMORY;
-	*j = (struct advise_job){ ptr, size, advice, d->location,
+	*j = (struct advise_job){ ptr, size, advice, d.location,
 				  unimem_cl_host_location() };
-	return typed(unimem_cl_host_command(q, num_wait, wait, event, do_advise, j,
-					    NULL, NULL),
-		     event, CL_COMMAND_MEMADVISE_INTEL);
+	return unimem_cl_host_command(q, num_wait, wait, event, CL_COMMAND_MEMADVISE_INTEL,
+				      do_advise, j);
 }
 
 /* ---- lookup ------------------------------------------------------------ */
 
-static const struct {
-	const char *name;
-	void *fn;
-} functions[] = {
+static const struct unimem_cl_function functions[] = {
 	{ "clHostMemAllocINTEL", (void *)host_mem_alloc },
 	{ "clDeviceMemAllocINTEL", (void *)device_mem_alloc },
 	{ "clSharedMemAllocINTEL", (void *)shared_mem_alloc },
@@ -412,10 +414,6 @@ static const struct {
 
 void *unimem_cl_usm_function(const char *name)
 {
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++)
-		if (strcmp(name, functions[i].name) == 0)
-			return functions[i].fn;
-	return NULL;
+	return unimem_cl_lookup_function(functions, sizeof(functions) / sizeof(functions[0]),
+					 name);
 }

@@ -15,6 +15,9 @@
 #define CL_USE_DEPRECATED_OPENCL_1_1_APIS
 #include <CL/cl.h>
 #include <CL/cl_ext.h>
+#include <dlfcn.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +65,32 @@ struct cltest {
 	cl_command_queue queue;
 };
 
+/*
+ * Under ctest, UNIMEM_CL_LOADER_DIR names the directory of the ICD loader
+ * the test must run on (ocl-icd's, or the Khronos loader's put first by
+ * LD_LIBRARY_PATH): the libOpenCL that clGetPlatformIDs lives in must be
+ * there, or the test proves nothing about that loader.
+ */
+static inline void cltest_check_loader(void)
+{
+	const char *want = getenv("UNIMEM_CL_LOADER_DIR");
+	if (!want)
+		return; /* run by hand */
+	Dl_info info;
+	void *fn = dlsym(RTLD_DEFAULT, "clGetPlatformIDs");
+	REQUIRE(fn && dladdr(fn, &info) && info.dli_fname);
+	char lib[PATH_MAX], got[PATH_MAX], expected[PATH_MAX];
+	REQUIRE(realpath(info.dli_fname, lib));
+	bool same = realpath(dirname(lib), got) && realpath(want, expected) &&
+		    strcmp(got, expected) == 0;
+	if (!same)
+		fprintf(stderr, "loader: running on %s, expected one in %s\n", info.dli_fname, want);
+	REQUIRE(same);
+}
+
 static inline void cltest_mode(int argc, char **argv)
 {
+	cltest_check_loader();
 	REQUIRE(argc >= 2);
 	with_layer = strcmp(argv[1], "layer") == 0;
 	REQUIRE(with_layer || strcmp(argv[1], "plain") == 0);
@@ -112,6 +139,48 @@ static inline cl_kernel cltest_kernel(cl_program p, const char *name)
 	cl_kernel k = clCreateKernel(p, name, &err);
 	REQUIRE(err == CL_SUCCESS);
 	return k;
+}
+
+/* Does @platform list @name in CL_PLATFORM_EXTENSIONS, and (the same
+ * answer is checked) in CL_PLATFORM_EXTENSIONS_WITH_VERSION, where its
+ * version goes to @version? */
+static inline bool cltest_platform_lists(cl_platform_id platform, const char *name,
+					 cl_version *version)
+{
+	size_t size = 0;
+	REQUIRE(clGetPlatformInfo(platform, CL_PLATFORM_EXTENSIONS, 0, NULL, &size) ==
+		CL_SUCCESS);
+	char *ext = calloc(1, size + 1);
+	REQUIRE(ext && clGetPlatformInfo(platform, CL_PLATFORM_EXTENSIONS, size, ext, NULL) ==
+			       CL_SUCCESS);
+	if (strlen(ext) + 1 != size)
+		CHECK_FAILED();
+	bool in_string = false;
+	size_t len = strlen(name);
+	for (const char *p = ext; (p = strstr(p, name)); p += len)
+		in_string |= (p == ext || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0');
+	free(ext);
+
+	bool in_array = false;
+	if (clGetPlatformInfo(platform, CL_PLATFORM_EXTENSIONS_WITH_VERSION, 0, NULL, &size) ==
+	    CL_SUCCESS) {
+		cl_name_version *nv = malloc(size);
+		REQUIRE(nv && clGetPlatformInfo(platform, CL_PLATFORM_EXTENSIONS_WITH_VERSION, size,
+						nv, NULL) == CL_SUCCESS);
+		for (size_t i = 0; i < size / sizeof(*nv); i++)
+			if (strcmp(nv[i].name, name) == 0) {
+				in_array = true;
+				if (version)
+					*version = nv[i].version;
+			}
+		free(nv);
+		if (in_string != in_array) {
+			fprintf(stderr, "%s: listed %d in the string, %d in the array\n", name,
+				in_string, in_array);
+			CHECK_FAILED();
+		}
+	}
+	return in_string;
 }
 
 static inline int cltest_done(const char *name)

@@ -44,8 +44,13 @@ static void svm_errors(struct cltest *t)
 
 	/* Cases only the layer checks (PoCL 3.1 accepts unknown flag bits). */
 	CHECK(clSVMAlloc(c, (cl_svm_mem_flags)1 << 40, 64, 0) == NULL);
+	/* cl_khr_unified_svm: a NULL pointer is ignored when its size is 0,
+	 * an error otherwise. */
 	const void *null_ptr[1] = { NULL };
+	size_t some[1] = { 64 };
 	CHECK_ERR(clEnqueueSVMMigrateMem(t->queue, 1, null_ptr, NULL, 0, 0, NULL, NULL),
+		  CL_SUCCESS);
+	CHECK_ERR(clEnqueueSVMMigrateMem(t->queue, 1, null_ptr, some, 0, 0, NULL, NULL),
 		  CL_INVALID_VALUE);
 	int *svm = clSVMAlloc(c, rw, 256, 0);
 	REQUIRE(svm);

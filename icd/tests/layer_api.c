@@ -4,6 +4,9 @@
  * way a loader does (run without OPENCL_LAYERS): version and name
  * queries, refusals, clInitLayerWithProperties over PoCL's own dispatch
  * table, and that what the layer does not handle is PoCL's entry itself.
+ * Over a copy of that table whose enqueues fail on demand, a migration or
+ * advice the layer runs on the host leaves no command behind when its
+ * enqueue fails.
  */
 #define CL_TARGET_OPENCL_VERSION 300
 #include <CL/cl_layer.h>
@@ -19,10 +22,113 @@ typedef cl_int(CL_API_CALL *init_with_props_fn)(cl_uint, const cl_icd_dispatch *
 					       const cl_properties *);
 typedef cl_int(CL_API_CALL *deinit_fn)(void);
 
+/* ---- a driver table whose enqueues fail on demand ---------------------- */
+static const cl_icd_dispatch *driver;
+static int enqueues_until_failure; /* the one reaching 0 fails; < 0: none */
+static int commands_enqueued;
+
+/* Counts an enqueue about to be made; false if it is to fail. */
+static bool enqueue_allowed(void)
+{
+	if (enqueues_until_failure >= 0 && enqueues_until_failure-- == 0)
+		return false;
+	return true;
+}
+
+static cl_int counted(cl_int err)
+{
+	commands_enqueued += err == CL_SUCCESS;
+	return err;
+}
+
+static cl_int CL_API_CALL failing_marker(cl_command_queue q, cl_uint n, const cl_event *w,
+					 cl_event *ev)
+{
+	if (!enqueue_allowed())
+		return CL_OUT_OF_RESOURCES;
+	return counted(driver->clEnqueueMarkerWithWaitList(q, n, w, ev));
+}
+
+static cl_int CL_API_CALL failing_barrier(cl_command_queue q, cl_uint n, const cl_event *w,
+					  cl_event *ev)
+{
+	if (!enqueue_allowed())
+		return CL_OUT_OF_RESOURCES;
+	return counted(driver->clEnqueueBarrierWithWaitList(q, n, w, ev));
+}
+
+static cl_int CL_API_CALL failing_migrate(cl_command_queue q, cl_uint n, const void **p,
+					  const size_t *sz, cl_mem_migration_flags f,
+					  cl_uint nw, const cl_event *w, cl_event *ev)
+{
+	if (!enqueue_allowed())
+		return CL_OUT_OF_RESOURCES;
+	return counted(driver->clEnqueueSVMMigrateMem(q, n, p, sz, f, nw, w, ev));
+}
+
+static cl_int CL_API_CALL failing_native(cl_command_queue q, void(CL_CALLBACK *fn)(void *),
+					 void *args, size_t cb, cl_uint nmem, const cl_mem *mem,
+					 const void **loc, cl_uint nw, const cl_event *w,
+					 cl_event *ev)
+{
+	if (!enqueue_allowed())
+		return CL_OUT_OF_RESOURCES;
+	return counted(driver->clEnqueueNativeKernel(q, fn, args, cb, nmem, mem, loc, nw, w, ev));
+}
+
+typedef cl_int(CL_API_CALL *advise_fn)(cl_command_queue, const void *, size_t, cl_uint,
+				       cl_uint, const cl_event *, cl_event *);
+
+/* Fails each enqueue in turn of a migration and an advice through the
+ * layer @ld: whenever the call fails, it must have enqueued nothing. */
+static void check_failed_enqueues_leave_nothing(const cl_icd_dispatch *ld,
+						cl_platform_id platform, cl_device_id device)
+{
+	cl_int err;
+	cl_context ctx = ld->clCreateContext(NULL, 1, &device, NULL, NULL, &err);
+	REQUIRE(err == CL_SUCCESS);
+	cl_command_queue q = ld->clCreateCommandQueueWithProperties(ctx, device, NULL, &err);
+	REQUIRE(err == CL_SUCCESS);
+	advise_fn advise = (advise_fn)ld->clGetExtensionFunctionAddressForPlatform(
+		platform, "clEnqueueMemAdviseINTEL");
+	REQUIRE(advise);
+	void *buf = ld->clSVMAlloc(ctx, CL_MEM_READ_WRITE, 1 << 16, 0);
+	REQUIRE(buf);
+	const void *ptrs[1] = { buf };
+	int failures = 0;
+	for (int what = 0; what < 2; what++) {
+		for (int fail_at = 0; fail_at < 4; fail_at++) {
+			cl_event ev = NULL;
+			commands_enqueued = 0;
+			enqueues_until_failure = fail_at;
+			err = what == 0 ? ld->clEnqueueSVMMigrateMem(q, 1, ptrs, NULL, 0, 0, NULL,
+								     &ev) :
+					  advise(q, buf, 4096,
+						 CL_MEM_ADVICE_SET_READ_MOSTLY_UNIMEM, 0, NULL,
+						 &ev);
+			enqueues_until_failure = -1;
+			if (err != CL_SUCCESS) {
+				failures++;
+				CHECK(commands_enqueued == 0);
+				CHECK(ev == NULL);
+			} else {
+				CHECK(ev != NULL);
+				ld->clReleaseEvent(ev);
+			}
+			CHECK_ERR(ld->clFinish(q), CL_SUCCESS);
+		}
+	}
+	CHECK(failures > 0); /* the injection reached the layer's enqueues */
+	ld->clSVMFree(ctx, buf);
+	ld->clReleaseCommandQueue(q);
+	ld->clReleaseContext(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc >= 2);
 	REQUIRE(!getenv("OPENCL_LAYERS"));
+	cltest_check_loader();
 	void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		fprintf(stderr, "%s\n", dlerror());
@@ -68,7 +174,7 @@ int main(int argc, char **argv)
 
 	/* Unhandled entries are the driver's, so they cost nothing. */
 	CHECK(ld->clEnqueueNDRangeKernel == pocl->clEnqueueNDRangeKernel);
-	CHECK(ld->clGetPlatformInfo == pocl->clGetPlatformInfo);
+	CHECK(ld->clCreateKernel == pocl->clCreateKernel);
 	CHECK(ld->clSVMAlloc != pocl->clSVMAlloc);
 	cl_device_svm_capabilities caps = 0;
 	CHECK_ERR(ld->clGetDeviceInfo(device, CL_DEVICE_SVM_CAPABILITIES, sizeof(caps), &caps,
@@ -78,6 +184,17 @@ int main(int argc, char **argv)
 	CHECK(!ld->clGetExtensionFunctionAddressForPlatform(platform, "clNoSuchThingINTEL"));
 
 	CHECK_ERR(init(entries, pocl, &n, &ld), CL_SUCCESS);
+
+	static cl_icd_dispatch failing;
+	failing = *pocl;
+	driver = pocl;
+	enqueues_until_failure = -1;
+	failing.clEnqueueMarkerWithWaitList = failing_marker;
+	failing.clEnqueueBarrierWithWaitList = failing_barrier;
+	failing.clEnqueueSVMMigrateMem = failing_migrate;
+	failing.clEnqueueNativeKernel = failing_native;
+	CHECK_ERR(init(entries, &failing, &n, &ld), CL_SUCCESS);
+	check_failed_enqueues_leave_nothing(ld, platform, device);
 	CHECK_ERR(deinit(), CL_SUCCESS);
 	with_layer = false;
 	return cltest_done("icd.layer_api");

@@ -22,6 +22,12 @@ int main(int argc, char **argv)
 				  &size), CL_SUCCESS);
 	CHECK(size == sizeof(loc));
 	CHECK(loc == want);
+	/* Our values sit in the registry's never-allocated experimental range;
+	 * 0x4F40, which earlier versions answered, is the driver's again. */
+	CHECK(CL_DEVICE_UNIMEM_LOCATION >= 0x10000 && CL_DEVICE_UNIMEM_LOCATION <= 0x10FFF);
+	CHECK(CL_MEM_ADVICE_DEFAULT_UNIMEM >= 0x10000 &&
+	      CL_MEM_ADVICE_CLEAR_READ_MOSTLY_UNIMEM <= 0x10FFF);
+	CHECK_ERR(clGetDeviceInfo(t.device, 0x4F40, sizeof(loc), &loc, NULL), CL_INVALID_VALUE);
 
 	size_t bytes = 1 << 16;
 	char *buf = clSVMAlloc(t.context, CL_MEM_READ_WRITE, bytes, 0);

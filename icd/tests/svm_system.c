@@ -3,7 +3,10 @@
  * icd.svm_system: fine-grained system SVM. A linked list built on the host
  * in plain malloc'd memory (and one in unimem_malloc'd memory) is walked
  * and updated by a kernel; the host reads the kernel's results back.
- * Plain PoCL must not report FINE_GRAIN_SYSTEM.
+ * Sub-devices are served like their parent however many the application
+ * holds at once, and after it releases them and makes new ones (the
+ * driver may reuse their handles). Plain PoCL must not report
+ * FINE_GRAIN_SYSTEM.
  */
 #include "cltest.h"
 #include "unimem.h"
@@ -61,6 +64,46 @@ static void walk_list(struct cltest *t, cl_kernel k, int count,
 	release(out);
 }
 
+#define SUB_DEVICE_ROUNDS 80 /* two each: past what any fixed cache holds */
+
+static bool has_system_svm(cl_device_id dev)
+{
+	cl_device_svm_capabilities caps = 0;
+	return clGetDeviceInfo(dev, CL_DEVICE_SVM_CAPABILITIES, sizeof(caps), &caps, NULL) ==
+		       CL_SUCCESS &&
+	       (caps & CL_DEVICE_SVM_FINE_GRAIN_SYSTEM);
+}
+
+/* Served sub-devices: each reports system SVM, and clSVMAlloc in a context
+ * of the last one gives unimem memory. */
+static void check_sub_devices(struct cltest *t)
+{
+	static cl_device_id subs[SUB_DEVICE_ROUNDS * 2];
+	const cl_device_partition_property equally[] = { CL_DEVICE_PARTITION_EQUALLY, 1, 0 };
+	cl_uint n = 0, served = 0;
+	for (int round = 0; round < SUB_DEVICE_ROUNDS; round++) {
+		cl_uint made = 0;
+		if (clCreateSubDevices(t->device, equally, 2, subs + n, &made) != CL_SUCCESS)
+			break;
+		n += made;
+	}
+	REQUIRE(n >= SUB_DEVICE_ROUNDS * 2);
+	for (cl_uint i = 0; i < n; i++)
+		served += has_system_svm(subs[i]);
+	CHECK(served == n);
+
+	cl_int err;
+	cl_context ctx = clCreateContext(NULL, 1, &subs[n - 1], NULL, NULL, &err);
+	REQUIRE(err == CL_SUCCESS);
+	void *p = clSVMAlloc(ctx, CL_MEM_READ_WRITE, 4096, 0);
+	struct unimem_ptr_info info;
+	CHECK(p && unimem_ptr_info(p, &info) == 0);
+	clSVMFree(ctx, p);
+	clReleaseContext(ctx);
+	for (cl_uint i = 0; i < n; i++)
+		CHECK_ERR(clReleaseDevice(subs[i]), CL_SUCCESS);
+}
+
 int main(int argc, char **argv)
 {
 	struct cltest t;
@@ -79,6 +122,8 @@ int main(int argc, char **argv)
 		return cltest_done("icd.svm_system");
 	}
 	CHECK(caps & CL_DEVICE_SVM_FINE_GRAIN_SYSTEM);
+	check_sub_devices(&t);
+	check_sub_devices(&t); /* new sub-devices, perhaps on reused handles */
 
 	cl_program p = cltest_build(&t, src);
 	cl_kernel k = cltest_kernel(p, "walk");

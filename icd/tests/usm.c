@@ -91,6 +91,11 @@ int main(int argc, char **argv)
 		CL_DEVICE_CROSS_DEVICE_SHARED_MEM_CAPABILITIES_INTEL,
 		CL_DEVICE_SHARED_SYSTEM_MEM_CAPABILITIES_INTEL,
 	};
+	/* PoCL's one device is served, so its platform lists the extension. */
+	cl_version version = 0;
+	CHECK(cltest_platform_lists(t.platform, "cl_intel_unified_shared_memory", &version) ==
+	      with_layer);
+	CHECK(!with_layer || version == CL_MAKE_VERSION(1, 0, 0));
 	/* The platform-less lookup (deprecated) answers the same. */
 	CHECK((clGetExtensionFunctionAddress("clSharedMemAllocINTEL") != NULL) == with_layer);
 	if (!with_layer) {
@@ -248,6 +253,30 @@ int main(int argc, char **argv)
 	}
 	CHECK(ok);
 
+	/* The layer forgets a USM event when the application's references
+	 * are gone, although the driver may still hold its own: a handle the
+	 * driver reuses for another command shows that command's type. */
+	cl_int value = 7;
+	int retyped = 0;
+	for (int i = 0; i < 200; i++) {
+		CHECK_ERR(clEnqueueMemcpyINTEL(t.queue, CL_FALSE, host, &value, sizeof(value), 0,
+					       NULL, &ev), CL_SUCCESS);
+		CHECK(command_type(ev) == CL_COMMAND_MEMCPY_INTEL);
+		CHECK_ERR(clRetainEvent(ev), CL_SUCCESS);
+		CHECK_ERR(clReleaseEvent(ev), CL_SUCCESS);
+		CHECK(command_type(ev) == CL_COMMAND_MEMCPY_INTEL); /* still held */
+		CHECK_ERR(clReleaseEvent(ev), CL_SUCCESS);
+		CHECK_ERR(clFinish(t.queue), CL_SUCCESS);
+		cl_event marker;
+		CHECK_ERR(clEnqueueMarkerWithWaitList(t.queue, 0, NULL, &marker), CL_SUCCESS);
+		retyped += command_type(marker) != CL_COMMAND_MARKER;
+		CHECK_ERR(clReleaseEvent(marker), CL_SUCCESS);
+		CHECK_ERR(clFinish(t.queue), CL_SUCCESS);
+	}
+	CHECK(retyped == 0);
+	CHECK(host[0] == 7);
+	host[0] = 1000;
+
 	/* Migrate: observed through unimem's record of the last prefetch. */
 	unimem_location_t loc = UNIMEM_LOC_NONE;
 	CHECK_ERR(clEnqueueMigrateMemINTEL(t.queue, shared, N * sizeof(int), 0, 0, NULL, &ev),
@@ -276,6 +305,11 @@ int main(int argc, char **argv)
 	     adv <= CL_MEM_ADVICE_CLEAR_READ_MOSTLY_UNIMEM; adv++)
 		CHECK_ERR(clEnqueueMemAdviseINTEL(t.queue, shared, N * sizeof(int), adv, 0, NULL,
 						  NULL), CL_SUCCESS);
+	/* The values of earlier versions, in Intel's registered block, are
+	 * no longer the layer's: they are rejected like any unknown advice. */
+	for (cl_mem_advice_intel adv = 0x4208; adv <= 0x420F; adv++)
+		CHECK_ERR(clEnqueueMemAdviseINTEL(t.queue, shared, N * sizeof(int), adv, 0, NULL,
+						  NULL), CL_INVALID_VALUE);
 	CHECK_ERR(clEnqueueMemAdviseINTEL(t.queue, dev, 4096,
 					  CL_MEM_ADVICE_SET_PREFERRED_LOCATION_UNIMEM, 0, NULL,
 					  &ev), CL_SUCCESS);

@@ -17,6 +17,7 @@
 #   archive.sh apt-get ARGS...         apt-get with the private configuration
 #   archive.sh apt-cache ARGS...       apt-cache likewise
 #   archive.sh sources                 print the sources list (for a chroot)
+#   archive.sh mirror|security         the Debian mirror / security mirror used
 #
 # The lists live under ${UNIMEM_CACHE:-~/.cache/unimem}/apt-trixie/ and are
 # refreshed when older than a day (or missing), at most once per run
@@ -26,8 +27,17 @@ set -euo pipefail
 
 cache=${UNIMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/unimem}
 top=$cache/apt-trixie
-mirror=${UNIMEM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-security=${UNIMEM_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
+# The mirrors are those of the host's own apt configuration (its release and
+# its security suite): the same archive serves trixie. UNIMEM_DEBIAN_MIRROR
+# and UNIMEM_DEBIAN_SECURITY override them.
+host_mirror() { # RELEASE-REGEX
+	apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+		awk -v want="$1" '$2 ~ want { sub("/+$", "", $1); print $1; exit }'
+}
+mirror=${UNIMEM_DEBIAN_MIRROR:-$(host_mirror '^[a-z]+$')}
+security=${UNIMEM_DEBIAN_SECURITY:-$(host_mirror '^[a-z]+-security$')}
+[ -n "$mirror" ] || { echo "archive: error: no Debian mirror in the host's apt configuration; set UNIMEM_DEBIAN_MIRROR" >&2; exit 1; }
+[ -n "$security" ] || security=${mirror%/*}/debian-security
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 max_age=$((24 * 3600))
 
@@ -146,5 +156,7 @@ apt-get | apt-cache)
 	exec "$cmd" "${apt_opts[@]}" "$@"
 	;;
 sources) sources ;;
+mirror) echo "$mirror" ;;
+security) echo "$security" ;;
 *) usage ;;
 esac

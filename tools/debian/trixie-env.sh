@@ -47,7 +47,9 @@ recipe=1
 
 cache=${UNIMEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/unimem}
 top=$cache/debian13
-mirror=${UNIMEM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The host's own Debian mirror (tools/debian/archive.sh finds it).
+mirror=$("$(dirname "${BASH_SOURCE[0]}")/archive.sh" mirror)
+security=$("$(dirname "${BASH_SOURCE[0]}")/archive.sh" security)
 
 log() { echo "trixie-env: $*" >&2; }
 die() { echo "trixie-env: error: $*" >&2; exit 1; }
@@ -111,7 +113,7 @@ chroot_sources() {
 deb $mirror trixie main
 deb $mirror trixie-updates main
 deb $mirror trixie-backports main
-deb ${UNIMEM_DEBIAN_SECURITY:-http://deb.debian.org/debian-security} trixie-security main
+deb $security trixie-security main
 EOF
 }
 
