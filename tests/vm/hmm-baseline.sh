@@ -15,8 +15,18 @@ case "$(uname -r)" in
 [0-5].* | 6.[0-9].* | 6.1[0-4].*) echo madvise > "$thp" ;;
 esac
 echo "THP: $(cat "$thp")"
+# benchmark_thp_migration (7.x) is a benchmark, not a correctness test: its
+# fixed 120 s harness timeout is exceeded on a loaded machine under TCG, and
+# the killed test then leaves device pages of a dying process that the next
+# test's close evicts, which hits a use-after-free in test_hmm's own
+# eviction (dmirror_device_evict_chunk -> remove_migration_ptes, seen
+# once).  bench/kmod runs it on the release kernel instead.
+skip=
+hmm-tests -l 2>&1 | grep -q benchmark_thp_migration &&
+	skip="-T benchmark_thp_migration"
 insmod /modules/test_hmm.ko || { echo "insmod test_hmm.ko failed"; exit 1; }
-hmm-tests > /tmp/hmm-tests.out 2>&1
+# shellcheck disable=SC2086
+hmm-tests $skip > /tmp/hmm-tests.out 2>&1
 rc=$?
 rmmod test_hmm || rc=1
 echo "$old" > "$thp"
