@@ -63,6 +63,12 @@ module_param(devnode_mode, uint, 0444);
 MODULE_PARM_DESC(devnode_mode,
 		 "permission bits of /dev/unimemN when not set by udev (0 = 0600, max 0666)");
 
+/* Testing only: make the set-up of device N fail (kmod-robust-insmod-fail). */
+static int inject_fail_device = -1;
+module_param(inject_fail_device, int, 0444);
+MODULE_PARM_DESC(inject_fail_device,
+		 "testing: fail setting up device N at load (default -1: none)");
+
 int unimem_owner;
 struct unimem_device **unimem_devices;
 unsigned int unimem_ndevices;
@@ -479,6 +485,8 @@ static int unimem_device_create(unsigned int index, unsigned long bytes)
 		atomic64_set(&udev->cnt[i], 0);
 
 	ret = unimem_devmem_init(udev, bytes);
+	if (!ret && (int)index == inject_fail_device)
+		ret = -ENOMEM;
 	if (ret)
 		goto err;
 
