@@ -146,6 +146,19 @@ const struct dev_pagemap_ops unimem_devmem_ops = {
 	.migrate_to_ram	= unimem_migrate_to_ram,
 };
 
+/**
+ * unimem_dirty_from_device() - a page came back from device memory
+ * @dst: the migrate_vma destination entry (its page locked)
+ *
+ * The device writes its memory without the core mm knowing, so the new
+ * system page is marked dirty: a clean one of a lazily-freed (MADV_FREE)
+ * range would be discarded by reclaim, losing what the device wrote.
+ */
+void unimem_dirty_from_device(unsigned long dst)
+{
+	folio_mark_dirty(page_folio(migrate_pfn_to_page(dst)));
+}
+
 /*
  * Eviction's copy: fill the new system page @dpage with the data of device
  * page @spage (migrate entry @src) and return @dpage, locked, as its
@@ -189,6 +202,8 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 		dst = unimem_evict_copy(alloc_page(GFP_HIGHUSER_MOVABLE |
 						   __GFP_NOFAIL), spage, src);
 	migrate_device_pages(&src, &dst, 1);
+	if ((src & MIGRATE_PFN_MIGRATE) && dst)
+		unimem_dirty_from_device(dst);
 	migrate_device_finalize(&src, &dst, 1);
 	return (src & MIGRATE_PFN_MIGRATE) && dst;
 }
@@ -287,6 +302,7 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 
 		if (!args.dst[i] || !(args.src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
+		unimem_dirty_from_device(args.dst[i]);
 		moved++;
 		if (ev->self && vma->vm_mm == ev->held &&
 		    addr >= ev->self->start && addr < ev->self->end)

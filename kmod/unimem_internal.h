@@ -207,6 +207,7 @@ struct page *unimem_backing(struct page *page);
 void unimem_set_backing(struct page *page, struct page *storage);
 struct page *unimem_alloc_page(struct unimem_device *udev, bool zero);
 unsigned long unimem_nfree(struct unimem_device *udev);
+void unimem_dirty_from_device(unsigned long dst);
 /**
  * struct unimem_evict_self - a migration asking for room, in its own mm
  * @start: first address of its range

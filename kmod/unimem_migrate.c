@@ -289,8 +289,10 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 			unimem_set_backing(spage, st->repl[i]);
 		else if (spage)
 			copied++;
-		if (!st->target)
+		if (!st->target) {
+			unimem_dirty_from_device(st->dst[i]);
 			tosys++;
+		}
 		else if (spage && unimem_is_our_page(spage))
 			d2d++;
 		else
@@ -571,6 +573,7 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 			continue;
 		}
 		moved++;
+		unimem_dirty_from_device(dst[i]);
 		if (repl[i])
 			unimem_set_backing(migrate_pfn_to_page(src[i]), repl[i]);
 		else

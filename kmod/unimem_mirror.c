@@ -433,6 +433,26 @@ static struct page *unimem_pt_page(struct unimem_ctx *ctx, unsigned long addr)
 	return page;
 }
 
+/*
+ * The device wrote the page mirrored at @addr through a kernel mapping, so
+ * no PTE dirty bit records it: mark the folio dirty, or reclaim discards a
+ * lazily-freed (MADV_FREE) page and writeback misses a file page.  The
+ * entry is valid under @ctx->lock, so the page is still mapped and cannot
+ * be truncated meanwhile (as in ib_umem_odp).  Device pages are marked
+ * when they come back to system memory (unimem_dirty_from_device()).
+ */
+static void unimem_pt_dirty(struct unimem_ctx *ctx, unsigned long addr)
+{
+	struct page *page = unimem_pt_lookup(ctx, addr);
+	struct folio *folio;
+
+	if (!page || unimem_is_our_page(page))
+		return;
+	folio = page_folio(page);
+	if (!folio_test_dirty(folio))
+		folio_mark_dirty(folio);
+}
+
 enum unimem_xfer { UNIMEM_TO_BUF, UNIMEM_FROM_BUF, UNIMEM_FILL_PAT };
 
 /*
@@ -479,6 +499,8 @@ static void unimem_xfer_locked(struct unimem_ctx *ctx, unsigned long addr,
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(unimem_pt_page(ctx, addr));
 
+		if (dir != UNIMEM_TO_BUF)
+			unimem_pt_dirty(ctx, addr);
 		switch (dir) {
 		case UNIMEM_TO_BUF:
 			unimem_copy(buf, p + off, n);
@@ -516,12 +538,14 @@ static void unimem_xfer_pinned(struct unimem_ctx *ctx, unsigned long addr,
 		u8 *m = kmap_local_page(unimem_pt_page(ctx, a));
 		u8 *b = kmap_local_page(upages[(u - ubase) >> PAGE_SHIFT]);
 
-		if (to_user)
+		if (to_user) {
 			unimem_copy(b + offset_in_page(u),
 				    m + offset_in_page(a), n);
-		else
+		} else {
 			unimem_copy(m + offset_in_page(a),
 				    b + offset_in_page(u), n);
+			unimem_pt_dirty(ctx, a);
+		}
 		kunmap_local(b);
 		kunmap_local(m);
 		done += n;
@@ -715,6 +739,7 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 			p = kmap_local_page(unimem_pt_page(ctx, pa));
 			op->result = unimem_atomic_apply(p + off, op);
 			kunmap_local(p);
+			unimem_pt_dirty(ctx, pa);
 			mutex_unlock(&ctx->lock);
 			break;
 		}
@@ -735,6 +760,7 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 			p = kmap_local_page(page);
 			op->result = unimem_atomic_apply(p + off, op);
 			kunmap_local(p);
+			folio_mark_dirty(page_folio(page));	/* locked */
 			unlock_page(page);
 			put_page(page);
 			break;
