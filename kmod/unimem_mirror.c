@@ -37,6 +37,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
 #include <linux/vmalloc.h>
 
 #include "unimem_internal.h"
@@ -326,6 +327,58 @@ static bool unimem_all_writable(const unsigned long *pfns, unsigned long n)
 	return true;
 }
 
+/* Is part of [start, end) registered with userfaultfd?  mmap lock held. */
+static bool unimem_uffd_armed(struct mm_struct *mm, unsigned long start,
+			      unsigned long end)
+{
+	struct vm_area_struct *vma;
+	VMA_ITERATOR(vmi, mm, start);
+
+	for_each_vma_range(vmi, vma, end)
+		if (userfaultfd_armed(vma))
+			return true;
+	return false;
+}
+
+/*
+ * Fault in the pages of a userfaultfd range that @pfns (a non-faulting
+ * hmm_range_fault() of it) shows missing, or read-only for a write.
+ * hmm_range_fault() faults without FAULT_FLAG_ALLOW_RETRY, which
+ * handle_userfault() refuses (-EFAULT and a warning); fixup_user_fault()
+ * allows the retry, so the fault waits for the userfaultfd handler like a
+ * CPU access.  mmap lock held for read (dropped and retaken meanwhile).
+ *
+ * Return: true if a page was faulted (the caller samples again), or a
+ * negative errno through @err.
+ */
+static bool unimem_uffd_fault(struct mm_struct *mm, unsigned long start,
+			      unsigned long n, const unsigned long *pfns,
+			      bool write, int *err)
+{
+	unsigned long i;
+	bool faulted = false;
+
+	*err = 0;
+	for (i = 0; i < n; i++) {
+		bool unlocked = false;
+
+		if ((pfns[i] & HMM_PFN_VALID) &&
+		    (!write || (pfns[i] & HMM_PFN_WRITE)))
+			continue;
+		*err = fixup_user_fault(mm, start + (i << PAGE_SHIFT),
+					write ? FAULT_FLAG_WRITE : 0,
+					&unlocked);
+		if (*err)
+			break;
+		faulted = true;
+		if (fatal_signal_pending(current)) {
+			*err = -EINTR;
+			break;
+		}
+	}
+	return faulted;
+}
+
 /*
  * Make [start, end) (at most UNIMEM_FAULT_BATCH pages, page aligned)
  * present in the device page table, writable when @write.  On success
@@ -350,6 +403,7 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 				msecs_to_jiffies(UNIMEM_FAULT_TIMEOUT_MS);
 	unsigned long n = (end - start) >> PAGE_SHIFT;
 	unsigned long gen;
+	bool uffd;
 	int ret;
 
 	mutex_lock(&ctx->lock);
@@ -381,7 +435,18 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 		/* sample before walking the page tables (see DOC) */
 		gen = smp_load_acquire(&ctx->mig_gen);
 		mmap_read_lock(mm);
+		/* userfaultfd ranges: look only, fault below (see there) */
+		uffd = unimem_uffd_armed(mm, start, end);
+		range.default_flags = uffd ? 0 : HMM_PFN_REQ_FAULT |
+				      (write ? HMM_PFN_REQ_WRITE : 0);
 		ret = hmm_range_fault(&range);
+		if (!ret && uffd &&
+		    unimem_uffd_fault(mm, start, n, pfns, write, &ret)) {
+			mmap_read_unlock(mm);
+			if (ret)
+				return ret;
+			continue;
+		}
 		mmap_read_unlock(mm);
 		if (ret == -EBUSY) {
 			cond_resched();
