@@ -572,6 +572,20 @@ err:
 	return ret;
 }
 
+/* Free the memory of @udev; memunmap_pages() waits for its last users. */
+static void unimem_devmem_release(struct unimem_device *udev)
+{
+	unsigned int c;
+
+	for (c = 0; c < udev->nchunks; c++)
+		unimem_chunk_free(udev->chunks[c], true);
+	udev->nchunks = 0;
+	kfree(udev->chunks);
+	udev->chunks = NULL;
+	kvfree(udev->free_stack);
+	udev->free_stack = NULL;
+}
+
 /**
  * unimem_devmem_init() - create the device memory of @udev
  * @udev: the device
@@ -606,7 +620,8 @@ int unimem_devmem_init(struct unimem_device *udev, unsigned long bytes)
 	}
 	return 0;
 err:
-	unimem_devmem_fini(udev);
+	/* no page is in use yet: nothing to migrate back */
+	unimem_devmem_release(udev);
 	return ret;
 }
 
@@ -660,13 +675,5 @@ void unimem_devmem_fini(struct unimem_device *udev)
 			msleep(20);
 	}
 	unimem_evictor_fini(&ev);
-
-	/* memunmap_pages() waits for any last reference to go away. */
-	for (c = 0; c < udev->nchunks; c++)
-		unimem_chunk_free(udev->chunks[c], true);
-	udev->nchunks = 0;
-	kfree(udev->chunks);
-	udev->chunks = NULL;
-	kvfree(udev->free_stack);
-	udev->free_stack = NULL;
+	unimem_devmem_release(udev);
 }

@@ -460,16 +460,25 @@ static char *unimem_devnode(UNIMEM_UEVENT_CONST struct device *dev,
 
 /* ---------------------------------------------------------------- init */
 
-static void unimem_device_destroy(struct unimem_device *udev)
+/* Remove the node and char device of @udev: no new opens. */
+static void unimem_device_unexpose(struct unimem_device *udev)
 {
 	if (udev->dev)
 		device_destroy(unimem_class, udev->cdev.dev);
+	udev->dev = NULL;
 	if (udev->cdev.count)
 		cdev_del(&udev->cdev);
+	udev->cdev.count = 0;
+}
+
+static void unimem_device_destroy(struct unimem_device *udev)
+{
+	unimem_device_unexpose(udev);
 	unimem_devmem_fini(udev);
 	kfree(udev);
 }
 
+/* Set up device @index, not yet visible to user space. */
 static int unimem_device_create(unsigned int index, unsigned long bytes)
 {
 	struct unimem_device *udev;
@@ -484,31 +493,45 @@ static int unimem_device_create(unsigned int index, unsigned long bytes)
 	for (i = 0; i < UNIMEM_CNT_NR; i++)
 		atomic64_set(&udev->cnt[i], 0);
 
-	ret = unimem_devmem_init(udev, bytes);
-	if (!ret && (int)index == inject_fail_device)
-		ret = -ENOMEM;
-	if (ret)
-		goto err;
-
+	ret = unimem_devmem_init(udev, bytes);	/* unwinds itself */
+	if (ret) {
+		kfree(udev);
+		return ret;
+	}
+	if ((int)index == inject_fail_device) {
+		unimem_devmem_fini(udev);
+		kfree(udev);
+		return -ENOMEM;
+	}
 	cdev_init(&udev->cdev, &unimem_fops);
 	udev->cdev.owner = THIS_MODULE;
-	ret = cdev_add(&udev->cdev, MKDEV(MAJOR(unimem_devt), index), 1);
-	if (ret) {
-		udev->cdev.count = 0;
-		goto err;
-	}
-	udev->dev = device_create(unimem_class, NULL, udev->cdev.dev, udev,
-				  UNIMEM_NAME "%u", index);
-	if (IS_ERR(udev->dev)) {
-		ret = PTR_ERR(udev->dev);
-		udev->dev = NULL;
-		goto err;
-	}
 	unimem_devices[index] = udev;
 	return 0;
-err:
-	unimem_device_destroy(udev);
-	return ret;
+}
+
+/*
+ * Make a set-up device visible: its char device, then its node.  Once
+ * this succeeds a file may be open on it, so it must not be freed before
+ * module exit.
+ */
+static int unimem_device_expose(struct unimem_device *udev)
+{
+	struct device *dev;
+	int ret;
+
+	ret = cdev_add(&udev->cdev, MKDEV(MAJOR(unimem_devt), udev->index), 1);
+	if (ret) {
+		udev->cdev.count = 0;
+		return ret;
+	}
+	dev = device_create(unimem_class, NULL, udev->cdev.dev, udev,
+			    UNIMEM_NAME "%u", udev->index);
+	if (IS_ERR(dev)) {
+		unimem_device_unexpose(udev);
+		return PTR_ERR(dev);
+	}
+	udev->dev = dev;
+	return 0;
 }
 
 static int __init unimem_init(void)
@@ -560,11 +583,26 @@ static int __init unimem_init(void)
 	unimem_class->dev_groups = unimem_groups;
 	unimem_class->devnode = unimem_devnode;
 
+	/*
+	 * Set every device up before exposing any: a device that fails must
+	 * not take down one that a process may already have open (a failed
+	 * init frees the module without waiting for open files).
+	 */
 	for (i = 0; i < ndevices; i++) {
 		ret = unimem_device_create(i, bytes);
 		if (ret)
 			goto err_devices;
 		unimem_ndevices = i + 1;
+	}
+	for (i = 0; i < ndevices; i++) {
+		ret = unimem_device_expose(unimem_devices[i]);
+		if (!ret)
+			continue;
+		if (!i)
+			goto err_devices;	/* nothing exposed yet */
+		/* others may be open: keep it, reachable as a peer only */
+		pr_warn("unimem: /dev/" UNIMEM_NAME "%u not created (%d)\n",
+			i, ret);
 	}
 	pr_info("unimem: %u devices, %lu MiB each, api %u.%u\n", ndevices,
 		bytes >> 20, UNIMEM_API_VERSION_MAJOR,
