@@ -37,7 +37,9 @@
  *   split VMA keeps its attributes; only the unmapped part goes.
  * - fork: a child's store is created when the child opens its first unimem
  *   device; it copies the parent's ranges (if the parent has a store) that
- *   the child still maps with the same page indices.
+ *   the child still maps with the same page indices.  Not after an exec of
+ *   the child or of the parent since the fork (exec ids): the memory is no
+ *   longer shared, whatever its page indices.
  *
  * Locking: @ps->lock (spinlock) protects the tree, the orphan list and the
  * block history; it is taken in notifier context, so nothing under it may
@@ -221,6 +223,15 @@ static void unimem_attr_inherit(struct unimem_pstore *ps)
 
 	rcu_read_lock();
 	parent = rcu_dereference(current->real_parent);
+	/*
+	 * Only memory shared with the parent by fork inherits: not after an
+	 * exec of either side, where a fresh anonymous mapping at the same
+	 * address has the same page indices too.
+	 */
+	if (parent && (current->self_exec_id != current->parent_exec_id ||
+		       READ_ONCE(parent->self_exec_id) !=
+		       current->parent_exec_id))
+		parent = NULL;
 	if (parent)
 		get_task_struct(parent);
 	rcu_read_unlock();
