@@ -317,6 +317,11 @@ static long unimem_ioc_counters(struct unimem_ctx *ctx, void __user *uarg)
 			ret = -EINVAL;
 			goto out;
 		}
+		/* one process's activity: not through a file it passed on */
+		if (current->mm != ctx->notifier.mm) {
+			ret = -ESRCH;
+			goto out;
+		}
 		src = ctx->cnt;
 	} else if (c->scope == UNIMEM_SCOPE_DEVICE) {
 		struct unimem_device *udev = unimem_pick(ctx, c->device);
@@ -440,7 +445,11 @@ static ssize_t counters_show(struct device *dev, struct device_attribute *attr,
 				   atomic64_read(&udev->cnt[i]));
 	return n;
 }
-static DEVICE_ATTR_RO(counters);
+/*
+ * Totals over all users of the device: readable by root here, by ioctl by
+ * whoever may open the device (kmod.md, Counters).
+ */
+static DEVICE_ATTR_ADMIN_RO(counters);
 
 static struct attribute *unimem_attrs[] = {
 	&dev_attr_mem_total_bytes.attr,

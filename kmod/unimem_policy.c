@@ -640,6 +640,11 @@ static long unimem_policy_counters(struct unimem_ctx *ctx,
 			ret = -EINVAL;
 			goto out;
 		}
+		/* the file's process only, as for its context counters */
+		if (current->mm != ctx->notifier.mm) {
+			ret = -ESRCH;
+			goto out;
+		}
 		src = ps->cnt;
 	} else if (c->scope == UNIMEM_PSCOPE_DEVICE) {
 		dev = c->device == UNIMEM_DEVICE_SELF ? ctx->udev->index :
