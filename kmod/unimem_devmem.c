@@ -232,7 +232,7 @@ struct unimem_evictor {
 	struct mm_struct *held;
 	bool wait;
 	gfp_t gfp;
-	struct unimem_rmap *rmap;
+	struct unimem_rmap_ent *rmap;
 	struct unimem_evict_self *self;
 	struct mm_struct *busy[UNIMEM_EVICT_BUSY_MAX];
 	unsigned int nbusy;
@@ -249,7 +249,7 @@ static bool unimem_evict_keep(const struct unimem_evictor *ev,
 
 static int unimem_rmap_cmp(const void *a, const void *b)
 {
-	const struct unimem_rmap *x = a, *y = b;
+	const struct unimem_rmap_ent *x = a, *y = b;
 
 	if (x->umm != y->umm)
 		return x->umm < y->umm ? -1 : 1;
@@ -341,20 +341,66 @@ static bool unimem_evict_lock(struct unimem_evictor *ev, struct mm_struct *mm)
 	return true;
 }
 
+/* Does anonymous @vma map linear page index @idx? */
+static bool unimem_vma_has_index(struct vm_area_struct *vma, pgoff_t idx)
+{
+	return vma_is_anonymous(vma) && idx >= vma->vm_pgoff &&
+	       idx - vma->vm_pgoff < vma_pages(vma);
+}
+
 /*
- * Evict the recorded mappings @r[0..n) of one mm (sorted by address):
- * runs of nearby addresses within one VMA go through one migrate_vma.
+ * Where @e->page is mapped in @mm now.  mremap() moves device-private
+ * entries without telling us, so a record can name the old address; an
+ * anonymous page keeps its linear page index (folio->index) and the moved
+ * VMA its vm_pgoff, which gives the new address.  The index is read
+ * without the page lock, so the result is a hint only: migrate_vma at a
+ * wrong address moves nothing of ours, or another page of the device,
+ * safe either way.  mmap lock of @mm held; @cache is the last VMA found.
+ */
+static void unimem_evict_relocate(struct mm_struct *mm,
+				  struct unimem_rmap_ent *e,
+				  struct vm_area_struct **cache)
+{
+	pgoff_t idx = READ_ONCE(page_folio(e->page)->index);
+	struct vm_area_struct *vma = vma_lookup(mm, e->addr);
+	VMA_ITERATOR(vmi, mm, 0);
+
+	if (vma && vma_is_anonymous(vma) &&
+	    vma->vm_pgoff + ((e->addr - vma->vm_start) >> PAGE_SHIFT) == idx)
+		return;
+	vma = *cache;
+	if (!vma || !unimem_vma_has_index(vma, idx)) {
+		for_each_vma(vmi, vma)
+			if (unimem_vma_has_index(vma, idx))
+				break;
+		if (!vma)
+			return;
+		*cache = vma;
+	}
+	e->addr = vma->vm_start + ((idx - vma->vm_pgoff) << PAGE_SHIFT);
+}
+
+/*
+ * Evict the recorded mappings @r[0..n) of one mm: runs of nearby
+ * addresses within one VMA go through one migrate_vma.
  */
 static unsigned long unimem_evict_mm(struct unimem_evictor *ev,
-				     const struct unimem_rmap *r,
+				     struct unimem_rmap_ent *r,
 				     unsigned long n)
 {
 	struct mm_struct *mm = r[0].umm->mm;
+	struct vm_area_struct *cache = NULL;
 	unsigned long i = 0, moved = 0;
 
 	/* an exiting mm frees its pages itself */
 	if (!atomic_read(&mm->mm_users) || !unimem_evict_lock(ev, mm))
 		return 0;
+	for (i = 0; i < n; i++) {
+		unimem_evict_relocate(mm, &r[i], &cache);
+		cond_resched();
+	}
+	sort(r, n, sizeof(*r), unimem_rmap_cmp, NULL);
+	i = 0;
 	while (i < n) {
 		unsigned long start = r[i].addr, end = start + PAGE_SIZE;
 		struct vm_area_struct *vma = vma_lookup(mm, start);

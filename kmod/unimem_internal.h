@@ -53,6 +53,18 @@ struct unimem_rmap {
 };
 
 /**
+ * struct unimem_rmap_ent - a recorded mapping and its page, for eviction
+ * @umm: the mm, referenced
+ * @addr: the recorded address in @umm
+ * @page: the device page
+ */
+struct unimem_rmap_ent {
+	struct unimem_mm *umm;
+	unsigned long addr;
+	struct page *page;
+};
+
+/**
  * struct unimem_chunk - one memremap_pages() range of device memory
  * @pagemap: the MEMORY_DEVICE_PRIVATE pagemap
  * @udev: owning device
@@ -196,7 +208,7 @@ void unimem_rmap_update(struct page *page, struct unimem_mm *umm,
 struct unimem_mm *unimem_rmap_clear(struct page *page);
 unsigned long unimem_rmap_snapshot(struct unimem_chunk *chunk,
 				   unsigned long off, unsigned long n,
-				   struct unimem_rmap *out);
+				   struct unimem_rmap_ent *out);
 
 /* devmem */
 int unimem_devmem_init(struct unimem_device *udev, unsigned long bytes);
