@@ -173,11 +173,30 @@ static unsigned long unimem_evict_copy(struct page *dpage, struct page *spage,
 }
 
 /*
+ * Is @mm exiting?  Its exit unmaps its pages itself.  Once exit_mmap() is
+ * done (it empties the VMA tree under the mmap lock) a page recorded there
+ * lives on only in other mms, e.g. a fork child, and the record is stale.
+ */
+static bool unimem_mm_exiting(struct mm_struct *mm)
+{
+	bool exiting;
+
+	if (atomic_read(&mm->mm_users))
+		return false;
+	mmap_read_lock(mm);
+	exiting = find_vma(mm, 0);
+	mmap_read_unlock(mm);
+	return exiting;
+}
+
+/*
  * Module unload only, for pages whose recorded mapping is gone (see
  * unimem_rmap.c): evict one page by pfn with migrate_device_range(), as
  * test_hmm and nouveau do.  A page recorded in an mm that is exiting is
  * left to that exit: migrate_device_range() holds no mmap lock, and the
- * exit may free the anon_vma that the restore walks.
+ * exit may free the anon_vma that the restore walks.  A page whose
+ * recorded mm has finished exiting goes by pfn too (a fork child that
+ * outlived the owner still maps it).
  */
 static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 					   unsigned long off)
@@ -185,14 +204,21 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 	struct unimem_device *udev = chunk->udev;
 	struct unimem_rmap *r = &chunk->rmap[off];
 	unsigned long src, dst = 0;
+	struct unimem_mm *umm;
 	struct page *spage;
-	bool exiting;
+	bool exiting = false;
 
 	if (!page_ref_count(pfn_to_page(chunk->pfn_first + off)))
 		return 0;	/* free */
 	spin_lock(&udev->free_lock);
-	exiting = r->umm && !atomic_read(&r->umm->mm->mm_users);
+	umm = r->umm;
+	if (umm)
+		atomic_long_inc(&umm->refs);
 	spin_unlock(&udev->free_lock);
+	if (umm) {
+		exiting = unimem_mm_exiting(umm->mm);
+		unimem_mm_put(umm, 1);
+	}
 	if (exiting)
 		return 0;
 
