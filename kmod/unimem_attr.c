@@ -44,10 +44,11 @@
  * Locking: @ps->lock (spinlock) protects the tree, the orphan list and the
  * block history; it is taken in notifier context, so nothing under it may
  * sleep or allocate with reclaim.  Writers in process context hold the
- * mmap lock (read) and @ps->set_lock; the only other writer, the UNMAP
- * notifier, runs with the mmap lock held for write (munmap, mremap) or
- * with no user threads left (exit).  Process-context writers may therefore
- * read the tree without @ps->lock and allocate before each mutation.
+ * mmap lock (read) and @ps->set_lock, which serialises them; the UNMAP
+ * notifier is not serialised with them: munmap() clears PTEs with the
+ * mmap lock downgraded to read.  So every access to the tree, reads
+ * included, is under @ps->lock, and each lookup-then-change is one
+ * critical section with its node allocated beforehand.
  * Order: mmap_lock -> @ps->set_lock -> @ps->lock; registry lock innermost.
  */
 #include <linux/delay.h>
@@ -534,29 +535,35 @@ static int unimem_attr_fill(struct unimem_pstore *ps, unsigned long start,
 			    unsigned long end, unsigned long pgoff,
 			    const struct unimem_attrs *a)
 {
+	struct unimem_anode *n = NULL;
 	unsigned long cur = start;
 
 	while (cur < end) {
 		struct interval_tree_node *it;
 		unsigned long gend;
-		struct unimem_anode *n;
 
+		if (!n) {
+			n = unimem_anode_new(0, 1, 0, a, GFP_KERNEL);
+			if (!n)
+				return -ENOMEM;
+		}
+		spin_lock(&ps->lock);
 		it = interval_tree_iter_first(&ps->tree, cur, end - 1);
 		if (it && it->start <= cur) {
 			cur = it->last + 1;
+			spin_unlock(&ps->lock);
 			continue;
 		}
 		gend = it ? it->start : end;
-		n = unimem_anode_new(cur, gend, pgoff +
-				     ((cur - start) >> PAGE_SHIFT), a,
-				     GFP_KERNEL);
-		if (!n)
-			return -ENOMEM;
-		spin_lock(&ps->lock);
+		n->it.start = cur;
+		n->it.last = gend - 1;
+		n->pgoff = pgoff + ((cur - start) >> PAGE_SHIFT);
 		interval_tree_insert(&n->it, &ps->tree);
 		spin_unlock(&ps->lock);
+		n = NULL;
 		cur = gend;
 	}
+	kfree(n);
 	return 0;
 }
 
@@ -564,19 +571,25 @@ static int unimem_attr_fill(struct unimem_pstore *ps, unsigned long start,
 static int unimem_attr_split(struct unimem_pstore *ps, unsigned long addr)
 {
 	struct unimem_anode *n, *prev, *next, *right;
+	struct unimem_attrs def;
 
-	n = unimem_anode_at(ps, addr, &prev, &next);
-	if (!n || n->it.start == addr)
-		return 0;
-	right = unimem_anode_new(addr, UNIMEM_ANODE_END(n), n->pgoff +
-				 ((addr - n->it.start) >> PAGE_SHIFT), &n->a,
-				 GFP_KERNEL);
+	unimem_attr_defaults(&def);
+	right = unimem_anode_new(0, 1, 0, &def, GFP_KERNEL);
 	if (!right)
 		return -ENOMEM;
 	spin_lock(&ps->lock);
-	unimem_anode_resize(ps, n, n->it.start, addr);
-	interval_tree_insert(&right->it, &ps->tree);
+	n = unimem_anode_at(ps, addr, &prev, &next);
+	if (n && n->it.start != addr) {
+		right->it.start = addr;
+		right->it.last = n->it.last;
+		right->pgoff = n->pgoff + ((addr - n->it.start) >> PAGE_SHIFT);
+		right->a = n->a;
+		unimem_anode_resize(ps, n, n->it.start, addr);
+		interval_tree_insert(&right->it, &ps->tree);
+		right = NULL;
+	}
 	spin_unlock(&ps->lock);
+	kfree(right);
 	return 0;
 }
 

@@ -459,6 +459,91 @@ static void t_insmod_fail(void)
 }
 
 /* ------------------------------------------------------------------ */
+/*
+ * Item 7: munmap() clears PTEs (and runs the notifier that cuts attribute
+ * ranges) with the mmap lock downgraded to read, so it runs concurrently
+ * with an ATTR SET of another range.  Both rework one tree.
+ */
+struct race_arg {
+	int fd;
+	uint8_t *base;
+	volatile int *stop;
+	int id;
+};
+
+static void *race_setter(void *arg)
+{
+	struct race_arg *a = arg;
+	const size_t np = 256;
+	unsigned int round = 0;
+	size_t i;
+
+	while (!*a->stop) {
+		/* many small ranges, then one: splits, inserts and merges */
+		pol_set(a->fd, a->base, np * PAGE,
+			UNIMEM_RANGE_ATTR_READ_MOSTLY, 0);
+		for (i = 0; i < np; i += 2)
+			pol_set(a->fd, a->base + i * PAGE, PAGE,
+				UNIMEM_RANGE_ATTR_READ_MOSTLY, 1);
+		ASSERT_EQ(pol_get(a->fd, a->base, np * PAGE,
+				  UNIMEM_RANGE_ATTR_READ_MOSTLY),
+			  UNIMEM_RANGE_ATTR_MIXED);
+		pol_set(a->fd, a->base, np * PAGE,
+			UNIMEM_RANGE_ATTR_READ_MOSTLY, round & 1);
+		ASSERT_EQ(pol_get(a->fd, a->base, np * PAGE,
+				  UNIMEM_RANGE_ATTR_READ_MOSTLY), round & 1);
+		round++;
+	}
+	return NULL;
+}
+
+static void *race_unmapper(void *arg)
+{
+	struct race_arg *a = arg;
+	const size_t np = 64;
+	size_t i;
+
+	while (!*a->stop) {
+		uint8_t *q = map_fixed_area(np * PAGE);
+
+		memset(q, 1, np * PAGE);	/* PTEs: munmap runs the notifier */
+		for (i = 0; i < np; i += 4)
+			pol_set(a->fd, q + i * PAGE, 2 * PAGE,
+				UNIMEM_RANGE_ATTR_GRANULARITY, 1 + (i & 7));
+		/* partial unmaps cut ranges, the rest goes whole */
+		ASSERT_EQ(munmap(q + 5 * PAGE, 7 * PAGE), 0);
+		ASSERT_EQ(munmap(q, np * PAGE), 0);
+	}
+	return NULL;
+}
+
+static void t_attr_race(void)
+{
+	volatile int stop = 0;
+	struct race_arg args[4];
+	pthread_t th[4];
+	int fd = ut_open(0), i;
+	uint8_t *x = map_fixed_area(2 * 256 * PAGE);
+	double t0 = ut_now();
+
+	for (i = 0; i < 4; i++) {
+		args[i].fd = fd;
+		args[i].base = x + (i & 1) * 256 * PAGE;
+		args[i].stop = &stop;
+		args[i].id = i;
+		ASSERT_EQ(pthread_create(&th[i], NULL,
+					 i < 2 ? race_setter : race_unmapper,
+					 &args[i]), 0);
+	}
+	while (ut_now() - t0 < 10)
+		usleep(100 * 1000);
+	stop = 1;
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
 static const struct ut_case cases[] = {
 	{ "dirty", t_dirty, "ndevices=1 mem_mib=16" },
 	{ "uffd", t_uffd, "ndevices=1 mem_mib=16" },
@@ -467,6 +552,7 @@ static const struct ut_case cases[] = {
 	{ "fork-unload", t_fork_unload, "ndevices=1 mem_mib=4" },
 	{ "counters", t_counters, "ndevices=1 mem_mib=4" },
 	{ "insmod-fail", t_insmod_fail, "ndevices=1 mem_mib=4" },
+	{ "attr-race", t_attr_race, "ndevices=1 mem_mib=4" },
 };
 
 int main(int argc, char **argv)
