@@ -389,10 +389,10 @@ int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
 		/* a batch holds its destination pages locked: leave room */
 		batch = clamp(st.target->npages / 4, 1UL, batch);
 	}
-	st.src = kvmalloc_array(batch, sizeof(*st.src), GFP_KERNEL);
-	st.dst = kvmalloc_array(batch, sizeof(*st.dst), GFP_KERNEL);
-	st.pool = kvmalloc_array(batch, sizeof(*st.pool), GFP_KERNEL);
-	st.repl = kvcalloc(batch, sizeof(*st.repl), GFP_KERNEL);
+	st.src = kvmalloc_array(batch, sizeof(*st.src), GFP_KERNEL_ACCOUNT);
+	st.dst = kvmalloc_array(batch, sizeof(*st.dst), GFP_KERNEL_ACCOUNT);
+	st.pool = kvmalloc_array(batch, sizeof(*st.pool), GFP_KERNEL_ACCOUNT);
+	st.repl = kvcalloc(batch, sizeof(*st.repl), GFP_KERNEL_ACCOUNT);
 	if (!st.src || !st.dst || !st.pool || !st.repl) {
 		ret = -ENOMEM;
 		goto out_free;

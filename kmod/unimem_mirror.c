@@ -111,14 +111,56 @@ static void unimem_pt_destroy(struct unimem_ctx *ctx)
 	xa_destroy(&ctx->pt);
 }
 
+#define UNIMEM_PT_SPARES	2	/* leaves a fault window can span */
+
+/*
+ * Allocate the leaves that installing [start, end) needs, and reserve
+ * their slots, before @ctx->lock is taken: under it nothing may allocate
+ * with reclaim (reclaim can call back into the invalidation, which takes
+ * @ctx->lock), and atomic allocations would be neither charged to the
+ * caller nor reliable.
+ */
+static void unimem_pt_prealloc(struct unimem_ctx *ctx, unsigned long start,
+			       unsigned long end,
+			       struct unimem_pt_leaf **spare)
+{
+	const unsigned int shift = PAGE_SHIFT + UNIMEM_PT_LEAF_SHIFT;
+	unsigned long li;
+	int k = 0;
+
+	for (li = start >> shift; li <= (end - 1) >> shift; li++) {
+		if (k == UNIMEM_PT_SPARES || xa_load(&ctx->pt, li) ||
+		    xa_reserve(&ctx->pt, li, GFP_KERNEL_ACCOUNT))
+			continue;
+		spare[k++] = kzalloc(sizeof(**spare), GFP_KERNEL_ACCOUNT);
+	}
+}
+
+/* Free the leaves unimem_pt_install() did not use, release their slots. */
+static void unimem_pt_spares_free(struct unimem_ctx *ctx, unsigned long start,
+				  unsigned long end,
+				  struct unimem_pt_leaf **spare)
+{
+	const unsigned int shift = PAGE_SHIFT + UNIMEM_PT_LEAF_SHIFT;
+	unsigned long li;
+	int k;
+
+	for (k = 0; k < UNIMEM_PT_SPARES; k++)
+		kfree(spare[k]);
+	for (li = start >> shift; li <= (end - 1) >> shift; li++)
+		xa_release(&ctx->pt, li);	/* only if still reserved */
+}
+
 /*
  * Enter @n pages from hmm_range_fault() at @start into the device page
- * table; @ctx->lock held.  Leaves are allocated with GFP_ATOMIC: reclaim
- * could call back into the invalidation, which takes @ctx->lock.
+ * table; @ctx->lock held.  Leaves come from @spare (unimem_pt_prealloc());
+ * one freed by an invalidation meanwhile is replaced without reclaim.
  */
 static int unimem_pt_install(struct unimem_ctx *ctx, unsigned long start,
-			     unsigned long n, const unsigned long *pfns)
+			     unsigned long n, const unsigned long *pfns,
+			     struct unimem_pt_leaf **spare)
 {
+	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT;
 	unsigned long i, vpn = start >> PAGE_SHIFT;
 	struct unimem_pt_leaf *leaf = NULL;
 	struct page *page;
@@ -130,13 +172,16 @@ static int unimem_pt_install(struct unimem_ctx *ctx, unsigned long start,
 		if (!leaf || !(vpn & (UNIMEM_PT_LEAF_ENTRIES - 1))) {
 			leaf = xa_load(&ctx->pt, li);
 			if (!leaf) {
+				int k = spare[0] ? 0 : 1;
 				void *old;
 
-				leaf = kzalloc(sizeof(*leaf),
-					       GFP_ATOMIC | __GFP_NOWARN);
+				leaf = spare[k];
+				spare[k] = NULL;
+				if (!leaf)
+					leaf = kzalloc(sizeof(*leaf), gfp);
 				if (!leaf)
 					return -ENOMEM;
-				old = xa_store(&ctx->pt, li, leaf, GFP_ATOMIC);
+				old = xa_store(&ctx->pt, li, leaf, gfp);
 				if (xa_is_err(old)) {
 					kfree(leaf);
 					return xa_err(old);
@@ -216,7 +261,7 @@ int unimem_ctx_open(struct unimem_device *udev, struct unimem_ctx **out)
 
 	if (!current->mm)
 		return -EINVAL;
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 	ctx->udev = udev;
@@ -379,15 +424,11 @@ static bool unimem_uffd_fault(struct mm_struct *mm, unsigned long start,
 	return faulted;
 }
 
-/*
- * Make [start, end) (at most UNIMEM_FAULT_BATCH pages, page aligned)
- * present in the device page table, writable when @write.  On success
- * returns 0 with @ctx->lock held: the entries stay valid until it is
- * dropped.
- */
-static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
-			      unsigned long end, bool write,
-			      unsigned long *pfns, u64 *faults)
+/* unimem_mirror_lock(), with @spare for unimem_pt_install(). */
+static int __unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
+				unsigned long end, bool write,
+				unsigned long *pfns, u64 *faults,
+				struct unimem_pt_leaf **spare)
 {
 	struct mm_struct *mm = ctx->notifier.mm;
 	struct hmm_range range = {
@@ -416,6 +457,7 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 	ret = unimem_policy_device_fault(ctx, start, end, write);
 	if (ret)
 		return ret;
+	unimem_pt_prealloc(ctx, start, end, spare);
 
 	(*faults)++;
 	unimem_count(ctx, UNIMEM_CNT_DEVICE_FAULTS, 1);
@@ -476,7 +518,7 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 		break;
 	}
 
-	ret = unimem_pt_install(ctx, start, n, pfns);
+	ret = unimem_pt_install(ctx, start, n, pfns, spare);
 	if (ret) {
 		mutex_unlock(&ctx->lock);
 		return ret;
@@ -484,6 +526,25 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 	unimem_count(ctx, UNIMEM_CNT_PAGES_MIRRORED, n);
 	unimem_dcount(ctx->udev, UNIMEM_CNT_PAGES_MIRRORED, n);
 	return 0;
+}
+
+/*
+ * Make [start, end) (at most UNIMEM_FAULT_BATCH pages, page aligned)
+ * present in the device page table, writable when @write.  On success
+ * returns 0 with @ctx->lock held: the entries stay valid until it is
+ * dropped.
+ */
+static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
+			      unsigned long end, bool write,
+			      unsigned long *pfns, u64 *faults)
+{
+	struct unimem_pt_leaf *spare[UNIMEM_PT_SPARES] = { };
+	int ret;
+
+	ret = __unimem_mirror_lock(ctx, start, end, write, pfns, faults,
+				   spare);
+	unimem_pt_spares_free(ctx, start, end, spare);
+	return ret;
 }
 
 /* The storage behind the mirrored page at @addr; @ctx->lock held. */
@@ -859,16 +920,16 @@ int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op)
 	int ret = 0;
 
 	/* zeroed: since 6.17 hmm_range_fault() keeps input bits (INOUT) */
-	pfns = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL);
+	pfns = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
 	if (!pfns)
 		return -ENOMEM;
 	if (op->op == UNIMEM_OP_READ || op->op == UNIMEM_OP_WRITE ||
 	    op->op == UNIMEM_OP_COPY) {
 		bsize = min_t(size_t, op->length + PAGE_SIZE,
 			      UNIMEM_FAULT_BATCH << PAGE_SHIFT);
-		bounce = kvmalloc(bsize, GFP_KERNEL);
+		bounce = kvmalloc(bsize, GFP_KERNEL_ACCOUNT);
 		upages = kmalloc_array(UNIMEM_FAULT_BATCH + 1, sizeof(*upages),
-				       GFP_KERNEL);
+				       GFP_KERNEL_ACCOUNT);
 		if (!bounce || !upages) {
 			ret = -ENOMEM;
 			goto out;
@@ -985,8 +1046,8 @@ int unimem_snapshot(struct unimem_ctx *ctx, struct unimem_snapshot *snap)
 	int ret = 0;
 
 	/* zeroed: since 6.17 hmm_range_fault() keeps input bits (INOUT) */
-	pfns = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL);
-	ent = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*ent), GFP_KERNEL);
+	pfns = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
+	ent = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*ent), GFP_KERNEL_ACCOUNT);
 	if (!pfns || !ent) {
 		ret = -ENOMEM;
 		goto out;

@@ -76,7 +76,7 @@ struct unimem_mm *unimem_mm_get(struct mm_struct *mm)
 		if (umm->mm == mm && atomic_long_inc_not_zero(&umm->refs))
 			goto out;
 	}
-	umm = kzalloc(sizeof(*umm), GFP_KERNEL);
+	umm = kzalloc(sizeof(*umm), GFP_KERNEL_ACCOUNT);
 	if (umm) {
 		mmgrab(mm);
 		umm->mm = mm;

@@ -544,6 +544,63 @@ static void t_attr_race(void)
 }
 
 /* ------------------------------------------------------------------ */
+/*
+ * Item 6: attribute ranges cost kernel memory that user space controls,
+ * even on PROT_NONE memory: they are capped per address space.
+ */
+static void t_attr_cap(void)
+{
+	const size_t cap = 4096, np = cap + 64;
+	int fd = ut_open(0), ret = 0;
+	uint8_t *p = mmap(NULL, np * PAGE, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	size_t i;
+
+	ASSERT_TRUE(p != MAP_FAILED);
+	/* a smaller cap than the default keeps the test short */
+	ut_sh("echo %zu > /sys/module/unimem/parameters/max_attr_ranges", cap);
+
+	/* one range per page: the first one over the cap is refused */
+	for (i = 0; i < np; i++) {
+		struct unimem_attr a = {
+			.type = UNIMEM_RANGE_ATTR_READ_MOSTLY, .value = i & 1,
+		};
+
+		ret = pol_attr(fd, UNIMEM_RANGE_ATTR_OP_SET, p + i * PAGE,
+			       PAGE, &a, 1);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		UT_FAIL("%zu attribute ranges in one address space", np);
+	ASSERT_EQ(errno, ENOSPC);
+	ASSERT_EQ(i, cap);
+	ASSERT_EQ(pol_get(fd, p, cap * PAGE, UNIMEM_RANGE_ATTR_READ_MOSTLY),
+		  UNIMEM_RANGE_ATTR_MIXED);
+	ASSERT_EQ(pol_get(fd, p + cap * PAGE, PAGE,
+			  UNIMEM_RANGE_ATTR_READ_MOSTLY), 0);
+
+	/* merging gives the room back */
+	pol_set(fd, p, cap * PAGE, UNIMEM_RANGE_ATTR_READ_MOSTLY, 1);
+	pol_set(fd, p + cap * PAGE, 64 * PAGE, UNIMEM_RANGE_ATTR_READ_MOSTLY,
+		1);
+	ASSERT_EQ(pol_get(fd, p, np * PAGE, UNIMEM_RANGE_ATTR_READ_MOSTLY), 1);
+	for (i = 0; i < 64; i += 2)
+		pol_set(fd, p + i * PAGE, PAGE, UNIMEM_RANGE_ATTR_READ_MOSTLY,
+			0);
+	/* and munmap frees them (reconciled on the next use) */
+	ASSERT_EQ(munmap(p, np * PAGE), 0);
+	p = mmap(NULL, np * PAGE, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	for (i = 0; i < cap - 8; i++)
+		pol_set(fd, p + i * PAGE, PAGE, UNIMEM_RANGE_ATTR_READ_MOSTLY,
+			i & 1);
+	ut_sh("echo 65536 > /sys/module/unimem/parameters/max_attr_ranges");
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
 static const struct ut_case cases[] = {
 	{ "dirty", t_dirty, "ndevices=1 mem_mib=16" },
 	{ "uffd", t_uffd, "ndevices=1 mem_mib=16" },
@@ -553,6 +610,7 @@ static const struct ut_case cases[] = {
 	{ "counters", t_counters, "ndevices=1 mem_mib=4" },
 	{ "insmod-fail", t_insmod_fail, "ndevices=1 mem_mib=4" },
 	{ "attr-race", t_attr_race, "ndevices=1 mem_mib=4" },
+	{ "attr-cap", t_attr_cap, "ndevices=1 mem_mib=4" },
 };
 
 int main(int argc, char **argv)
