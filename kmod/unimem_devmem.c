@@ -541,7 +541,9 @@ unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
 		goto out;
 	ev.self = ctx ? self : NULL;
 
-	mutex_lock(&udev->evict_lock);
+	/* other processes hold it for whole sweeps: let a killed caller go */
+	if (mutex_lock_killable(&udev->evict_lock))
+		goto out;
 	for (scanned = 0; scanned < 2 * nwin + 1; scanned++) {
 		unsigned long w = udev->clock_hand++ % nwin;
 		struct unimem_chunk *chunk = udev->chunks[w / per];
