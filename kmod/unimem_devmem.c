@@ -387,9 +387,9 @@ static void unimem_evict_relocate(struct mm_struct *mm,
 				  struct unimem_rmap_ent *e,
 				  struct vm_area_struct **cache)
 {
+	VMA_ITERATOR(vmi, mm, 0);
 	pgoff_t idx = READ_ONCE(page_folio(e->page)->index);
 	struct vm_area_struct *vma = vma_lookup(mm, e->addr);
-	VMA_ITERATOR(vmi, mm, 0);
 
 	if (vma && vma_is_anonymous(vma) &&
 	    vma->vm_pgoff + ((e->addr - vma->vm_start) >> PAGE_SHIFT) == idx)

@@ -292,11 +292,11 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		if (!st->target) {
 			unimem_dirty_from_device(st->dst[i]);
 			tosys++;
-		}
-		else if (spage && unimem_is_our_page(spage))
+		} else if (spage && unimem_is_our_page(spage)) {
 			d2d++;
-		else
+		} else {
 			todev++;
+		}
 	}
 	res->nomem += nomem_left;
 

@@ -376,8 +376,8 @@ static bool unimem_all_writable(const unsigned long *pfns, unsigned long n)
 static bool unimem_uffd_armed(struct mm_struct *mm, unsigned long start,
 			      unsigned long end)
 {
-	struct vm_area_struct *vma;
 	VMA_ITERATOR(vmi, mm, start);
+	struct vm_area_struct *vma;
 
 	for_each_vma_range(vmi, vma, end)
 		if (userfaultfd_armed(vma))
