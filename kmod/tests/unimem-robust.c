@@ -17,7 +17,7 @@
 #define MADV_PAGEOUT 21
 #endif
 
-static void *map_fixed_area(size_t len)
+static void *map_area(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -53,7 +53,7 @@ static void t_dirty(void)
 {
 	const size_t np = 64, len = np * PAGE;
 	int fd = ut_open(0);
-	uint8_t *p = map_fixed_area(len), *b = malloc(len);
+	uint8_t *p = map_area(len), *b = malloc(len);
 	size_t i;
 
 	ASSERT_EQ(madvise(p, len, MADV_NOHUGEPAGE), 0);
@@ -156,7 +156,7 @@ static void t_uffd(void)
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg;
 	struct uffd_srv srv = { 0 };
-	uint8_t *p = map_fixed_area(len), *b = malloc(len);
+	uint8_t *p = map_area(len), *b = malloc(len);
 	pthread_t th;
 	int fd = ut_open(0);
 
@@ -200,7 +200,7 @@ static void t_exec(void)
 {
 	const size_t len = 64 * PAGE;
 	int fd = ut_open(0), st;
-	uint8_t *p = map_fixed_area(len);
+	uint8_t *p = map_area(len);
 	char arg[32];
 	pid_t pid;
 
@@ -264,8 +264,8 @@ static void t_mremap_evict(void)
 {
 	const size_t len = 4 * MIB;
 	int fd = ut_open(0), st;
-	uint8_t *p = map_fixed_area(len), *q;
-	uint8_t *dst = map_fixed_area(2 * len);
+	uint8_t *p = map_area(len), *q;
+	uint8_t *dst = map_area(2 * len);
 	pid_t pid;
 
 	ut_pattern(p, len, 21);
@@ -280,7 +280,7 @@ static void t_mremap_evict(void)
 	pid = fork();
 	if (!pid) {
 		int cfd = ut_open(0);
-		uint8_t *r = map_fixed_area(len);
+		uint8_t *r = map_area(len);
 		struct unimem_migrate m;
 
 		ut_pattern(r, len, 22);
@@ -315,7 +315,7 @@ static void t_fork_unload(void)
 
 	ASSERT_EQ(pipe(go), 0);
 	ASSERT_EQ(pipe(ready), 0);
-	p = map_fixed_area(len);
+	p = map_area(len);
 	owner = fork();
 	if (!owner) {
 		int fd = ut_open(0);
@@ -371,7 +371,7 @@ static void t_fork_unload(void)
 static void t_counters(void)
 {
 	const size_t len = 64 * PAGE;
-	uint8_t *p = map_fixed_area(len), *b = malloc(len);
+	uint8_t *p = map_area(len), *b = malloc(len);
 	int fd = ut_open(0), st;
 	struct stat sb;
 	pid_t pid;
@@ -504,7 +504,7 @@ static void *race_unmapper(void *arg)
 	size_t i;
 
 	while (!*a->stop) {
-		uint8_t *q = map_fixed_area(np * PAGE);
+		uint8_t *q = map_area(np * PAGE);
 
 		memset(q, 1, np * PAGE);	/* PTEs: munmap runs the notifier */
 		for (i = 0; i < np; i += 4)
@@ -523,7 +523,7 @@ static void t_attr_race(void)
 	struct race_arg args[4];
 	pthread_t th[4];
 	int fd = ut_open(0), i;
-	uint8_t *x = map_fixed_area(2 * 256 * PAGE);
+	uint8_t *x = map_area(2 * 256 * PAGE);
 	double t0 = ut_now();
 
 	for (i = 0; i < 4; i++) {
