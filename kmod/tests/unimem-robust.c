@@ -94,7 +94,9 @@ static void t_dirty(void)
 	ASSERT_EQ(madvise(p, len, MADV_FREE), 0);
 	ut_migrate_all(fd, p, len, 0);
 	dev_fill(fd, p, len, 0x6d);
-	ASSERT_EQ(p[0], 0x6d);	/* read fault: the window comes back */
+	/* read faults bring the pages back (the window is best effort) */
+	for (i = 0; i < np; i++)
+		ASSERT_EQ(p[i * PAGE], 0x6d);
 	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_SYSTEM, -1), np);
 	ASSERT_EQ(madvise(p, len, MADV_PAGEOUT), 0);
 	for (i = 0; i < len; i++)
