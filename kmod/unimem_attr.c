@@ -37,15 +37,18 @@
  *   split VMA keeps its attributes; only the unmapped part goes.
  * - fork: a child's store is created when the child opens its first unimem
  *   device; it copies the parent's ranges (if the parent has a store) that
- *   the child still maps with the same page indices.
+ *   the child still maps with the same page indices.  Not after an exec of
+ *   the child or of the parent since the fork (exec ids): the memory is no
+ *   longer shared, whatever its page indices.
  *
  * Locking: @ps->lock (spinlock) protects the tree, the orphan list and the
  * block history; it is taken in notifier context, so nothing under it may
  * sleep or allocate with reclaim.  Writers in process context hold the
- * mmap lock (read) and @ps->set_lock; the only other writer, the UNMAP
- * notifier, runs with the mmap lock held for write (munmap, mremap) or
- * with no user threads left (exit).  Process-context writers may therefore
- * read the tree without @ps->lock and allocate before each mutation.
+ * mmap lock (read) and @ps->set_lock, which serialises them; the UNMAP
+ * notifier is not serialised with them: munmap() clears PTEs with the
+ * mmap lock downgraded to read.  So every access to the tree, reads
+ * included, is under @ps->lock, and each lookup-then-change is one
+ * critical section with its node allocated beforehand.
  * Order: mmap_lock -> @ps->set_lock -> @ps->lock; registry lock innermost.
  */
 #include <linux/delay.h>
@@ -86,6 +89,17 @@ static unsigned int policy_thrash_backoff_ms = 1000;
 module_param(policy_thrash_backoff_ms, uint, 0644);
 MODULE_PARM_DESC(policy_thrash_backoff_ms,
 		 "first back-off of a thrashing block in ms, doubling on repeat (default 1000)");
+
+/*
+ * Attribute ranges and block histories cost kernel memory that user space
+ * controls (alternating attributes page by page, even on PROT_NONE
+ * memory), and the unmap notifier walks them under a spinlock: cap them
+ * per address space.  They are charged to the caller's memory cgroup too.
+ */
+unsigned int unimem_max_attr_ranges = 65536;
+module_param_named(max_attr_ranges, unimem_max_attr_ranges, uint, 0644);
+MODULE_PARM_DESC(max_attr_ranges,
+		 "attribute ranges and block histories per address space (default 65536)");
 
 #define UNIMEM_ANODE_END(n)	((n)->it.last + 1)
 
@@ -147,6 +161,7 @@ static void unimem_anode_free_tree(struct rb_root_cached *root)
 	while ((it = interval_tree_iter_first(root, 0, ULONG_MAX))) {
 		interval_tree_remove(it, root);
 		kfree(container_of(it, struct unimem_anode, it));
+		cond_resched();
 	}
 }
 
@@ -181,22 +196,46 @@ void unimem_pstore_put(struct unimem_pstore *ps)
 	kref_put_lock(&ps->kref, unimem_pstore_release, &unimem_pstores_lock);
 }
 
-static struct unimem_anode *unimem_anode_new(unsigned long start,
+/*
+ * A new range of @ps, counted against the cap (the unmap notifier, which
+ * must not fail, goes over it by at most two per call).
+ */
+static struct unimem_anode *unimem_anode_new(struct unimem_pstore *ps,
+					     unsigned long start,
 					     unsigned long end,
 					     unsigned long pgoff,
 					     const struct unimem_attrs *a,
 					     gfp_t gfp)
 {
-	struct unimem_anode *n = kmalloc(sizeof(*n), gfp);
+	struct unimem_anode *n;
 
+	if (gfpflags_allow_blocking(gfp) &&
+	    atomic_long_read(&ps->nstate) >= unimem_max_attr_ranges)
+		return NULL;
+	n = kmalloc(sizeof(*n), gfp | __GFP_ACCOUNT);
 	if (!n)
 		return NULL;
+	atomic_long_inc(&ps->nstate);
 	n->it.start = start;
 	n->it.last = end - 1;
 	n->pgoff = pgoff;
 	n->a = *a;
 	INIT_LIST_HEAD(&n->link);
 	return n;
+}
+
+static void unimem_anode_free(struct unimem_pstore *ps, struct unimem_anode *n)
+{
+	if (n)
+		atomic_long_dec(&ps->nstate);
+	kfree(n);
+}
+
+/* A range could not be added: over the cap, or out of memory. */
+static int unimem_anode_err(struct unimem_pstore *ps)
+{
+	return atomic_long_read(&ps->nstate) >= unimem_max_attr_ranges ?
+	       -ENOSPC : -ENOMEM;
 }
 
 /* Linear page index of @addr in @vma. */
@@ -221,6 +260,15 @@ static void unimem_attr_inherit(struct unimem_pstore *ps)
 
 	rcu_read_lock();
 	parent = rcu_dereference(current->real_parent);
+	/*
+	 * Only memory shared with the parent by fork inherits: not after an
+	 * exec of either side, where a fresh anonymous mapping at the same
+	 * address has the same page indices too.
+	 */
+	if (parent && (current->self_exec_id != current->parent_exec_id ||
+		       READ_ONCE(parent->self_exec_id) !=
+		       current->parent_exec_id))
+		parent = NULL;
 	if (parent)
 		get_task_struct(parent);
 	rcu_read_unlock();
@@ -242,7 +290,7 @@ static void unimem_attr_inherit(struct unimem_pstore *ps)
 		cnt++;
 	spin_unlock(&pps->lock);
 	if (cnt)
-		copy = kvmalloc_array(cnt, sizeof(*copy), GFP_KERNEL);
+		copy = kvmalloc_array(cnt, sizeof(*copy), GFP_KERNEL_ACCOUNT);
 	if (!copy)
 		goto out;
 	i = 0;
@@ -271,7 +319,7 @@ static void unimem_attr_inherit(struct unimem_pstore *ps)
 			if (!vma_is_anonymous(vma) ||
 			    unimem_vma_pgoff(vma, vs) != pg)
 				continue;
-			n = unimem_anode_new(vs, ve, pg, &copy[i].a,
+			n = unimem_anode_new(ps, vs, ve, pg, &copy[i].a,
 					     GFP_KERNEL);
 			if (!n)
 				break;
@@ -300,7 +348,7 @@ int unimem_pstore_attach(struct mm_struct *mm)
 {
 	struct unimem_pstore *ps, *old;
 
-	ps = kzalloc(sizeof(*ps), GFP_KERNEL);
+	ps = kzalloc(sizeof(*ps), GFP_KERNEL_ACCOUNT);
 	if (!ps)
 		return -ENOMEM;
 	kref_init(&ps->kref);
@@ -443,12 +491,16 @@ void unimem_attr_unmap(struct unimem_pstore *ps, unsigned long start,
 {
 	struct unimem_anode *spare[2], *n, *right;
 	struct interval_tree_node *it, *nit;
+	struct unimem_attrs def;
 	unsigned long idx;
 	int nspare = 0;
 	void *blk;
 
-	spare[0] = kmalloc(sizeof(*n), GFP_NOWAIT | __GFP_NOWARN);
-	spare[1] = kmalloc(sizeof(*n), GFP_NOWAIT | __GFP_NOWARN);
+	unimem_attr_defaults(&def);
+	spare[0] = unimem_anode_new(ps, 0, 1, 0, &def,
+				    GFP_NOWAIT | __GFP_NOWARN);
+	spare[1] = unimem_anode_new(ps, 0, 1, 0, &def,
+				    GFP_NOWAIT | __GFP_NOWARN);
 	nspare = !!spare[0] + !!spare[1];
 	if (!spare[0]) {
 		spare[0] = spare[1];
@@ -508,10 +560,11 @@ void unimem_attr_unmap(struct unimem_pstore *ps, unsigned long start,
 			  (end - 1) >> PAGE_SHIFT) {
 		xa_erase(&ps->blocks, idx);
 		kfree(blk);
+		atomic_long_dec(&ps->nstate);
 	}
 	spin_unlock(&ps->lock);
 	while (nspare)
-		kfree(spare[--nspare]);
+		unimem_anode_free(ps, spare[--nspare]);
 }
 
 /*
@@ -523,49 +576,72 @@ static int unimem_attr_fill(struct unimem_pstore *ps, unsigned long start,
 			    unsigned long end, unsigned long pgoff,
 			    const struct unimem_attrs *a)
 {
+	struct unimem_anode *n = NULL;
 	unsigned long cur = start;
 
 	while (cur < end) {
 		struct interval_tree_node *it;
 		unsigned long gend;
-		struct unimem_anode *n;
 
+		spin_lock(&ps->lock);
 		it = interval_tree_iter_first(&ps->tree, cur, end - 1);
 		if (it && it->start <= cur) {
 			cur = it->last + 1;
+			spin_unlock(&ps->lock);
+			continue;
+		}
+		if (!n) {
+			/* a gap: allocate outside the lock, then look again */
+			spin_unlock(&ps->lock);
+			n = unimem_anode_new(ps, 0, 1, 0, a, GFP_KERNEL);
+			if (!n)
+				return unimem_anode_err(ps);
 			continue;
 		}
 		gend = it ? it->start : end;
-		n = unimem_anode_new(cur, gend, pgoff +
-				     ((cur - start) >> PAGE_SHIFT), a,
-				     GFP_KERNEL);
-		if (!n)
-			return -ENOMEM;
-		spin_lock(&ps->lock);
+		n->it.start = cur;
+		n->it.last = gend - 1;
+		n->pgoff = pgoff + ((cur - start) >> PAGE_SHIFT);
 		interval_tree_insert(&n->it, &ps->tree);
 		spin_unlock(&ps->lock);
+		n = NULL;
 		cur = gend;
 	}
+	unimem_anode_free(ps, n);
 	return 0;
 }
 
 /* Split the range straddling @addr so that a range starts at @addr. */
 static int unimem_attr_split(struct unimem_pstore *ps, unsigned long addr)
 {
-	struct unimem_anode *n, *prev, *next, *right;
+	struct unimem_anode *n, *prev, *next, *right = NULL;
+	struct unimem_attrs def;
 
-	n = unimem_anode_at(ps, addr, &prev, &next);
-	if (!n || n->it.start == addr)
-		return 0;
-	right = unimem_anode_new(addr, UNIMEM_ANODE_END(n), n->pgoff +
-				 ((addr - n->it.start) >> PAGE_SHIFT), &n->a,
-				 GFP_KERNEL);
-	if (!right)
-		return -ENOMEM;
-	spin_lock(&ps->lock);
-	unimem_anode_resize(ps, n, n->it.start, addr);
-	interval_tree_insert(&right->it, &ps->tree);
+	for (;;) {
+		spin_lock(&ps->lock);
+		n = unimem_anode_at(ps, addr, &prev, &next);
+		if (!n || n->it.start == addr)
+			break;
+		if (right) {
+			right->it.start = addr;
+			right->it.last = n->it.last;
+			right->pgoff = n->pgoff +
+				       ((addr - n->it.start) >> PAGE_SHIFT);
+			right->a = n->a;
+			unimem_anode_resize(ps, n, n->it.start, addr);
+			interval_tree_insert(&right->it, &ps->tree);
+			right = NULL;
+			break;
+		}
+		/* allocate outside the lock, then look again */
+		spin_unlock(&ps->lock);
+		unimem_attr_defaults(&def);
+		right = unimem_anode_new(ps, 0, 1, 0, &def, GFP_KERNEL);
+		if (!right)
+			return unimem_anode_err(ps);
+	}
 	spin_unlock(&ps->lock);
+	unimem_anode_free(ps, right);
 	return 0;
 }
 
@@ -592,7 +668,7 @@ static void unimem_attr_merge(struct unimem_pstore *ps, unsigned long start,
 			unsigned long mend = UNIMEM_ANODE_END(m);
 
 			interval_tree_remove(&m->it, &ps->tree);
-			kfree(m);
+			unimem_anode_free(ps, m);
 			unimem_anode_resize(ps, n, n->it.start, mend);
 			continue;	/* n may merge again */
 		}
@@ -649,7 +725,8 @@ void unimem_attr_reconcile(struct unimem_pstore *ps)
 					  naddr + ((p1 - p0) << PAGE_SHIFT));
 		}
 		list_del(&o->link);
-		kfree(o);
+		unimem_anode_free(ps, o);
+		cond_resched();	/* a VMA walk per orphan */
 	}
 	mutex_unlock(&ps->set_lock);
 }

@@ -146,6 +146,19 @@ const struct dev_pagemap_ops unimem_devmem_ops = {
 	.migrate_to_ram	= unimem_migrate_to_ram,
 };
 
+/**
+ * unimem_dirty_from_device() - a page came back from device memory
+ * @dst: the migrate_vma destination entry (its page locked)
+ *
+ * The device writes its memory without the core mm knowing, so the new
+ * system page is marked dirty: a clean one of a lazily-freed (MADV_FREE)
+ * range would be discarded by reclaim, losing what the device wrote.
+ */
+void unimem_dirty_from_device(unsigned long dst)
+{
+	folio_mark_dirty(page_folio(migrate_pfn_to_page(dst)));
+}
+
 /*
  * Eviction's copy: fill the new system page @dpage with the data of device
  * page @spage (migrate entry @src) and return @dpage, locked, as its
@@ -160,11 +173,30 @@ static unsigned long unimem_evict_copy(struct page *dpage, struct page *spage,
 }
 
 /*
+ * Is @mm exiting?  Its exit unmaps its pages itself.  Once exit_mmap() is
+ * done (it empties the VMA tree under the mmap lock) a page recorded there
+ * lives on only in other mms, e.g. a fork child, and the record is stale.
+ */
+static bool unimem_mm_exiting(struct mm_struct *mm)
+{
+	bool exiting;
+
+	if (atomic_read(&mm->mm_users))
+		return false;
+	mmap_read_lock(mm);
+	exiting = find_vma(mm, 0);
+	mmap_read_unlock(mm);
+	return exiting;
+}
+
+/*
  * Module unload only, for pages whose recorded mapping is gone (see
  * unimem_rmap.c): evict one page by pfn with migrate_device_range(), as
  * test_hmm and nouveau do.  A page recorded in an mm that is exiting is
  * left to that exit: migrate_device_range() holds no mmap lock, and the
- * exit may free the anon_vma that the restore walks.
+ * exit may free the anon_vma that the restore walks.  A page whose
+ * recorded mm has finished exiting goes by pfn too (a fork child that
+ * outlived the owner still maps it).
  */
 static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 					   unsigned long off)
@@ -172,14 +204,21 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 	struct unimem_device *udev = chunk->udev;
 	struct unimem_rmap *r = &chunk->rmap[off];
 	unsigned long src, dst = 0;
+	struct unimem_mm *umm;
 	struct page *spage;
-	bool exiting;
+	bool exiting = false;
 
 	if (!page_ref_count(pfn_to_page(chunk->pfn_first + off)))
 		return 0;	/* free */
 	spin_lock(&udev->free_lock);
-	exiting = r->umm && !atomic_read(&r->umm->mm->mm_users);
+	umm = r->umm;
+	if (umm)
+		atomic_long_inc(&umm->refs);
 	spin_unlock(&udev->free_lock);
+	if (umm) {
+		exiting = unimem_mm_exiting(umm->mm);
+		unimem_mm_put(umm, 1);
+	}
 	if (exiting)
 		return 0;
 
@@ -189,6 +228,8 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 		dst = unimem_evict_copy(alloc_page(GFP_HIGHUSER_MOVABLE |
 						   __GFP_NOFAIL), spage, src);
 	migrate_device_pages(&src, &dst, 1);
+	if ((src & MIGRATE_PFN_MIGRATE) && dst)
+		unimem_dirty_from_device(dst);
 	migrate_device_finalize(&src, &dst, 1);
 	return (src & MIGRATE_PFN_MIGRATE) && dst;
 }
@@ -217,7 +258,7 @@ struct unimem_evictor {
 	struct mm_struct *held;
 	bool wait;
 	gfp_t gfp;
-	struct unimem_rmap *rmap;
+	struct unimem_rmap_ent *rmap;
 	struct unimem_evict_self *self;
 	struct mm_struct *busy[UNIMEM_EVICT_BUSY_MAX];
 	unsigned int nbusy;
@@ -234,7 +275,7 @@ static bool unimem_evict_keep(const struct unimem_evictor *ev,
 
 static int unimem_rmap_cmp(const void *a, const void *b)
 {
-	const struct unimem_rmap *x = a, *y = b;
+	const struct unimem_rmap_ent *x = a, *y = b;
 
 	if (x->umm != y->umm)
 		return x->umm < y->umm ? -1 : 1;
@@ -287,6 +328,7 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 
 		if (!args.dst[i] || !(args.src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
+		unimem_dirty_from_device(args.dst[i]);
 		moved++;
 		if (ev->self && vma->vm_mm == ev->held &&
 		    addr >= ev->self->start && addr < ev->self->end)
@@ -325,20 +367,66 @@ static bool unimem_evict_lock(struct unimem_evictor *ev, struct mm_struct *mm)
 	return true;
 }
 
+/* Does anonymous @vma map linear page index @idx? */
+static bool unimem_vma_has_index(struct vm_area_struct *vma, pgoff_t idx)
+{
+	return vma_is_anonymous(vma) && idx >= vma->vm_pgoff &&
+	       idx - vma->vm_pgoff < vma_pages(vma);
+}
+
 /*
- * Evict the recorded mappings @r[0..n) of one mm (sorted by address):
- * runs of nearby addresses within one VMA go through one migrate_vma.
+ * Where @e->page is mapped in @mm now.  mremap() moves device-private
+ * entries without telling us, so a record can name the old address; an
+ * anonymous page keeps its linear page index (folio->index) and the moved
+ * VMA its vm_pgoff, which gives the new address.  The index is read
+ * without the page lock, so the result is a hint only: migrate_vma at a
+ * wrong address moves nothing of ours, or another page of the device,
+ * safe either way.  mmap lock of @mm held; @cache is the last VMA found.
+ */
+static void unimem_evict_relocate(struct mm_struct *mm,
+				  struct unimem_rmap_ent *e,
+				  struct vm_area_struct **cache)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	pgoff_t idx = READ_ONCE(page_folio(e->page)->index);
+	struct vm_area_struct *vma = vma_lookup(mm, e->addr);
+
+	if (vma && vma_is_anonymous(vma) &&
+	    vma->vm_pgoff + ((e->addr - vma->vm_start) >> PAGE_SHIFT) == idx)
+		return;
+	vma = *cache;
+	if (!vma || !unimem_vma_has_index(vma, idx)) {
+		for_each_vma(vmi, vma)
+			if (unimem_vma_has_index(vma, idx))
+				break;
+		if (!vma)
+			return;
+		*cache = vma;
+	}
+	e->addr = vma->vm_start + ((idx - vma->vm_pgoff) << PAGE_SHIFT);
+}
+
+/*
+ * Evict the recorded mappings @r[0..n) of one mm: runs of nearby
+ * addresses within one VMA go through one migrate_vma.
  */
 static unsigned long unimem_evict_mm(struct unimem_evictor *ev,
-				     const struct unimem_rmap *r,
+				     struct unimem_rmap_ent *r,
 				     unsigned long n)
 {
 	struct mm_struct *mm = r[0].umm->mm;
+	struct vm_area_struct *cache = NULL;
 	unsigned long i = 0, moved = 0;
 
 	/* an exiting mm frees its pages itself */
 	if (!atomic_read(&mm->mm_users) || !unimem_evict_lock(ev, mm))
 		return 0;
+	for (i = 0; i < n; i++) {
+		unimem_evict_relocate(mm, &r[i], &cache);
+		cond_resched();
+	}
+	sort(r, n, sizeof(*r), unimem_rmap_cmp, NULL);
+	i = 0;
 	while (i < n) {
 		unsigned long start = r[i].addr, end = start + PAGE_SIZE;
 		struct vm_area_struct *vma = vma_lookup(mm, start);
@@ -454,7 +542,9 @@ unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
 		goto out;
 	ev.self = ctx ? self : NULL;
 
-	mutex_lock(&udev->evict_lock);
+	/* other processes hold it for whole sweeps: let a killed caller go */
+	if (mutex_lock_killable(&udev->evict_lock))
+		goto out;
 	for (scanned = 0; scanned < 2 * nwin + 1; scanned++) {
 		unsigned long w = udev->clock_hand++ % nwin;
 		struct unimem_chunk *chunk = udev->chunks[w / per];
@@ -557,6 +647,20 @@ err:
 	return ret;
 }
 
+/* Free the memory of @udev; memunmap_pages() waits for its last users. */
+static void unimem_devmem_release(struct unimem_device *udev)
+{
+	unsigned int c;
+
+	for (c = 0; c < udev->nchunks; c++)
+		unimem_chunk_free(udev->chunks[c], true);
+	udev->nchunks = 0;
+	kfree(udev->chunks);
+	udev->chunks = NULL;
+	kvfree(udev->free_stack);
+	udev->free_stack = NULL;
+}
+
 /**
  * unimem_devmem_init() - create the device memory of @udev
  * @udev: the device
@@ -591,7 +695,8 @@ int unimem_devmem_init(struct unimem_device *udev, unsigned long bytes)
 	}
 	return 0;
 err:
-	unimem_devmem_fini(udev);
+	/* no page is in use yet: nothing to migrate back */
+	unimem_devmem_release(udev);
 	return ret;
 }
 
@@ -645,13 +750,5 @@ void unimem_devmem_fini(struct unimem_device *udev)
 			msleep(20);
 	}
 	unimem_evictor_fini(&ev);
-
-	/* memunmap_pages() waits for any last reference to go away. */
-	for (c = 0; c < udev->nchunks; c++)
-		unimem_chunk_free(udev->chunks[c], true);
-	udev->nchunks = 0;
-	kfree(udev->chunks);
-	udev->chunks = NULL;
-	kvfree(udev->free_stack);
-	udev->free_stack = NULL;
+	unimem_devmem_release(udev);
 }

@@ -53,6 +53,18 @@ struct unimem_rmap {
 };
 
 /**
+ * struct unimem_rmap_ent - a recorded mapping and its page, for eviction
+ * @umm: the mm, referenced
+ * @addr: the recorded address in @umm
+ * @page: the device page
+ */
+struct unimem_rmap_ent {
+	struct unimem_mm *umm;
+	unsigned long addr;
+	struct page *page;
+};
+
+/**
  * struct unimem_chunk - one memremap_pages() range of device memory
  * @pagemap: the MEMORY_DEVICE_PRIVATE pagemap
  * @udev: owning device
@@ -197,7 +209,7 @@ void unimem_rmap_update(struct page *page, struct unimem_mm *umm,
 struct unimem_mm *unimem_rmap_clear(struct page *page);
 unsigned long unimem_rmap_snapshot(struct unimem_chunk *chunk,
 				   unsigned long off, unsigned long n,
-				   struct unimem_rmap *out);
+				   struct unimem_rmap_ent *out);
 
 /* devmem */
 int unimem_devmem_init(struct unimem_device *udev, unsigned long bytes);
@@ -208,6 +220,7 @@ struct page *unimem_backing(struct page *page);
 void unimem_set_backing(struct page *page, struct page *storage);
 struct page *unimem_alloc_page(struct unimem_device *udev, bool zero);
 unsigned long unimem_nfree(struct unimem_device *udev);
+void unimem_dirty_from_device(unsigned long dst);
 /**
  * struct unimem_evict_self - a migration asking for room, in its own mm
  * @start: first address of its range

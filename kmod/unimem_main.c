@@ -75,6 +75,12 @@ module_param(devnode_mode, uint, 0444);
 MODULE_PARM_DESC(devnode_mode,
 		 "permission bits of /dev/unimemN when not set by udev (0 = 0600, max 0666)");
 
+/* Testing only: make the set-up of device N fail (kmod-robust-insmod-fail). */
+static int inject_fail_device = -1;
+module_param(inject_fail_device, int, 0444);
+MODULE_PARM_DESC(inject_fail_device,
+		 "testing: fail setting up device N at load (default -1: none)");
+
 int unimem_owner;
 struct unimem_device **unimem_devices;
 unsigned int unimem_ndevices;
@@ -323,6 +329,11 @@ static long unimem_ioc_counters(struct unimem_ctx *ctx, void __user *uarg)
 			ret = -EINVAL;
 			goto out;
 		}
+		/* one process's activity: not through a file it passed on */
+		if (current->mm != ctx->notifier.mm) {
+			ret = -ESRCH;
+			goto out;
+		}
 		src = ctx->cnt;
 	} else if (c->scope == UNIMEM_SCOPE_DEVICE) {
 		struct unimem_device *udev = unimem_pick(ctx, c->device);
@@ -446,7 +457,11 @@ static ssize_t counters_show(struct device *dev, struct device_attribute *attr,
 				   atomic64_read(&udev->cnt[i]));
 	return n;
 }
-static DEVICE_ATTR_RO(counters);
+/*
+ * Totals over all users of the device: readable by root here, by ioctl by
+ * whoever may open the device (kmod.md, Counters).
+ */
+static DEVICE_ATTR_ADMIN_RO(counters);
 
 static struct attribute *unimem_attrs[] = {
 	&dev_attr_mem_total_bytes.attr,
@@ -466,16 +481,25 @@ static char *unimem_devnode(UNIMEM_UEVENT_CONST struct device *dev,
 
 /* ---------------------------------------------------------------- init */
 
-static void unimem_device_destroy(struct unimem_device *udev)
+/* Remove the node and char device of @udev: no new opens. */
+static void unimem_device_unexpose(struct unimem_device *udev)
 {
 	if (udev->dev)
 		device_destroy(unimem_class, udev->cdev.dev);
+	udev->dev = NULL;
 	if (udev->cdev.count)
 		cdev_del(&udev->cdev);
+	udev->cdev.count = 0;
+}
+
+static void unimem_device_destroy(struct unimem_device *udev)
+{
+	unimem_device_unexpose(udev);
 	unimem_devmem_fini(udev);
 	kfree(udev);
 }
 
+/* Set up device @index, not yet visible to user space. */
 static int unimem_device_create(unsigned int index, unsigned long bytes)
 {
 	struct unimem_device *udev;
@@ -490,29 +514,45 @@ static int unimem_device_create(unsigned int index, unsigned long bytes)
 	for (i = 0; i < UNIMEM_CNT_NR; i++)
 		atomic64_set(&udev->cnt[i], 0);
 
-	ret = unimem_devmem_init(udev, bytes);
-	if (ret)
-		goto err;
-
+	ret = unimem_devmem_init(udev, bytes);	/* unwinds itself */
+	if (ret) {
+		kfree(udev);
+		return ret;
+	}
+	if ((int)index == inject_fail_device) {
+		unimem_devmem_fini(udev);
+		kfree(udev);
+		return -ENOMEM;
+	}
 	cdev_init(&udev->cdev, &unimem_fops);
 	udev->cdev.owner = THIS_MODULE;
-	ret = cdev_add(&udev->cdev, MKDEV(MAJOR(unimem_devt), index), 1);
-	if (ret) {
-		udev->cdev.count = 0;
-		goto err;
-	}
-	udev->dev = device_create(unimem_class, NULL, udev->cdev.dev, udev,
-				  UNIMEM_NAME "%u", index);
-	if (IS_ERR(udev->dev)) {
-		ret = PTR_ERR(udev->dev);
-		udev->dev = NULL;
-		goto err;
-	}
 	unimem_devices[index] = udev;
 	return 0;
-err:
-	unimem_device_destroy(udev);
-	return ret;
+}
+
+/*
+ * Make a set-up device visible: its char device, then its node.  Once
+ * this succeeds a file may be open on it, so it must not be freed before
+ * module exit.
+ */
+static int unimem_device_expose(struct unimem_device *udev)
+{
+	struct device *dev;
+	int ret;
+
+	ret = cdev_add(&udev->cdev, MKDEV(MAJOR(unimem_devt), udev->index), 1);
+	if (ret) {
+		udev->cdev.count = 0;
+		return ret;
+	}
+	dev = device_create(unimem_class, NULL, udev->cdev.dev, udev,
+			    UNIMEM_NAME "%u", udev->index);
+	if (IS_ERR(dev)) {
+		unimem_device_unexpose(udev);
+		return PTR_ERR(dev);
+	}
+	udev->dev = dev;
+	return 0;
 }
 
 static int __init unimem_init(void)
@@ -564,11 +604,26 @@ static int __init unimem_init(void)
 	unimem_class->dev_groups = unimem_groups;
 	unimem_class->devnode = unimem_devnode;
 
+	/*
+	 * Set every device up before exposing any: a device that fails must
+	 * not take down one that a process may already have open (a failed
+	 * init frees the module without waiting for open files).
+	 */
 	for (i = 0; i < ndevices; i++) {
 		ret = unimem_device_create(i, bytes);
 		if (ret)
 			goto err_devices;
 		unimem_ndevices = i + 1;
+	}
+	for (i = 0; i < ndevices; i++) {
+		ret = unimem_device_expose(unimem_devices[i]);
+		if (!ret)
+			continue;
+		if (!i)
+			goto err_devices;	/* nothing exposed yet */
+		/* others may be open: keep it, reachable as a peer only */
+		pr_warn("unimem: /dev/" UNIMEM_NAME "%u not created (%d)\n",
+			i, ret);
 	}
 	pr_info("unimem: %u devices, %lu MiB each, api %u.%u\n", ndevices,
 		bytes >> 20, UNIMEM_API_VERSION_MAJOR,

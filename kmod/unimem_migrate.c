@@ -308,12 +308,14 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 			unimem_set_backing(spage, st->repl[i]);
 		else if (spage)
 			copied++;
-		if (!st->target)
+		if (!st->target) {
+			unimem_dirty_from_device(st->dst[i]);
 			tosys++;
-		else if (spage && unimem_is_our_page(spage))
+		} else if (spage && unimem_is_our_page(spage)) {
 			d2d++;
-		else
+		} else {
 			todev++;
+		}
 	}
 	res->nomem += nomem_left;
 
@@ -406,10 +408,10 @@ int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
 		/* a batch holds its destination pages locked: leave room */
 		batch = clamp(st.target->npages / 4, 1UL, batch);
 	}
-	st.src = kvmalloc_array(batch, sizeof(*st.src), GFP_KERNEL);
-	st.dst = kvmalloc_array(batch, sizeof(*st.dst), GFP_KERNEL);
-	st.pool = kvmalloc_array(batch, sizeof(*st.pool), GFP_KERNEL);
-	st.repl = kvcalloc(batch, sizeof(*st.repl), GFP_KERNEL);
+	st.src = kvmalloc_array(batch, sizeof(*st.src), GFP_KERNEL_ACCOUNT);
+	st.dst = kvmalloc_array(batch, sizeof(*st.dst), GFP_KERNEL_ACCOUNT);
+	st.pool = kvmalloc_array(batch, sizeof(*st.pool), GFP_KERNEL_ACCOUNT);
+	st.repl = kvcalloc(batch, sizeof(*st.repl), GFP_KERNEL_ACCOUNT);
 	if (!st.src || !st.dst || !st.pool || !st.repl) {
 		ret = -ENOMEM;
 		goto out_free;
@@ -598,6 +600,7 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 			continue;
 		}
 		moved++;
+		unimem_dirty_from_device(dst[i]);
 		if (repl[i])
 			unimem_set_backing(migrate_pfn_to_page(src[i]), repl[i]);
 		else

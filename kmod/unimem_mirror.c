@@ -37,6 +37,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
 #include <linux/vmalloc.h>
 
 #include "unimem_internal.h"
@@ -110,14 +111,56 @@ static void unimem_pt_destroy(struct unimem_ctx *ctx)
 	xa_destroy(&ctx->pt);
 }
 
+#define UNIMEM_PT_SPARES	2	/* leaves a fault window can span */
+
+/*
+ * Allocate the leaves that installing [start, end) needs, and reserve
+ * their slots, before @ctx->lock is taken: under it nothing may allocate
+ * with reclaim (reclaim can call back into the invalidation, which takes
+ * @ctx->lock), and atomic allocations would be neither charged to the
+ * caller nor reliable.
+ */
+static void unimem_pt_prealloc(struct unimem_ctx *ctx, unsigned long start,
+			       unsigned long end,
+			       struct unimem_pt_leaf **spare)
+{
+	const unsigned int shift = PAGE_SHIFT + UNIMEM_PT_LEAF_SHIFT;
+	unsigned long li;
+	int k = 0;
+
+	for (li = start >> shift; li <= (end - 1) >> shift; li++) {
+		if (k == UNIMEM_PT_SPARES || xa_load(&ctx->pt, li) ||
+		    xa_reserve(&ctx->pt, li, GFP_KERNEL_ACCOUNT))
+			continue;
+		spare[k++] = kzalloc(sizeof(**spare), GFP_KERNEL_ACCOUNT);
+	}
+}
+
+/* Free the leaves unimem_pt_install() did not use, release their slots. */
+static void unimem_pt_spares_free(struct unimem_ctx *ctx, unsigned long start,
+				  unsigned long end,
+				  struct unimem_pt_leaf **spare)
+{
+	const unsigned int shift = PAGE_SHIFT + UNIMEM_PT_LEAF_SHIFT;
+	unsigned long li;
+	int k;
+
+	for (k = 0; k < UNIMEM_PT_SPARES; k++)
+		kfree(spare[k]);
+	for (li = start >> shift; li <= (end - 1) >> shift; li++)
+		xa_release(&ctx->pt, li);	/* only if still reserved */
+}
+
 /*
  * Enter @n pages from hmm_range_fault() at @start into the device page
- * table; @ctx->lock held.  Leaves are allocated with GFP_ATOMIC: reclaim
- * could call back into the invalidation, which takes @ctx->lock.
+ * table; @ctx->lock held.  Leaves come from @spare (unimem_pt_prealloc());
+ * one freed by an invalidation meanwhile is replaced without reclaim.
  */
 static int unimem_pt_install(struct unimem_ctx *ctx, unsigned long start,
-			     unsigned long n, const unsigned long *pfns)
+			     unsigned long n, const unsigned long *pfns,
+			     struct unimem_pt_leaf **spare)
 {
+	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT;
 	unsigned long i, vpn = start >> PAGE_SHIFT;
 	struct unimem_pt_leaf *leaf = NULL;
 	struct page *page;
@@ -129,13 +172,16 @@ static int unimem_pt_install(struct unimem_ctx *ctx, unsigned long start,
 		if (!leaf || !(vpn & (UNIMEM_PT_LEAF_ENTRIES - 1))) {
 			leaf = xa_load(&ctx->pt, li);
 			if (!leaf) {
+				int k = spare[0] ? 0 : 1;
 				void *old;
 
-				leaf = kzalloc(sizeof(*leaf),
-					       GFP_ATOMIC | __GFP_NOWARN);
+				leaf = spare[k];
+				spare[k] = NULL;
+				if (!leaf)
+					leaf = kzalloc(sizeof(*leaf), gfp);
 				if (!leaf)
 					return -ENOMEM;
-				old = xa_store(&ctx->pt, li, leaf, GFP_ATOMIC);
+				old = xa_store(&ctx->pt, li, leaf, gfp);
 				if (xa_is_err(old)) {
 					kfree(leaf);
 					return xa_err(old);
@@ -215,7 +261,7 @@ int unimem_ctx_open(struct unimem_device *udev, struct unimem_ctx **out)
 
 	if (!current->mm)
 		return -EINVAL;
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 	ctx->udev = udev;
@@ -326,15 +372,63 @@ static bool unimem_all_writable(const unsigned long *pfns, unsigned long n)
 	return true;
 }
 
+/* Is part of [start, end) registered with userfaultfd?  mmap lock held. */
+static bool unimem_uffd_armed(struct mm_struct *mm, unsigned long start,
+			      unsigned long end)
+{
+	VMA_ITERATOR(vmi, mm, start);
+	struct vm_area_struct *vma;
+
+	for_each_vma_range(vmi, vma, end)
+		if (userfaultfd_armed(vma))
+			return true;
+	return false;
+}
+
 /*
- * Make [start, end) (at most UNIMEM_FAULT_BATCH pages, page aligned)
- * present in the device page table, writable when @write.  On success
- * returns 0 with @ctx->lock held: the entries stay valid until it is
- * dropped.
+ * Fault in the pages of a userfaultfd range that @pfns (a non-faulting
+ * hmm_range_fault() of it) shows missing, or read-only for a write.
+ * hmm_range_fault() faults without FAULT_FLAG_ALLOW_RETRY, which
+ * handle_userfault() refuses (-EFAULT and a warning); fixup_user_fault()
+ * allows the retry, so the fault waits for the userfaultfd handler like a
+ * CPU access.  mmap lock held for read (dropped and retaken meanwhile).
+ *
+ * Return: true if a page was faulted (the caller samples again), or a
+ * negative errno through @err.
  */
-static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
-			      unsigned long end, bool write,
-			      unsigned long *pfns, u64 *faults)
+static bool unimem_uffd_fault(struct mm_struct *mm, unsigned long start,
+			      unsigned long n, const unsigned long *pfns,
+			      bool write, int *err)
+{
+	unsigned long i;
+	bool faulted = false;
+
+	*err = 0;
+	for (i = 0; i < n; i++) {
+		bool unlocked = false;
+
+		if ((pfns[i] & HMM_PFN_VALID) &&
+		    (!write || (pfns[i] & HMM_PFN_WRITE)))
+			continue;
+		*err = fixup_user_fault(mm, start + (i << PAGE_SHIFT),
+					write ? FAULT_FLAG_WRITE : 0,
+					&unlocked);
+		if (*err)
+			break;
+		faulted = true;
+		if (fatal_signal_pending(current)) {
+			*err = -EINTR;
+			break;
+		}
+	}
+	return faulted;
+}
+
+/* unimem_mirror_lock(), with @spare for unimem_pt_install(). */
+static int __unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
+				unsigned long end, bool write,
+				unsigned long *pfns, u64 *faults,
+				struct unimem_pt_leaf **spare)
 {
 	struct mm_struct *mm = ctx->notifier.mm;
 	struct hmm_range range = {
@@ -350,6 +444,7 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 				msecs_to_jiffies(UNIMEM_FAULT_TIMEOUT_MS);
 	unsigned long n = (end - start) >> PAGE_SHIFT;
 	unsigned long gen;
+	bool uffd;
 	int ret;
 
 	mutex_lock(&ctx->lock);
@@ -362,6 +457,7 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 	ret = unimem_policy_device_fault(ctx, start, end, write);
 	if (ret)
 		return ret;
+	unimem_pt_prealloc(ctx, start, end, spare);
 
 	(*faults)++;
 	unimem_count(ctx, UNIMEM_CNT_DEVICE_FAULTS, 1);
@@ -381,7 +477,18 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 		/* sample before walking the page tables (see DOC) */
 		gen = smp_load_acquire(&ctx->mig_gen);
 		mmap_read_lock(mm);
+		/* userfaultfd ranges: look only, fault below (see there) */
+		uffd = unimem_uffd_armed(mm, start, end);
+		range.default_flags = uffd ? 0 : HMM_PFN_REQ_FAULT |
+				      (write ? HMM_PFN_REQ_WRITE : 0);
 		ret = hmm_range_fault(&range);
+		if (!ret && uffd &&
+		    unimem_uffd_fault(mm, start, n, pfns, write, &ret)) {
+			mmap_read_unlock(mm);
+			if (ret)
+				return ret;
+			continue;
+		}
 		mmap_read_unlock(mm);
 		if (ret == -EBUSY) {
 			cond_resched();
@@ -411,7 +518,7 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 		break;
 	}
 
-	ret = unimem_pt_install(ctx, start, n, pfns);
+	ret = unimem_pt_install(ctx, start, n, pfns, spare);
 	if (ret) {
 		mutex_unlock(&ctx->lock);
 		return ret;
@@ -419,6 +526,25 @@ static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 	unimem_count(ctx, UNIMEM_CNT_PAGES_MIRRORED, n);
 	unimem_dcount(ctx->udev, UNIMEM_CNT_PAGES_MIRRORED, n);
 	return 0;
+}
+
+/*
+ * Make [start, end) (at most UNIMEM_FAULT_BATCH pages, page aligned)
+ * present in the device page table, writable when @write.  On success
+ * returns 0 with @ctx->lock held: the entries stay valid until it is
+ * dropped.
+ */
+static int unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
+			      unsigned long end, bool write,
+			      unsigned long *pfns, u64 *faults)
+{
+	struct unimem_pt_leaf *spare[UNIMEM_PT_SPARES] = { };
+	int ret;
+
+	ret = __unimem_mirror_lock(ctx, start, end, write, pfns, faults,
+				   spare);
+	unimem_pt_spares_free(ctx, start, end, spare);
+	return ret;
 }
 
 /* The storage behind the mirrored page at @addr; @ctx->lock held. */
@@ -431,6 +557,26 @@ static struct page *unimem_pt_page(struct unimem_ctx *ctx, unsigned long addr)
 		return unimem_backing(page);
 	}
 	return page;
+}
+
+/*
+ * The device wrote the page mirrored at @addr through a kernel mapping, so
+ * no PTE dirty bit records it: mark the folio dirty, or reclaim discards a
+ * lazily-freed (MADV_FREE) page and writeback misses a file page.  The
+ * entry is valid under @ctx->lock, so the page is still mapped and cannot
+ * be truncated meanwhile (as in ib_umem_odp).  Device pages are marked
+ * when they come back to system memory (unimem_dirty_from_device()).
+ */
+static void unimem_pt_dirty(struct unimem_ctx *ctx, unsigned long addr)
+{
+	struct page *page = unimem_pt_lookup(ctx, addr);
+	struct folio *folio;
+
+	if (!page || unimem_is_our_page(page))
+		return;
+	folio = page_folio(page);
+	if (!folio_test_dirty(folio))
+		folio_mark_dirty(folio);
 }
 
 enum unimem_xfer { UNIMEM_TO_BUF, UNIMEM_FROM_BUF, UNIMEM_FILL_PAT };
@@ -479,6 +625,8 @@ static void unimem_xfer_locked(struct unimem_ctx *ctx, unsigned long addr,
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(unimem_pt_page(ctx, addr));
 
+		if (dir != UNIMEM_TO_BUF)
+			unimem_pt_dirty(ctx, addr);
 		switch (dir) {
 		case UNIMEM_TO_BUF:
 			unimem_copy(buf, p + off, n);
@@ -516,12 +664,14 @@ static void unimem_xfer_pinned(struct unimem_ctx *ctx, unsigned long addr,
 		u8 *m = kmap_local_page(unimem_pt_page(ctx, a));
 		u8 *b = kmap_local_page(upages[(u - ubase) >> PAGE_SHIFT]);
 
-		if (to_user)
+		if (to_user) {
 			unimem_copy(b + offset_in_page(u),
 				    m + offset_in_page(a), n);
-		else
+		} else {
 			unimem_copy(m + offset_in_page(a),
 				    b + offset_in_page(u), n);
+			unimem_pt_dirty(ctx, a);
+		}
 		kunmap_local(b);
 		kunmap_local(m);
 		done += n;
@@ -715,6 +865,7 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 			p = kmap_local_page(unimem_pt_page(ctx, pa));
 			op->result = unimem_atomic_apply(p + off, op);
 			kunmap_local(p);
+			unimem_pt_dirty(ctx, pa);
 			mutex_unlock(&ctx->lock);
 			break;
 		}
@@ -735,6 +886,7 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 			p = kmap_local_page(page);
 			op->result = unimem_atomic_apply(p + off, op);
 			kunmap_local(p);
+			folio_mark_dirty(page_folio(page));	/* locked */
 			unlock_page(page);
 			put_page(page);
 			break;
@@ -768,16 +920,16 @@ int unimem_dev_exec(struct unimem_ctx *ctx, struct unimem_dev_op *op)
 	int ret = 0;
 
 	/* zeroed: since 6.17 hmm_range_fault() keeps input bits (INOUT) */
-	pfns = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL);
+	pfns = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
 	if (!pfns)
 		return -ENOMEM;
 	if (op->op == UNIMEM_OP_READ || op->op == UNIMEM_OP_WRITE ||
 	    op->op == UNIMEM_OP_COPY) {
 		bsize = min_t(size_t, op->length + PAGE_SIZE,
 			      UNIMEM_FAULT_BATCH << PAGE_SHIFT);
-		bounce = kvmalloc(bsize, GFP_KERNEL);
+		bounce = kvmalloc(bsize, GFP_KERNEL_ACCOUNT);
 		upages = kmalloc_array(UNIMEM_FAULT_BATCH + 1, sizeof(*upages),
-				       GFP_KERNEL);
+				       GFP_KERNEL_ACCOUNT);
 		if (!bounce || !upages) {
 			ret = -ENOMEM;
 			goto out;
@@ -897,8 +1049,8 @@ int unimem_snapshot(struct unimem_ctx *ctx, struct unimem_snapshot *snap)
 	int ret = 0;
 
 	/* zeroed: since 6.17 hmm_range_fault() keeps input bits (INOUT) */
-	pfns = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL);
-	ent = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*ent), GFP_KERNEL);
+	pfns = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
+	ent = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*ent), GFP_KERNEL_ACCOUNT);
 	if (!pfns || !ent) {
 		ret = -ENOMEM;
 		goto out;

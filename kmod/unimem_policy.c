@@ -181,7 +181,10 @@ static struct unimem_pblock *unimem_pblock_lock(struct unimem_pstore *ps,
 		return b;
 	spin_unlock(&ps->lock);
 
-	nb = kzalloc(sizeof(*nb), GFP_KERNEL);
+	/* over the cap the block has no history (see unimem_attr.c) */
+	nb = NULL;
+	if (atomic_long_read(&ps->nstate) < unimem_max_attr_ranges)
+		nb = kzalloc(sizeof(*nb), GFP_KERNEL_ACCOUNT);
 	spin_lock(&ps->lock);
 	b = xa_load(&ps->blocks, key);
 	if (b || !nb) {
@@ -189,10 +192,11 @@ static struct unimem_pblock *unimem_pblock_lock(struct unimem_pstore *ps,
 		return b;
 	}
 	if (xa_is_err(xa_store(&ps->blocks, key, nb, GFP_NOWAIT |
-			       __GFP_NOWARN))) {
+			       __GFP_NOWARN | __GFP_ACCOUNT))) {
 		kfree(nb);
 		return NULL;
 	}
+	atomic_long_inc(&ps->nstate);
 	return nb;
 }
 
@@ -326,7 +330,7 @@ int unimem_policy_device_fault(struct unimem_ctx *ctx, unsigned long start,
 	    list_empty_careful(&ps->orphans))
 		goto out_put;
 	/* zeroed: since 6.17 hmm_range_fault() keeps input bits (INOUT) */
-	pfns = kcalloc(UNIMEM_POLICY_SCAN, sizeof(*pfns), GFP_KERNEL);
+	pfns = kcalloc(UNIMEM_POLICY_SCAN, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
 	if (!pfns) {
 		ret = -ENOMEM;
 		goto out_put;
@@ -638,6 +642,11 @@ static long unimem_policy_counters(struct unimem_ctx *ctx,
 	if (c->scope == UNIMEM_PSCOPE_MM) {
 		if (c->device && c->device != UNIMEM_DEVICE_SELF) {
 			ret = -EINVAL;
+			goto out;
+		}
+		/* the file's process only, as for its context counters */
+		if (current->mm != ctx->notifier.mm) {
+			ret = -ESRCH;
 			goto out;
 		}
 		src = ps->cnt;

@@ -68,6 +68,8 @@ struct unimem_anode {
  * @thrash_threshold: migrations within the window that mark thrashing
  * @thrash_window: window, jiffies
  * @thrash_backoff: first back-off, jiffies (doubles on repeat, up to 32x)
+ * @nstate: attribute ranges (in @tree or @orphans) and @blocks entries,
+ *          capped by unimem_max_attr_ranges
  * @cnt: policy counters of this address space
  */
 struct unimem_pstore {
@@ -83,10 +85,12 @@ struct unimem_pstore {
 	u32 thrash_threshold;
 	unsigned long thrash_window;
 	unsigned long thrash_backoff;
+	atomic_long_t nstate;
 	atomic64_t cnt[UNIMEM_PCNT_NR];
 };
 
 /* unimem_attr.c: the store */
+extern unsigned int unimem_max_attr_ranges;
 struct unimem_pstore *unimem_pstore_get(struct mm_struct *mm);
 void unimem_pstore_put(struct unimem_pstore *ps);
 int unimem_pstore_attach(struct mm_struct *mm);

@@ -23,7 +23,9 @@
  * A record is written when a page is migrated to a device and rewritten
  * whenever a device of that mm sees the page at an address again (a device
  * fault or a migration over it), so it follows mremap() and fork() once
- * the page is used.  A record whose mapping went away (the page now lives
+ * the page is used.  Eviction also finds a page that mremap() moved within
+ * its mm before any device saw it again, from its linear page index (see
+ * unimem_evict_relocate()).  A record whose mapping went away (the page now lives
  * only in a fork child that no device touched) makes eviction find
  * nothing at that address: the page stays until it is freed or used, but
  * is never moved unsafely.
@@ -74,7 +76,7 @@ struct unimem_mm *unimem_mm_get(struct mm_struct *mm)
 		if (umm->mm == mm && atomic_long_inc_not_zero(&umm->refs))
 			goto out;
 	}
-	umm = kzalloc(sizeof(*umm), GFP_KERNEL);
+	umm = kzalloc(sizeof(*umm), GFP_KERNEL_ACCOUNT);
 	if (umm) {
 		mmgrab(mm);
 		umm->mm = mm;
@@ -162,12 +164,13 @@ struct unimem_mm *unimem_rmap_clear(struct page *page)
  * @n: number of pages
  * @out: filled with one entry per page in use with a record, each holding
  *       a reference on its struct unimem_mm (drop with unimem_mm_put())
+ *       and naming the page (not referenced)
  *
  * Return: number of entries in @out.
  */
 unsigned long unimem_rmap_snapshot(struct unimem_chunk *chunk,
 				   unsigned long off, unsigned long n,
-				   struct unimem_rmap *out)
+				   struct unimem_rmap_ent *out)
 {
 	struct unimem_device *udev = chunk->udev;
 	unsigned long i, k = 0;
@@ -179,7 +182,9 @@ unsigned long unimem_rmap_snapshot(struct unimem_chunk *chunk,
 		if (!r->umm)
 			continue;
 		atomic_long_inc(&r->umm->refs);
-		out[k++] = *r;
+		out[k].umm = r->umm;
+		out[k].addr = r->addr;
+		out[k++].page = pfn_to_page(chunk->pfn_first + i);
 	}
 	spin_unlock(&udev->free_lock);
 	return k;

@@ -219,7 +219,7 @@ int main(int argc, char **argv)
 			switch (errno) {
 			case EINVAL: case EOVERFLOW: case EFAULT: case E2BIG:
 			case ENODEV: case ENOTTY: case EBUSY: case ENOMEM:
-			case EPERM: case EINTR:
+			case EPERM: case EINTR: case ENOSPC:
 				break;
 			default:
 				UT_FAIL("iteration %ld: cmd 0x%lx: unexpected errno %d (%s)",

@@ -52,7 +52,8 @@ class Verdicts(unittest.TestCase):
                       "[ 5.1] Oops: general protection fault, probably for non-canonical address",
                       "[ 5.1] INFO: task hmm-tests:91 blocked for more than 30 seconds.",
                       "[ 5.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s!",
-                      "[ 5.1] BUG: Bad page state in process x  pfn:1234"]:
+                      "[ 5.1] BUG: Bad page state in process x  pfn:1234",
+                      "[ 5.1] FAULT_FLAG_ALLOW_RETRY missing 881"]:
             v = self.verdicts(console(("a", [], [splat], 0), ("b", [], [], 0),
                                       ("c", [], [], 0)))
             self.assertEqual(v["a"][0], "FAIL", splat)
