@@ -36,6 +36,12 @@ static struct {
 	pid_t pid;
 } mod = { .once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 
+/* The child reopens its own context (context_fd() compares the pid). */
+static void mod_fork_prepare(void) { pthread_mutex_lock(&mod.lock); }
+static void mod_fork_release(void) { pthread_mutex_unlock(&mod.lock); }
+UM_FORK_HOOKS(mod_fork_hooks, UM_FORK_RANK_DEVICE, mod_fork_prepare, mod_fork_release,
+	      mod_fork_release);
+
 static int open_context(void)
 {
 	char path[32];

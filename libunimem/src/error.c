@@ -53,6 +53,7 @@ static const struct {
 	{ EAGAIN, "resource temporarily unavailable, try again" },
 	{ EPERM, "operation not permitted" },
 	{ ENOSPC, "not enough free memory at the target location" },
+	{ ECANCELED, "canceled: queued work did not run (the process forked)" },
 };
 
 const char *unimem_strerror(int err)

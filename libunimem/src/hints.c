@@ -51,6 +51,11 @@ static struct {
 	size_t n;
 } rt = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+static void rt_fork_prepare(void) { pthread_mutex_lock(&rt.lock); }
+static void rt_fork_release(void) { pthread_mutex_unlock(&rt.lock); }
+UM_FORK_HOOKS(rt_fork_hooks, UM_FORK_RANK_RANGES, rt_fork_prepare, rt_fork_release,
+	      rt_fork_release);
+
 static bool attrs_equal(const struct attrs *x, const struct attrs *y)
 {
 	return x->preferred == y->preferred && x->placement == y->placement &&

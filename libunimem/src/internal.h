@@ -11,6 +11,7 @@
 #ifndef UNIMEM_INTERNAL_H
 #define UNIMEM_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +30,34 @@
  */
 UM_INTERNAL int um_error(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* fork.c ----------------------------------------------------------------- */
+/*
+ * Every lock of the library is taken around fork() so that no child finds
+ * one held by a thread that does not exist there. A file owning locks
+ * declares its hooks once with UM_FORK_HOOKS(rank, prepare, parent,
+ * child): prepare runs in increasing rank (take outer locks first), parent
+ * and child in decreasing rank. Ranks, outer to inner:
+ */
+enum {
+	UM_FORK_RANK_QUEUE = 10,   /* queues and events (may call everything) */
+	UM_FORK_RANK_RANGES = 20,  /* the range map */
+	UM_FORK_RANK_DEVICE = 30,  /* the module provider's context */
+	UM_FORK_RANK_ALLOC = 40,   /* allocator: heap pool, then huge cache */
+	UM_FORK_RANK_HUGE = 50,
+};
+struct um_fork_hooks {
+	int rank;
+	void (*prepare)(void);
+	void (*parent)(void);
+	void (*child)(void);
+};
+#define UM_FORK_HOOKS(name, r, pre, par, chi)                                  \
+	__attribute__((used, section("um_fork_hooks"), aligned(sizeof(void *)))) \
+	static const struct um_fork_hooks name = { (r), (pre), (par), (chi) }
+/* Install the pthread_atfork handler (once; the allocator calls it as soon
+ * as a thread's heap exists, a constructor otherwise). */
+UM_INTERNAL void um_fork_install(void);
 
 /* os.c ------------------------------------------------------------------- */
 UM_INTERNAL size_t um_os_page_size(void);

@@ -208,8 +208,6 @@ UM_INTERNAL void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align,
 				bool zero);
 UM_INTERNAL __attribute__((noinline)) void um_huge_free(struct um_segment *seg, void *p);
 UM_INTERNAL void *um_huge_realloc(struct um_segment *seg, void *p, size_t size);
-UM_INTERNAL void um_huge_lock_for_fork(void);
-UM_INTERNAL void um_huge_unlock_after_fork(void);
 static inline size_t um_huge_usable(const struct um_segment *seg)
 {
 	return seg->map_size - seg->huge_offset;

@@ -37,7 +37,6 @@ struct um_heap um_heap_empty = {
 
 static pthread_mutex_t um_mutex = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int um_init_done;
-static _Atomic int um_atfork_done;
 static pthread_key_t um_key;
 static _Atomic uint64_t um_next_tid = 1;
 
@@ -597,17 +596,10 @@ static void um_thread_done(void *arg)
 /* fork: no global lock may be held mid-update in the child. Heaps of the
  * threads that do not exist in the child keep their segments' tids, which
  * no child thread has, so the child's frees into them go the remote way. */
-static void um_fork_prepare(void)
-{
-	um_lock();
-	um_huge_lock_for_fork();
-}
-
-static void um_fork_parent(void)
-{
-	um_huge_unlock_after_fork();
-	um_unlock();
-}
+static void um_fork_prepare(void) { um_lock(); }
+static void um_fork_release(void) { um_unlock(); }
+UM_FORK_HOOKS(um_alloc_fork_hooks, UM_FORK_RANK_ALLOC, um_fork_prepare,
+	      um_fork_release, um_fork_release);
 
 static void um_global_init(void)
 {
@@ -654,8 +646,7 @@ struct um_heap *um_thread_init(void)
 	/* Both may malloc (a second-level key block, the atfork list): the
 	 * heap is in place, so that recursion takes the normal path. */
 	pthread_setspecific(um_key, tld);
-	if (!atomic_exchange(&um_atfork_done, 1))
-		pthread_atfork(um_fork_prepare, um_fork_parent, um_fork_parent);
+	um_fork_install();
 	return heap;
 }
 

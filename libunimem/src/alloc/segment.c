@@ -150,8 +150,10 @@ static void um_huge_cache_age(uint64_t now)
 	}
 }
 
-void um_huge_lock_for_fork(void) { pthread_mutex_lock(&um_huge_mutex); }
-void um_huge_unlock_after_fork(void) { pthread_mutex_unlock(&um_huge_mutex); }
+static void um_huge_fork_prepare(void) { pthread_mutex_lock(&um_huge_mutex); }
+static void um_huge_fork_release(void) { pthread_mutex_unlock(&um_huge_mutex); }
+UM_FORK_HOOKS(um_huge_fork_hooks, UM_FORK_RANK_HUGE, um_huge_fork_prepare,
+	      um_huge_fork_release, um_huge_fork_release);
 
 static size_t um_huge_offset(size_t align)
 {
