@@ -86,6 +86,17 @@ UM_INTERNAL bool um_module_device_exists(unsigned index);
 UM_INTERNAL int um_module_set_range_attrs(uintptr_t start, uintptr_t end,
 					  unimem_location_t preferred, uint32_t device_mask,
 					  bool read_mostly, unsigned granularity);
+/*
+ * UNIMEM_IOCTL_ATTR over [start, end): op SET or GET of @n attributes. 1 if
+ * done, 0 if the module or its attribute ioctl is absent, negative errno.
+ */
+struct unimem_attr;
+UM_INTERNAL int um_module_attrs(uint32_t op, uintptr_t start, uintptr_t end,
+				struct unimem_attr *a, unsigned n);
+/* The module keeps range attributes: its store is the truth for them. */
+UM_INTERNAL bool um_module_has_attrs(void);
+/* The module's target value for a location (device index, SYSTEM, NONE). */
+UM_INTERNAL uint32_t um_module_target(unimem_location_t loc);
 /* UNIMEM_IOCTL_MIGRATE of a range to a device or (host/system loc) back to
  * system memory; pages at the target afterwards. */
 UM_INTERNAL long um_module_migrate(void *addr, size_t size, unimem_location_t loc,
@@ -110,11 +121,6 @@ UM_INTERNAL void um_hints_record_prefetch(uintptr_t start, uintptr_t end,
  * else placement, else default) after a prefetch bound it temporarily.
  */
 UM_INTERNAL int um_hints_restore_policy(uintptr_t start, uintptr_t end);
-/*
- * Forget all hints of a range: for the allocator to call when it gives a
- * region back to the OS, so advice does not outlive the memory.
- */
-UM_INTERNAL void um_hints_forget(void *addr, size_t size);
 /* Check prefetch arguments (all ranges, location, flags) before any work. */
 UM_INTERNAL int um_prefetch_validate(const char *what, const struct unimem_range *ranges,
 				     size_t count, unimem_location_t loc,

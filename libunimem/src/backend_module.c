@@ -293,63 +293,85 @@ static int module_page_locations(const void *addr, size_t npages, unimem_locatio
 }
 
 /*
- * Range attributes in the module (UNIMEM_IOCTL_ATTR), once it has them: the
- * library's range table stays the reference for unimem_range_get_attr(), and
- * each change is pushed so the module's fault and migration policy sees it.
- * A module without the ioctl (ENOTTY) is remembered and skipped quietly.
+ * Range attributes in the module (UNIMEM_IOCTL_ATTR): when it has them, its
+ * store is the truth for preferred location, read-mostly and granularity
+ * (the library keeps no copy). A module without the ioctl (ENOTTY) is
+ * remembered and skipped quietly.
  */
 static int attr_ioctl = -1; /* -1 unknown, 0 absent, 1 present */
 
-int um_module_set_range_attrs(uintptr_t start, uintptr_t end, unimem_location_t preferred,
-			      uint32_t device_mask, bool read_mostly, unsigned granularity)
+int um_module_attrs(uint32_t op, uintptr_t start, uintptr_t end, struct unimem_attr *a,
+		    unsigned n)
 {
-	struct unimem_attr a[4];
-	struct unimem_attr_op op;
-	int fd, known = __atomic_load_n(&attr_ioctl, __ATOMIC_RELAXED);
+	struct unimem_attr_op req;
+	int fd;
 
-	if (known == 0 || module_probe() < 0)
+	if (__atomic_load_n(&attr_ioctl, __ATOMIC_RELAXED) == 0 || module_probe() < 0)
 		return 0;
 	fd = context_fd();
 	if (fd < 0)
 		return 0;
-	a[0].type = UNIMEM_RANGE_ATTR_PREFERRED_LOC;
-	switch (UNIMEM_LOC_KIND(preferred)) {
-	case UNIMEM_LOC_KIND_DEVICE:
-		a[0].value = UNIMEM_LOC_INDEX(preferred);
-		break;
-	case UNIMEM_LOC_KIND_HOST: /* the module knows only CPU RAM as a whole */
-	case UNIMEM_LOC_KIND_SYSTEM:
-		a[0].value = UNIMEM_TARGET_SYSTEM;
-		break;
-	default:
-		a[0].value = UNIMEM_TARGET_NONE;
-		break;
-	}
-	a[1].type = UNIMEM_RANGE_ATTR_ACCESSED_BY;
-	a[1].value = device_mask;
-	a[2].type = UNIMEM_RANGE_ATTR_READ_MOSTLY;
-	a[2].value = read_mostly;
-	a[3].type = UNIMEM_RANGE_ATTR_GRANULARITY;
-	a[3].value = granularity;
-	memset(&op, 0, sizeof(op));
-	op.addr = start;
-	op.length = end - start;
-	op.op = UNIMEM_RANGE_ATTR_OP_SET;
-	op.nattrs = 4;
-	op.attrs = (uintptr_t)a;
-	if (ioctl(fd, UNIMEM_IOCTL_ATTR, &op) < 0) {
+	memset(&req, 0, sizeof(req));
+	req.addr = start;
+	req.length = end - start;
+	req.op = op;
+	req.nattrs = n;
+	req.attrs = (uintptr_t)a;
+	if (ioctl(fd, UNIMEM_IOCTL_ATTR, &req) < 0) {
 		int err = errno;
 
 		if (err == ENOTTY) {
 			__atomic_store_n(&attr_ioctl, 0, __ATOMIC_RELAXED);
 			return 0;
 		}
-		return um_error(-err, "advise: the unimem module refused the range attributes "
-				"of [%p, +%zu): %s", (void *)start, (size_t)(end - start),
+		return um_error(-err, "%s: the unimem module refused the range attributes "
+				"of [%p, +%zu): %s", op == UNIMEM_RANGE_ATTR_OP_SET ? "advise"
+				: "range_get_attr", (void *)start, (size_t)(end - start),
 				strerror(err));
 	}
 	__atomic_store_n(&attr_ioctl, 1, __ATOMIC_RELAXED);
-	return 0;
+	return 1;
+}
+
+bool um_module_has_attrs(void)
+{
+	static char probe_page[1] __attribute__((aligned(4096)));
+	int known = __atomic_load_n(&attr_ioctl, __ATOMIC_RELAXED);
+
+	if (known >= 0)
+		return known == 1;
+	if (module_probe() < 0)
+		return false;
+	struct unimem_attr a = { UNIMEM_RANGE_ATTR_READ_MOSTLY, 0 };
+	uintptr_t s = (uintptr_t)probe_page;
+	return um_module_attrs(UNIMEM_RANGE_ATTR_OP_GET, s, s + um_page_size(), &a, 1) == 1;
+}
+
+uint32_t um_module_target(unimem_location_t loc)
+{
+	switch (UNIMEM_LOC_KIND(loc)) {
+	case UNIMEM_LOC_KIND_DEVICE:
+		return UNIMEM_LOC_INDEX(loc);
+	case UNIMEM_LOC_KIND_HOST: /* the module knows only CPU RAM as a whole */
+	case UNIMEM_LOC_KIND_SYSTEM:
+		return UNIMEM_TARGET_SYSTEM;
+	default:
+		return UNIMEM_TARGET_NONE;
+	}
+}
+
+int um_module_set_range_attrs(uintptr_t start, uintptr_t end, unimem_location_t preferred,
+			      uint32_t device_mask, bool read_mostly, unsigned granularity)
+{
+	struct unimem_attr a[4] = {
+		{ UNIMEM_RANGE_ATTR_PREFERRED_LOC, um_module_target(preferred) },
+		{ UNIMEM_RANGE_ATTR_ACCESSED_BY, device_mask },
+		{ UNIMEM_RANGE_ATTR_READ_MOSTLY, read_mostly },
+		{ UNIMEM_RANGE_ATTR_GRANULARITY, granularity },
+	};
+	int r = um_module_attrs(UNIMEM_RANGE_ATTR_OP_SET, start, end, a, 4);
+
+	return r < 0 ? r : 0;
 }
 
 bool um_module_device_exists(unsigned index)

@@ -14,222 +14,84 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "backend.h"
+#include "ranges.h"
+#include <linux/unimem.h>
 
-#define DEFAULT_GRANULARITY 9   /* 2 MiB of 4 KiB pages */
 #define MAX_GRANULARITY 12      /* 16 MiB of 4 KiB pages (the module's cap) */
-#define SYSTEM_BIT 63           /* accessed-by bit of UNIMEM_LOC_SYSTEM */
+#define DEFAULT_GRANULARITY UM_DEFAULT_GRANULARITY
+#define SYSTEM_BIT UM_SYSTEM_BIT
 
-struct attrs {
-	unimem_location_t preferred;     /* NONE: unset */
-	unimem_location_t placement;     /* set by um_place_range() */
-	unimem_location_t last_prefetch; /* NONE: never prefetched */
-	uint64_t accessed_by;            /* bit i: location table index i */
-	uint8_t read_mostly;
-	uint8_t granularity;
-};
-
-static const struct attrs defaults = {
-	.preferred = UNIMEM_LOC_NONE,
-	.placement = UNIMEM_LOC_NONE,
-	.last_prefetch = UNIMEM_LOC_NONE,
-	.granularity = DEFAULT_GRANULARITY,
-};
-
-struct seg {
-	uintptr_t start, end;
-	struct attrs a;
-};
-
-static struct {
-	pthread_mutex_t lock;
-	struct seg *v;
-	size_t n;
-} rt = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static void rt_fork_prepare(void) { pthread_mutex_lock(&rt.lock); }
-static void rt_fork_release(void) { pthread_mutex_unlock(&rt.lock); }
-UM_FORK_HOOKS(rt_fork_hooks, UM_FORK_RANK_RANGES, rt_fork_prepare, rt_fork_release,
-	      rt_fork_release);
-
-static bool attrs_equal(const struct attrs *x, const struct attrs *y)
-{
-	return x->preferred == y->preferred && x->placement == y->placement &&
-	       x->last_prefetch == y->last_prefetch && x->accessed_by == y->accessed_by &&
-	       x->read_mostly == y->read_mostly && x->granularity == y->granularity;
-}
-
-struct change {
-	enum { CH_PREFERRED, CH_PLACEMENT, CH_PREFETCH, CH_ACCESSED_SET,
-	       CH_ACCESSED_CLEAR, CH_READ_MOSTLY, CH_GRANULARITY, CH_FORGET } what;
-	uint64_t value;
-};
-
-static struct attrs changed(struct attrs a, const struct change *c)
-{
-	switch (c->what) {
-	case CH_PREFERRED: a.preferred = (unimem_location_t)c->value; break;
-	case CH_PLACEMENT: a.placement = (unimem_location_t)c->value; break;
-	case CH_PREFETCH: a.last_prefetch = (unimem_location_t)c->value; break;
-	case CH_ACCESSED_SET: a.accessed_by |= c->value; break;
-	case CH_ACCESSED_CLEAR: a.accessed_by &= ~c->value; break;
-	case CH_READ_MOSTLY: a.read_mostly = (uint8_t)c->value; break;
-	case CH_GRANULARITY: a.granularity = (uint8_t)c->value; break;
-	case CH_FORGET: a = defaults; break;
-	}
-	return a;
-}
-
-static void push(struct seg *out, size_t *n, uintptr_t s, uintptr_t e, struct attrs a)
-{
-	if (s >= e || attrs_equal(&a, &defaults))
-		return; /* defaults are implicit: the table only holds advice */
-	if (*n && out[*n - 1].end == s && attrs_equal(&out[*n - 1].a, &a)) {
-		out[*n - 1].end = e; /* merge with the previous neighbour */
-		return;
-	}
-	out[*n].start = s;
-	out[*n].end = e;
-	out[*n].a = a;
-	(*n)++;
-}
-
-/*
- * Apply @c to [start, end): rebuild the table (it stays small). No malloc
- * under the lock: in the preload library malloc may grow a located heap,
- * which places it (um_place_range) and records that here.
- */
-static int table_update(uintptr_t start, uintptr_t end, const struct change *c)
-{
-	struct seg *out = NULL;
-	size_t n = 0, cap = 0;
-	uintptr_t pos = start;
-
-	pthread_mutex_lock(&rt.lock);
-	while (cap < rt.n + 3) { /* one change adds at most 2 splits + a gap */
-		cap = rt.n + 8;
-		pthread_mutex_unlock(&rt.lock);
-		free(out);
-		out = malloc(cap * sizeof(*out));
-		if (!out)
-			return um_error(-ENOMEM, "advise: out of memory for the range table");
-		pthread_mutex_lock(&rt.lock);
-	}
-	for (size_t i = 0; i < rt.n; i++) {
-		const struct seg *s = &rt.v[i];
-
-		if (s->end <= start) {
-			push(out, &n, s->start, s->end, s->a);
-			continue;
-		}
-		if (s->start >= end) {
-			push(out, &n, pos, end, changed(defaults, c));
-			pos = end;
-			push(out, &n, s->start, s->end, s->a);
-			continue;
-		}
-		push(out, &n, s->start, start, s->a);          /* part before */
-		uintptr_t os = s->start > start ? s->start : start;
-		uintptr_t oe = s->end < end ? s->end : end;
-		push(out, &n, pos, os, changed(defaults, c));  /* gap before it */
-		push(out, &n, os, oe, changed(s->a, c));       /* the overlap */
-		pos = oe;
-		push(out, &n, end, s->end, s->a);              /* part after */
-	}
-	push(out, &n, pos, end, changed(defaults, c));
-	struct seg *old = rt.v;
-	rt.v = out;
-	rt.n = n;
-	pthread_mutex_unlock(&rt.lock);
-	free(old);
-	return 0;
-}
-
-/*
- * Walk the pieces of [start, end) with their attributes (defaults in the
- * gaps), on a copy taken under the lock: the callbacks may call hwloc or
- * the module, which may malloc (see table_update). Stops early if @fn
- * returns non-zero.
- */
-static int table_walk(uintptr_t start, uintptr_t end,
-		      int (*fn)(uintptr_t s, uintptr_t e, const struct attrs *a, void *arg),
-		      void *arg)
-{
-	struct seg *copy = NULL;
-	size_t n = 0, cap = 0, need;
-	uintptr_t pos = start;
-	int r = 0;
-
-	for (;;) {
-		pthread_mutex_lock(&rt.lock);
-		need = 0;
-		for (size_t i = 0; i < rt.n; i++)
-			need += rt.v[i].end > start && rt.v[i].start < end;
-		if (need <= cap)
-			break;
-		pthread_mutex_unlock(&rt.lock);
-		free(copy);
-		cap = need;
-		copy = malloc(cap * sizeof(*copy));
-		if (!copy)
-			return um_error(-ENOMEM, "range table: out of memory");
-	}
-	for (size_t i = 0; i < rt.n; i++)
-		if (rt.v[i].end > start && rt.v[i].start < end)
-			copy[n++] = rt.v[i];
-	pthread_mutex_unlock(&rt.lock);
-
-	for (size_t i = 0; i < n && pos < end && r == 0; i++) {
-		const struct seg *s = &copy[i];
-		uintptr_t b = s->start > pos ? s->start : pos;
-		uintptr_t e = s->end < end ? s->end : end;
-
-		if (b > pos)
-			r = fn(pos, b, &defaults, arg);
-		if (r == 0)
-			r = fn(b, e, &s->a, arg);
-		pos = e;
-	}
-	if (r == 0 && pos < end)
-		r = fn(pos, end, &defaults, arg);
-	free(copy);
-	return r;
-}
+/* Advice was ever pushed to the module (its store then needs resetting on reuse). */
+static _Atomic bool module_advised;
 
 void um_hints_record_placement(uintptr_t start, uintptr_t end, unimem_location_t loc)
 {
-	struct change c = { CH_PLACEMENT, loc };
-	(void)table_update(start, end, &c);
+	struct um_range_change c = { UM_CH_PLACEMENT, loc };
+	(void)um_ranges_update(start, end, &c);
 }
 
 void um_hints_record_prefetch(uintptr_t start, uintptr_t end, unimem_location_t loc)
 {
-	struct change c = { CH_PREFETCH, loc };
-	(void)table_update(start, end, &c);
+	struct um_range_change c = { UM_CH_PREFETCH, loc };
+	(void)um_ranges_update(start, end, &c);
 }
 
 void um_hints_forget(void *addr, size_t size)
 {
 	uintptr_t start, end;
-	struct change c = { CH_FORGET, 0 };
-	size_t n;
 
-	/* Cheap when nothing was ever advised: the allocator may call it often. */
-	pthread_mutex_lock(&rt.lock);
-	n = rt.n;
-	pthread_mutex_unlock(&rt.lock);
-	if (n == 0)
+	if (um_ranges_count() == 0)
 		return;
 	if (um_page_range("forget", addr, size, &start, &end) == 0)
-		(void)table_update(start, end, &c);
+		um_ranges_forget(start, end);
+}
+
+static int find_preferred(uintptr_t s, uintptr_t e, const struct um_advice *a, void *arg)
+{
+	(void)s;
+	(void)e;
+	if (a->preferred != UNIMEM_LOC_NONE) {
+		*(bool *)arg = true;
+		return 1;
+	}
+	return 0;
+}
+
+void um_hints_reuse(void *addr, size_t size, unimem_location_t placement)
+{
+	uintptr_t start, end;
+	bool had_preferred = false;
+
+	if (um_ranges_count() == 0 &&
+	    !atomic_load_explicit(&module_advised, memory_order_relaxed))
+		return;
+	if (um_page_range("reuse", addr, size, &start, &end) < 0)
+		return;
+	(void)um_ranges_walk(start, end, find_preferred, &had_preferred);
+	um_hints_forget(addr, size);
+	/* A preferred location was applied as a memory policy: back to the
+	 * allocation's own placement. */
+	if (had_preferred) {
+		if (UNIMEM_LOC_KIND(placement) == UNIMEM_LOC_KIND_HOST)
+			(void)um_backend_host.place((void *)start, end - start, placement);
+		else
+			(void)um_backend_host.apply_preferred((void *)start, end - start,
+							      UNIMEM_LOC_NONE);
+	}
+	/* The module drops attributes on munmap, not on reuse by the allocator. */
+	if (atomic_load_explicit(&module_advised, memory_order_relaxed))
+		(void)um_module_set_range_attrs(start, end, UNIMEM_LOC_NONE, 0, false,
+						DEFAULT_GRANULARITY);
 }
 
 /* The host policy a piece should have: preferred, else placement, else default. */
-static int restore_piece(uintptr_t s, uintptr_t e, const struct attrs *a, void *arg)
+static int restore_piece(uintptr_t s, uintptr_t e, const struct um_advice *a, void *arg)
 {
 	int *first_err = arg, err;
 
@@ -245,10 +107,14 @@ static int restore_piece(uintptr_t s, uintptr_t e, const struct attrs *a, void *
 	return 0;
 }
 
-/* Push a piece's advice to the module (devices only know devices). */
-static int push_piece(uintptr_t s, uintptr_t e, const struct attrs *a, void *arg)
+/*
+ * Accessed-by is kept by the library (the module's ioctl sets whole masks,
+ * so adding one device needs the current mask of every piece): push each
+ * piece's device mask.
+ */
+static int push_piece(uintptr_t s, uintptr_t e, const struct um_advice *a, void *arg)
 {
-	uint32_t devices = 0;
+	struct unimem_attr attr = { UNIMEM_RANGE_ATTR_ACCESSED_BY, 0 };
 	int err;
 
 	for (int bit = 0; bit < SYSTEM_BIT; bit++) {
@@ -258,10 +124,9 @@ static int push_piece(uintptr_t s, uintptr_t e, const struct attrs *a, void *arg
 			continue;
 		loc = um_location_at(bit);
 		if (UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE && UNIMEM_LOC_INDEX(loc) < 32)
-			devices |= 1u << UNIMEM_LOC_INDEX(loc);
+			attr.value |= 1u << UNIMEM_LOC_INDEX(loc);
 	}
-	err = um_module_set_range_attrs(s, e, a->preferred, devices, a->read_mostly,
-					a->granularity);
+	err = um_module_attrs(UNIMEM_RANGE_ATTR_OP_SET, s, e, &attr, 1);
 	if (err < 0) {
 		*(int *)arg = err;
 		return 1;
@@ -269,22 +134,43 @@ static int push_piece(uintptr_t s, uintptr_t e, const struct attrs *a, void *arg
 	return 0;
 }
 
-static int push_to_module(uintptr_t start, uintptr_t end)
+static int push_accessed_by(uintptr_t start, uintptr_t end)
 {
 	int err = 0;
 
-	if (!um_module_present())
-		return 0;
-	if (table_walk(start, end, push_piece, &err) < 0 && err == 0)
+	if (um_ranges_walk(start, end, push_piece, &err) < 0 && err == 0)
 		err = -ENOMEM;
 	return err;
+}
+
+/* The module holds preferred location, read-mostly and granularity. */
+static int module_set(uintptr_t start, uintptr_t end, uint32_t type, uint32_t value)
+{
+	struct unimem_attr attr = { type, value };
+	int r;
+
+	atomic_store_explicit(&module_advised, true, memory_order_relaxed);
+	r = um_module_attrs(UNIMEM_RANGE_ATTR_OP_SET, start, end, &attr, 1);
+	return r < 0 ? r : 0;
+}
+
+/* GET one attribute from the module; UNIMEM_RANGE_ATTR_MIXED if it differs. */
+static int module_get(uintptr_t start, uintptr_t end, uint32_t type, uint32_t *value)
+{
+	struct unimem_attr attr = { type, 0 };
+	int r = um_module_attrs(UNIMEM_RANGE_ATTR_OP_GET, start, end, &attr, 1);
+
+	if (r < 0)
+		return r;
+	*value = attr.value;
+	return 0;
 }
 
 int um_hints_restore_policy(uintptr_t start, uintptr_t end)
 {
 	int err = 0;
 
-	if (table_walk(start, end, restore_piece, &err) < 0 && err == 0)
+	if (um_ranges_walk(start, end, restore_piece, &err) < 0 && err == 0)
 		err = -ENOMEM;
 	return err;
 }
@@ -395,7 +281,7 @@ int unimem_advise(const void *ptr, size_t size, enum unimem_advice advice,
 		  unimem_location_t loc)
 {
 	uintptr_t start, end;
-	struct change c;
+	struct um_range_change c;
 	int err, bit;
 
 	err = um_page_range("advise", ptr, size, &start, &end);
@@ -422,34 +308,57 @@ int unimem_advise(const void *ptr, size_t size, enum unimem_advice advice,
 
 	switch (advice) {
 	case UNIMEM_ADVISE_SET_PREFERRED_LOCATION:
-		c = (struct change){ CH_PREFERRED, loc };
+		c = (struct um_range_change){ UM_CH_PREFERRED, loc };
 		break;
 	case UNIMEM_ADVISE_UNSET_PREFERRED_LOCATION:
-		c = (struct change){ CH_PREFERRED, UNIMEM_LOC_NONE };
+		c = (struct um_range_change){ UM_CH_PREFERRED, UNIMEM_LOC_NONE };
 		break;
 	case UNIMEM_ADVISE_SET_ACCESSED_BY:
 	case UNIMEM_ADVISE_UNSET_ACCESSED_BY:
 		bit = accessed_bit(loc);
 		if (bit < 0)
 			return um_error(-ENODEV, "advise: location 0x%08x is not in the table", loc);
-		c = (struct change){ advice == UNIMEM_ADVISE_SET_ACCESSED_BY ? CH_ACCESSED_SET
-									   : CH_ACCESSED_CLEAR,
+		c = (struct um_range_change){ advice == UNIMEM_ADVISE_SET_ACCESSED_BY ? UM_CH_ACCESSED_SET
+									   : UM_CH_ACCESSED_CLEAR,
 				     1ull << bit };
 		break;
 	case UNIMEM_ADVISE_SET_READ_MOSTLY:
-		c = (struct change){ CH_READ_MOSTLY, 1 };
+		c = (struct um_range_change){ UM_CH_READ_MOSTLY, 1 };
 		break;
 	default: /* UNIMEM_ADVISE_UNSET_READ_MOSTLY */
-		c = (struct change){ CH_READ_MOSTLY, 0 };
+		c = (struct um_range_change){ UM_CH_READ_MOSTLY, 0 };
 		break;
 	}
-	err = table_update(start, end, &c);
+	if (um_module_has_attrs()) {
+		/* The module's store is the truth: keep only what it cannot say. */
+		switch (c.what) {
+		case UM_CH_PREFERRED:
+			err = module_set(start, end, UNIMEM_RANGE_ATTR_PREFERRED_LOC,
+					 um_module_target((unimem_location_t)c.value));
+			if (err < 0)
+				return err;
+			/* a host node is "system" to the module: the node is ours */
+			if (UNIMEM_LOC_KIND(c.value) != UNIMEM_LOC_KIND_HOST)
+				c.value = UNIMEM_LOC_NONE;
+			break;
+		case UM_CH_READ_MOSTLY:
+			return module_set(start, end, UNIMEM_RANGE_ATTR_READ_MOSTLY,
+					  (uint32_t)c.value);
+		default:
+			break;
+		}
+	}
+	err = um_ranges_update(start, end, &c);
 	if (err < 0)
 		return err;
-	err = push_to_module(start, end);
-	if (err < 0)
-		return err;
-	if (c.what == CH_PREFERRED) {
+	if (um_module_has_attrs() &&
+	    (c.what == UM_CH_ACCESSED_SET || c.what == UM_CH_ACCESSED_CLEAR)) {
+		atomic_store_explicit(&module_advised, true, memory_order_relaxed);
+		err = push_accessed_by(start, end);
+		if (err < 0)
+			return err;
+	}
+	if (c.what == UM_CH_PREFERRED) {
 		/* Host: future faults go there (no migration now); devices: kept. */
 		err = um_hints_restore_policy(start, end);
 		if (err < 0)
@@ -464,7 +373,7 @@ int unimem_advise(const void *ptr, size_t size, enum unimem_advice advice,
 int unimem_set_granularity(const void *ptr, size_t size, unsigned int log2_pages)
 {
 	uintptr_t start, end;
-	struct change c = { CH_GRANULARITY, log2_pages };
+	struct um_range_change c = { UM_CH_GRANULARITY, log2_pages };
 	int err;
 
 	err = um_page_range("set_granularity", ptr, size, &start, &end);
@@ -476,8 +385,9 @@ int unimem_set_granularity(const void *ptr, size_t size, unsigned int log2_pages
 	err = check_mapped("set_granularity", start, end);
 	if (err < 0)
 		return err;
-	err = table_update(start, end, &c);
-	return err < 0 ? err : push_to_module(start, end);
+	if (um_module_has_attrs())
+		return module_set(start, end, UNIMEM_RANGE_ATTR_GRANULARITY, log2_pages);
+	return um_ranges_update(start, end, &c);
 }
 
 /* ------------------------------------------------------------------------
@@ -492,7 +402,7 @@ struct summary {
 	unsigned granularity;
 };
 
-static int summarize(uintptr_t s, uintptr_t e, const struct attrs *a, void *arg)
+static int summarize(uintptr_t s, uintptr_t e, const struct um_advice *a, void *arg)
 {
 	struct summary *sum = arg;
 
@@ -527,6 +437,43 @@ static int summarize(uintptr_t s, uintptr_t e, const struct attrs *a, void *arg)
 	}
 	sum->first = false;
 	return 0;
+}
+
+/* With the module, what its store holds replaces the library's view. */
+static int module_summary(uintptr_t start, uintptr_t end, struct summary *sum)
+{
+	uint32_t v;
+	int err;
+
+	switch (sum->attr) {
+	case UNIMEM_ATTR_READ_MOSTLY:
+		err = module_get(start, end, UNIMEM_RANGE_ATTR_READ_MOSTLY, &v);
+		if (err == 0)
+			sum->read_mostly = v == 1;
+		return err;
+	case UNIMEM_ATTR_GRANULARITY:
+		err = module_get(start, end, UNIMEM_RANGE_ATTR_GRANULARITY, &v);
+		if (err == 0)
+			sum->granularity = v == UNIMEM_RANGE_ATTR_MIXED ? UINT_MAX : v;
+		return err;
+	case UNIMEM_ATTR_PREFERRED_LOCATION:
+		err = module_get(start, end, UNIMEM_RANGE_ATTR_PREFERRED_LOC, &v);
+		if (err < 0)
+			return err;
+		if (v == UNIMEM_RANGE_ATTR_MIXED)
+			sum->loc = UNIMEM_LOC_MIXED;
+		else if (v == UNIMEM_TARGET_NONE)
+			sum->loc = sum->loc == UNIMEM_LOC_NONE ? UNIMEM_LOC_NONE : UNIMEM_LOC_MIXED;
+		else if (v == UNIMEM_TARGET_SYSTEM) /* a host node, if the library says so */
+			sum->loc = UNIMEM_LOC_KIND(sum->loc) == UNIMEM_LOC_KIND_HOST ||
+					   sum->loc == UNIMEM_LOC_MIXED
+				   ? sum->loc : UNIMEM_LOC_SYSTEM;
+		else
+			sum->loc = UNIMEM_LOC_DEVICE(v);
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 static int need(const char *what, size_t out_size, size_t size)
@@ -589,9 +536,14 @@ int unimem_range_get_attr(const void *ptr, size_t size, enum unimem_range_attr a
 	if (attr == UNIMEM_ATTR_PAGE_LOCATIONS)
 		return um_page_locations(start, npages, out);
 
-	err = table_walk(start, end, summarize, &sum);
+	err = um_ranges_walk(start, end, summarize, &sum);
 	if (err < 0)
 		return err;
+	if (um_module_has_attrs()) {
+		err = module_summary(start, end, &sum);
+		if (err < 0)
+			return err;
+	}
 
 	switch (attr) {
 	case UNIMEM_ATTR_READ_MOSTLY:

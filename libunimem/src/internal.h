@@ -77,6 +77,17 @@ UM_INTERNAL int um_place_range(void *addr, size_t size, unimem_location_t loc);
 /* Where the pages of a range are now: one location, MIXED, or NONE. */
 UM_INTERNAL unimem_location_t um_range_location(const void *addr, size_t size);
 
+/*
+ * Advice does not outlive the memory it was given for. The allocator calls
+ * um_hints_forget() when it unmaps a range and um_hints_reuse() when it
+ * hands freed memory out again (a cached huge block, released slices):
+ * records go, a preferred-location policy goes back to the allocation's
+ * @placement, the module's attributes back to its defaults. Both cost one
+ * atomic load while nothing was ever advised.
+ */
+UM_INTERNAL void um_hints_forget(void *addr, size_t size);
+UM_INTERNAL void um_hints_reuse(void *addr, size_t size, unimem_location_t placement);
+
 /* alloc/ ----------------------------------------------------------------- */
 struct um_alloc_info {
 	void *base;

@@ -256,6 +256,7 @@ static void um_page_release(struct um_heap *heap, struct um_page *page, bool for
 	struct um_segment *seg = um_segment_of_page(page);
 	uint64_t bits = um_slice_bits(page->slice_index, page->slice_count);
 	seg->used_mask &= ~bits;
+	um_hints_reuse(page->start, (size_t)page->slice_count << UM_SLICE_SHIFT, seg->loc);
 	if (page->capacity) {
 		seg->dirty_mask |= bits;
 		heap->dirty_slices += page->slice_count;

@@ -89,6 +89,8 @@ struct um_segment *um_segment_new(struct um_heap *heap)
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* what was advised where the application had memory before is gone */
+	um_hints_forget(seg, UM_SEGMENT_SIZE);
 	int err = um_place_fresh(heap, seg, UM_SEGMENT_SIZE);
 	if (err == 0)
 		err = um_registry_set(seg, UM_SEGMENT_SIZE, seg);
@@ -112,6 +114,7 @@ struct um_segment *um_segment_new(struct um_heap *heap)
 
 void um_segment_delete(struct um_segment *seg)
 {
+	um_hints_forget(seg, UM_SEGMENT_SIZE);
 	um_registry_clear(seg, UM_SEGMENT_SIZE, seg);
 	seg->magic = 0;
 	um_os_unmap(seg, UM_SEGMENT_SIZE);
@@ -186,6 +189,7 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 
 static void um_huge_unmap(struct um_segment *seg)
 {
+	um_hints_forget(seg, seg->map_size);
 	um_registry_clear(seg, seg->map_size, seg);
 	seg->magic = 0;
 	um_os_unmap(seg, seg->map_size);
@@ -210,6 +214,7 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 			errno = ENOMEM;
 			return NULL;
 		}
+		um_hints_forget(seg, map_size);
 		int err = um_place_fresh(heap, seg, map_size);
 		if (err == 0)
 			err = um_registry_set(seg, map_size, seg);
@@ -244,6 +249,8 @@ void um_huge_free(struct um_segment *seg, void *p)
 		return;
 	}
 	atomic_fetch_sub_explicit(&um_stat_huge, 1, memory_order_relaxed);
+	/* cached blocks carry no advice: the next owner starts clean */
+	um_hints_reuse(p, seg->map_size - seg->huge_offset, seg->loc);
 	struct um_segment *evict = NULL;
 	uint64_t now = um_now_ms();
 	pthread_mutex_lock(&um_huge_mutex);
@@ -300,8 +307,10 @@ void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
 	}
 	if (nseg != seg) {
 		/* moved: the old granules are no longer ours */
+		um_hints_forget(seg, old_size);
 		um_registry_clear(seg, old_size, seg);
 	} else if (need < old_size) {
+		um_hints_forget((uint8_t *)seg + need, old_size - need);
 		um_registry_clear((uint8_t *)seg + need, old_size - need, seg);
 		um_registry_set(seg, need, seg); /* the shared granule */
 	}
