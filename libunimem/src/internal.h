@@ -66,6 +66,7 @@ UM_INTERNAL void *um_os_map(size_t size, size_t align);
 UM_INTERNAL void um_os_unmap(void *addr, size_t size);
 /* Give pages back to the OS, keeping the range mapped (MADV_DONTNEED). */
 UM_INTERNAL void um_os_discard(void *addr, size_t size);
+UM_INTERNAL uintptr_t um_os_random(void);
 
 /* backend.c -------------------------------------------------------------- */
 /*

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -101,4 +103,16 @@ void *um_os_remap(void *addr, size_t old_size, size_t new_size, size_t align)
 		return NULL;
 	}
 	return p;
+}
+
+/* Entropy for the allocator's cookies; never blocks, never fails. */
+uintptr_t um_os_random(void)
+{
+	uintptr_t r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = (uintptr_t)ts.tv_nsec * 0x9e3779b97f4a7c15u ^ (uintptr_t)&r;
+	}
+	return r;
 }

@@ -75,6 +75,7 @@ struct um_page {
 	uint8_t in_full;    /* owner's view: in heap->full */
 	uint8_t in_use;
 	uint8_t *start;
+	uint64_t div_magic; /* um_div_magic(block_size): the free path's grid check */
 	_Atomic uintptr_t thread_free; /* remote frees | UM_TF_FULL */
 	struct um_page *next, *prev;
 	struct um_heap *heap;
@@ -172,6 +173,27 @@ static inline size_t um_class_size(size_t cls)
 	return ((size_t)1 << b) + (k % 4 + 1) * ((size_t)1 << (b - 2));
 }
 
+/*
+ * Is a page offset on the block grid? Lemire's divisibility test: n is a
+ * multiple of d iff n * M < M with M = 2^64 / d (rounded up), for any
+ * 32-bit n. One multiply on free's fast path instead of a division.
+ */
+static inline uint64_t um_div_magic(uint32_t d) { return UINT64_MAX / d + 1; }
+static inline bool um_on_grid(uint32_t off, uint64_t magic)
+{
+	return (uint64_t)off * magic < magic;
+}
+
+/*
+ * A freed small block carries a tag in its second word (every block has
+ * 16 bytes): its address xor a per-process random cookie. Allocation clears
+ * it, so a free that finds the tag is a double free (a live block holding
+ * exactly that value by chance: 2^-64).
+ */
+extern uintptr_t um_free_cookie UM_INTERNAL;
+static inline uintptr_t um_free_tag(const void *p) { return (uintptr_t)p ^ um_free_cookie; }
+static inline void um_block_clear_tag(void *b) { ((uintptr_t *)b)[1] = 0; }
+
 /* registry (segment.c) ------------------------------------------------- */
 extern _Atomic(_Atomic(struct um_segment *) *) um_registry[] UM_INTERNAL;
 #define UM_REG_LEAF_SHIFT 14
@@ -238,7 +260,9 @@ UM_INTERNAL void um_free(void *p);
 UM_INTERNAL void *um_aligned(size_t align, size_t size);
 UM_INTERNAL size_t um_usable_size(const void *p);
 UM_INTERNAL __attribute__((noinline, cold)) void um_report_invalid(const char *what,
-							      const void *p);
+							      const void *p,
+							      const char *why);
+#define UM_NOT_LIVE "not a live unimem allocation"
 
 /* counters for tests and UNIMEM_PRELOAD_STATS */
 struct um_alloc_stats {

@@ -38,6 +38,7 @@ struct um_heap um_heap_empty = {
 static pthread_mutex_t um_mutex = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int um_init_done;
 static pthread_key_t um_key;
+uintptr_t um_free_cookie;
 static _Atomic uint64_t um_next_tid = 1;
 
 /* Locations get a slot the first time a heap is wanted there; slot 0 is
@@ -224,6 +225,7 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 	page->capacity = 0;
 	page->reserved = (uint32_t)(((size_t)n << UM_SLICE_SHIFT) / bs);
 	page->block_size = (uint32_t)bs;
+	page->div_magic = um_div_magic((uint32_t)bs);
 	page->cls = (uint8_t)cls;
 	page->slice_count = (uint8_t)n;
 	page->slice_index = (uint8_t)idx;
@@ -468,6 +470,7 @@ void *um_heap_alloc_class(struct um_heap *heap, size_t cls)
 	void *b = page->free;
 	page->free = *(void **)b;
 	page->used++;
+	um_block_clear_tag(b);
 	return b;
 }
 
@@ -609,6 +612,7 @@ static void um_global_init(void)
 	um_lock();
 	if (!atomic_load_explicit(&um_init_done, memory_order_relaxed)) {
 		um_os_page_size();
+		um_free_cookie = um_os_random() | 1;
 		um_slot_loc[0] = UNIMEM_LOC_NONE;
 		atomic_store_explicit(&um_slot_count, 1, memory_order_release);
 		pthread_key_create(&um_key, um_thread_done);

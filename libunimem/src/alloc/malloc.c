@@ -13,7 +13,7 @@
 
 /* ---- diagnostics ----------------------------------------------------- */
 
-void um_report_invalid(const char *what, const void *p)
+void um_report_invalid(const char *what, const void *p, const char *why)
 {
 	uint64_t n = atomic_fetch_add_explicit(&um_stat_invalid, 1,
 					       memory_order_relaxed);
@@ -21,8 +21,7 @@ void um_report_invalid(const char *what, const void *p)
 		return; /* a bug report needs the first few, not a flood */
 	char msg[160];
 	int len = snprintf(msg, sizeof(msg),
-			   "unimem: %s(%p): not a live unimem allocation; ignored\n",
-			   what, p);
+			   "unimem: %s(%p): %s; ignored\n", what, p, why);
 	if (len > 0) {
 		ssize_t r = write(STDERR_FILENO, msg,
 				  (size_t)len < sizeof(msg) ? (size_t)len : sizeof(msg) - 1);
@@ -83,6 +82,7 @@ static inline void *um_heap_malloc(struct um_heap *heap, size_t size)
 		if (um_likely(b != NULL)) {
 			page->free = *(void **)b;
 			page->used++;
+			um_block_clear_tag(b);
 			return b;
 		}
 	}
@@ -100,16 +100,28 @@ void um_free(void *p)
 		return;
 	struct um_segment *seg = um_segment_of(p);
 	if (um_unlikely(seg == NULL || ((uintptr_t)p & (UM_MIN_ALIGN - 1)) != 0)) {
-		um_report_invalid("free", p);
+		um_report_invalid("free", p, UM_NOT_LIVE);
 		return;
 	}
 	if (um_likely(seg->kind == UM_SEG_SMALL)) {
 		/* slice 0 (the header) maps to pages[0], never in use */
 		struct um_page *page = um_page_of(seg, p);
 		if (um_unlikely(!page->in_use)) {
-			um_report_invalid("free", p);
+			um_report_invalid("free", p, UM_NOT_LIVE);
 			return;
 		}
+		/* Bad frees are caught before they can touch a free list. */
+		if (um_unlikely(!um_on_grid((uint32_t)((uint8_t *)p - page->start),
+					   page->div_magic))) {
+			um_report_invalid("free", p, "pointer into the middle of a block");
+			return;
+		}
+		uintptr_t tag = um_free_tag(p);
+		if (um_unlikely(((uintptr_t *)p)[1] == tag)) {
+			um_report_invalid("free", p, "double free");
+			return;
+		}
+		((uintptr_t *)p)[1] = tag;
 		if (um_likely(atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
 			      um_thread_tid)) {
 			*(void **)p = page->free;
@@ -169,7 +181,7 @@ void *um_realloc(void *p, size_t size)
 	struct um_page *page;
 	struct um_segment *seg = um_block_of(p, &page);
 	if (seg == NULL) {
-		um_report_invalid("realloc", p);
+		um_report_invalid("realloc", p, UM_NOT_LIVE);
 		errno = EINVAL;
 		return NULL;
 	}

@@ -245,7 +245,7 @@ void um_huge_free(struct um_segment *seg, void *p)
 	int live = UM_HUGE_LIVE;
 	if ((uint8_t *)p != (uint8_t *)seg + seg->huge_offset ||
 	    !atomic_compare_exchange_strong(&seg->huge_state, &live, UM_HUGE_CACHED)) {
-		um_report_invalid("free", p);
+		um_report_invalid("free", p, "double free or not a live unimem allocation");
 		return;
 	}
 	atomic_fetch_sub_explicit(&um_stat_huge, 1, memory_order_relaxed);
