@@ -63,7 +63,8 @@ enum um_huge_state { UM_HUGE_LIVE = 1, UM_HUGE_CACHED = 2 };
 struct um_heap;
 struct um_tld;
 
-struct um_page {
+/* 128 bytes, aligned: free's fields in one cache line, index by shift. */
+struct __attribute__((aligned(128))) um_page {
 	void *free;         /* owner's free list */
 	uint32_t used;      /* blocks out (remote frees count until collected) */
 	uint32_t capacity;  /* blocks carved so far (carving is lazy) */

@@ -264,6 +264,7 @@ static void um_page_release(struct um_heap *heap, struct um_page *page, bool for
 		heap->dirty_slices += page->slice_count;
 	}
 	page->in_use = 0;
+	page->div_magic = 0; /* free's grid check now fails: no block is live */
 	if (seg->used_mask == 1) {
 		/* Keep a few empty segments: a heap that breathes in and out
 		 * would otherwise mmap and munmap (and fault) all the time. */

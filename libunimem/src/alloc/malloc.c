@@ -106,14 +106,12 @@ void um_free(void *p)
 	if (um_likely(seg->kind == UM_SEG_SMALL)) {
 		/* slice 0 (the header) maps to pages[0], never in use */
 		struct um_page *page = um_page_of(seg, p);
-		if (um_unlikely(!page->in_use)) {
-			um_report_invalid("free", p, UM_NOT_LIVE);
-			return;
-		}
-		/* Bad frees are caught before they can touch a free list. */
+		/* Bad frees are caught before they can touch a free list. A page
+		 * not in use has div_magic 0, which puts nothing on the grid. */
 		if (um_unlikely(!um_on_grid((uint32_t)((uint8_t *)p - page->start),
 					   page->div_magic))) {
-			um_report_invalid("free", p, "pointer into the middle of a block");
+			um_report_invalid("free", p, page->in_use
+				? "pointer into the middle of a block" : UM_NOT_LIVE);
 			return;
 		}
 		uintptr_t tag = um_free_tag(p);
