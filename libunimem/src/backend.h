@@ -116,11 +116,6 @@ UM_INTERNAL void um_hints_record_placement(uintptr_t start, uintptr_t end,
 					   unimem_location_t loc);
 UM_INTERNAL void um_hints_record_prefetch(uintptr_t start, uintptr_t end,
 					  unimem_location_t loc);
-/*
- * Re-apply the memory policy the range should have (preferred location,
- * else placement, else default) after a prefetch bound it temporarily.
- */
-UM_INTERNAL int um_hints_restore_policy(uintptr_t start, uintptr_t end);
 /* Check prefetch arguments (all ranges, location, flags) before any work. */
 UM_INTERNAL int um_prefetch_validate(const char *what, const struct unimem_range *ranges,
 				     size_t count, unimem_location_t loc,

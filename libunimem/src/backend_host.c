@@ -23,6 +23,9 @@
 
 #include "backend.h"
 
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE (1 << 1)
+#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -217,48 +220,63 @@ static void populate(void *addr, size_t size)
 	(void)madvise(addr, size, MADV_POPULATE_WRITE); /* best effort (>= 5.14) */
 }
 
+/*
+ * Move pages with move_pages(2): a prefetch moves what is there and leaves
+ * the range's memory policy (the application's, or unimem's placement)
+ * alone. Never-touched pages are faulted in first, under that policy, and
+ * then moved like the others.
+ */
 static long host_prefetch(void *addr, size_t size, unimem_location_t loc,
 			  unsigned int flags)
 {
-	hwloc_nodeset_t set;
-	int rc, err;
+	size_t ps = um_page_size(), npages = size / ps;
+	int target = (int)UNIMEM_LOC_INDEX(loc);
+	void *pages[QUERY_CHUNK];
+	int nodes[QUERY_CHUNK], status[QUERY_CHUNK];
+	long at = 0, busy = 0, unmapped = 0;
 
 	if (host_init() < 0)
 		return host.init_err;
-	if (UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_SYSTEM) {
-		populate(addr, size);
-		return count_at(addr, size, loc);
-	}
-
-	/* Already all there: nothing to move (and no policy to touch). */
-	long at = count_at(addr, size, loc);
-	if (at == (long)(size / um_page_size()))
-		return at;
-
-	set = nodeset_of(UNIMEM_LOC_INDEX(loc));
-	if (!set)
-		return um_error(-ENOMEM, "prefetch: out of memory");
-	/* Strict bind + migrate moves the pages; the policy is restored after. */
-	rc = hwloc_set_area_membind(host.topo, addr, size, set, HWLOC_MEMBIND_BIND,
-				    HWLOC_MEMBIND_MIGRATE | HWLOC_MEMBIND_STRICT |
-				    HWLOC_MEMBIND_BYNODESET);
-	err = errno;
-	hwloc_bitmap_free(set);
-	if (rc < 0 && !(err == EIO && !(flags & UNIMEM_PREFETCH_ALL_OR_NOTHING))) {
-		um_hints_restore_policy((uintptr_t)addr, (uintptr_t)addr + size);
-		if (err == EIO)
-			return um_error(-EBUSY, "prefetch: some pages of [%p, +%zu) could not be "
-					"moved to node%u (shared or pinned)", addr, size,
-					UNIMEM_LOC_INDEX(loc));
-		if (err == EFAULT || err == ENOMEM)
-			return um_error(-EFAULT, "prefetch: [%p, +%zu) is not (fully) mapped",
-					addr, size);
-		return um_error(-err, "prefetch to node%u failed: %s",
-				UNIMEM_LOC_INDEX(loc), strerror(err));
-	}
 	populate(addr, size);
-	um_hints_restore_policy((uintptr_t)addr, (uintptr_t)addr + size);
-	return count_at(addr, size, loc);
+	if (UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_SYSTEM)
+		return count_at(addr, size, loc);
+
+	for (size_t done = 0; done < npages;) {
+		size_t n = npages - done < QUERY_CHUNK ? npages - done : QUERY_CHUNK;
+
+		for (size_t i = 0; i < n; i++) {
+			pages[i] = (char *)addr + (done + i) * ps;
+			nodes[i] = target;
+		}
+		if (syscall(SYS_move_pages, 0, (unsigned long)n, pages, nodes, status,
+			    MPOL_MF_MOVE) < 0) {
+			int err = errno;
+			if (err == ENODEV || err == EINVAL)
+				return um_error(-ENODEV, "prefetch: node%d cannot take pages: %s",
+						target, strerror(err));
+			return um_error(-err, "prefetch to node%d failed: %s", target,
+					strerror(err));
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (status[i] == target)
+				at++;
+			else if (status[i] == -EFAULT || status[i] == -ENOENT)
+				unmapped++;
+			else
+				busy++;
+		}
+		done += n;
+	}
+	if (flags & UNIMEM_PREFETCH_ALL_OR_NOTHING) {
+		if (unmapped)
+			return um_error(-EFAULT, "prefetch: %ld pages of [%p, +%zu) are not "
+					"mapped or could not be populated", unmapped, addr, size);
+		if (busy)
+			return um_error(-EBUSY, "prefetch: %ld pages of [%p, +%zu) could not be "
+					"moved to node%d (shared, pinned or busy)", busy, addr,
+					size, target);
+	}
+	return at;
 }
 
 static int apply_bind(void *addr, size_t size, unimem_location_t loc, int strict,

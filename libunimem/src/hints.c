@@ -166,7 +166,8 @@ static int module_get(uintptr_t start, uintptr_t end, uint32_t type, uint32_t *v
 	return 0;
 }
 
-int um_hints_restore_policy(uintptr_t start, uintptr_t end)
+/* The policy a range should have after its preferred location changed. */
+static int restore_policy(uintptr_t start, uintptr_t end)
 {
 	int err = 0;
 
@@ -360,7 +361,7 @@ int unimem_advise(const void *ptr, size_t size, enum unimem_advice advice,
 	}
 	if (c.what == UM_CH_PREFERRED) {
 		/* Host: future faults go there (no migration now); devices: kept. */
-		err = um_hints_restore_policy(start, end);
+		err = restore_policy(start, end);
 		if (err < 0)
 			return err;
 		if (UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE &&
