@@ -70,8 +70,6 @@ UM_INTERNAL long um_prefetch_user_range(const char *what, const void *ptr, size_
 /* Per-page locations of a page-aligned range (NONE: not populated). */
 UM_INTERNAL int um_page_locations(uintptr_t start, size_t npages,
 				  unimem_location_t *out);
-/* Check that a location exists (-ENODEV with message otherwise). */
-UM_INTERNAL int um_location_check(const char *what, unimem_location_t loc);
 
 /* backend_host.c / backend_module.c: facts only they know ----------------- */
 /* Union of host nodes holding pages of the area; count, 0 if none populated. */

@@ -197,6 +197,21 @@ long um_module_migrate(void *addr, size_t size, unimem_location_t loc, unsigned 
 		return fd;
 	if (!(mod.version.features & UNIMEM_FEAT_MIGRATE))
 		return um_error(-ENOTSUP, "prefetch: this unimem module cannot migrate");
+	/*
+	 * All or nothing: what can be known before anything moves is checked
+	 * before the first chunk (a range larger than the device would
+	 * otherwise move its first gigabytes, then fail). Busy pages are only
+	 * known chunk by chunk: the chunks before such a failure stay moved.
+	 */
+	if ((flags & UNIMEM_PREFETCH_ALL_OR_NOTHING) && to_device) {
+		for (int i = 0; i < mod.ndevices; i++)
+			if (mod.dev[i].index == UNIMEM_LOC_INDEX(loc) &&
+			    size > mod.dev[i].mem_total)
+				return um_error(-ENOMEM, "prefetch: [%p, +%zu) is larger than "
+						"device unimem%u (%llu bytes)", addr, size,
+						UNIMEM_LOC_INDEX(loc),
+						(unsigned long long)mod.dev[i].mem_total);
+	}
 	for (size_t off = 0; off < size;) {
 		struct unimem_migrate m;
 		size_t len = size - off;

@@ -75,6 +75,8 @@ UM_INTERNAL uintptr_t um_os_random(void);
  * the allocator for each region it maps for a located heap.
  */
 UM_INTERNAL int um_place_range(void *addr, size_t size, unimem_location_t loc);
+/* Check that a location exists (-ENODEV with message otherwise). */
+UM_INTERNAL int um_location_check(const char *what, unimem_location_t loc);
 /* Where the pages of a range are now: one location, MIXED, or NONE. */
 UM_INTERNAL unimem_location_t um_range_location(const void *addr, size_t size);
 

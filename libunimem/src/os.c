@@ -39,7 +39,7 @@ static void *um_os_mmap(void *hint, size_t size, int prot)
  * when a segment or a huge allocation is created, which the heaps and the
  * huge cache make rare.
  */
-static void *um_os_map_prot(size_t size, size_t align, int prot)
+static void *um_os_map_prot_at(size_t size, size_t align, size_t offset, int prot)
 {
 	size_t ps = um_os_page_size();
 	if (align < ps)
@@ -55,7 +55,11 @@ static void *um_os_map_prot(size_t size, size_t align, int prot)
 	uint8_t *raw = um_os_mmap(NULL, over, prot);
 	if (raw == NULL)
 		return NULL;
-	uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+	/* the first address >= raw where start + offset is aligned */
+	uintptr_t start = (((uintptr_t)raw + offset + align - 1) & ~(uintptr_t)(align - 1)) -
+			  offset;
+	if (start < (uintptr_t)raw)
+		start += align;
 	size_t head = start - (uintptr_t)raw;
 	size_t tail = over - head - size;
 	if (head)
@@ -65,9 +69,19 @@ static void *um_os_map_prot(size_t size, size_t align, int prot)
 	return (void *)start;
 }
 
+static void *um_os_map_prot(size_t size, size_t align, int prot)
+{
+	return um_os_map_prot_at(size, align, 0, prot);
+}
+
 void *um_os_map(size_t size, size_t align)
 {
 	return um_os_map_prot(size, align, PROT_READ | PROT_WRITE);
+}
+
+void *um_os_map_at_offset(size_t size, size_t align, size_t offset)
+{
+	return um_os_map_prot_at(size, align, offset, PROT_READ | PROT_WRITE);
 }
 
 void um_os_unmap(void *addr, size_t size)

@@ -64,13 +64,11 @@ UM_PRELOAD_API void *memalign(size_t align, size_t size)
 	return um_aligned(align, size);
 }
 
+/* glibc 2.36's aligned_alloc is memalign (2.38 started rejecting
+ * non-powers of two): programs built against it rely on that. */
 UM_PRELOAD_API void *aligned_alloc(size_t align, size_t size)
 {
-	if (!um_is_pow2(align)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return um_aligned(align, size);
+	return memalign(align, size);
 }
 
 UM_PRELOAD_API int posix_memalign(void **memptr, size_t align, size_t size)

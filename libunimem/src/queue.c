@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,7 +214,13 @@ static int start_worker(unimem_queue_t *q)
 
 	if (q->running)
 		return 0;
+	/* The worker takes none of the application's signals: it starts with
+	 * all of them blocked (a new thread inherits the creator's mask). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&q->thread, NULL, worker, q);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
 		return um_error(-rc, "queue: cannot start the worker thread: %s",
 				strerror(rc));

@@ -193,7 +193,10 @@ static inline bool um_on_grid(uint32_t off, uint64_t magic)
  */
 extern uintptr_t um_free_cookie UM_INTERNAL;
 static inline uintptr_t um_free_tag(const void *p) { return (uintptr_t)p ^ um_free_cookie; }
-static inline void um_block_clear_tag(void *b) { ((uintptr_t *)b)[1] = 0; }
+static inline void um_block_clear_tag(void *b)
+{
+	__atomic_store_n(&((uintptr_t *)b)[1], 0, __ATOMIC_RELAXED); /* a plain mov */
+}
 
 /* registry (segment.c) ------------------------------------------------- */
 extern _Atomic(_Atomic(struct um_segment *) *) um_registry[] UM_INTERNAL;
@@ -282,6 +285,8 @@ extern _Atomic uint64_t um_stat_huge_total UM_INTERNAL;
 extern _Atomic uint64_t um_stat_invalid UM_INTERNAL;
 
 /* os.c extras, used by the allocator only */
+/* Map @size bytes so that address + @offset is aligned to @align. */
+UM_INTERNAL void *um_os_map_at_offset(size_t size, size_t align, size_t offset);
 UM_INTERNAL void *um_os_remap(void *addr, size_t old_size, size_t new_size,
 			      size_t align);
 

@@ -216,24 +216,27 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 	seg->used_mask |= bits;
 	heap->dirty_slices -= (size_t)__builtin_popcountll(seg->dirty_mask & bits);
 	seg->dirty_mask &= ~bits;
+	/* unimem_ptr_info() may read these from another thread: atomic
+	 * stores (plain movs), in_use last with release */
 	for (int i = idx; i < idx + n; i++)
-		seg->slice_page[i] = (uint8_t)idx;
+		__atomic_store_n(&seg->slice_page[i], (uint8_t)idx, __ATOMIC_RELAXED);
 
 	struct um_page *page = &seg->pages[idx];
 	page->free = NULL;
 	page->used = 0;
-	page->capacity = 0;
+	__atomic_store_n(&page->capacity, 0, __ATOMIC_RELAXED);
 	page->reserved = (uint32_t)(((size_t)n << UM_SLICE_SHIFT) / bs);
-	page->block_size = (uint32_t)bs;
+	__atomic_store_n(&page->block_size, (uint32_t)bs, __ATOMIC_RELAXED);
 	page->div_magic = um_div_magic((uint32_t)bs);
 	page->cls = (uint8_t)cls;
 	page->slice_count = (uint8_t)n;
 	page->slice_index = (uint8_t)idx;
 	page->in_full = 0;
-	page->in_use = 1;
-	page->start = (uint8_t *)seg + ((size_t)idx << UM_SLICE_SHIFT);
+	__atomic_store_n(&page->start, (uint8_t *)seg + ((size_t)idx << UM_SLICE_SHIFT),
+			 __ATOMIC_RELAXED);
 	atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
 	page->next = page->prev = NULL;
+	__atomic_store_n(&page->in_use, 1, __ATOMIC_RELEASE);
 	page->heap = heap;
 	return page;
 }
@@ -263,7 +266,7 @@ static void um_page_release(struct um_heap *heap, struct um_page *page, bool for
 		seg->dirty_mask |= bits;
 		heap->dirty_slices += page->slice_count;
 	}
-	page->in_use = 0;
+	__atomic_store_n(&page->in_use, 0, __ATOMIC_RELAXED);
 	page->div_magic = 0; /* free's grid check now fails: no block is live */
 	if (seg->used_mask == 1) {
 		/* Keep a few empty segments: a heap that breathes in and out
@@ -296,7 +299,7 @@ static void um_page_extend(struct um_page *page)
 		*(void **)(b + i * bs) = b + (i + 1) * bs;
 	*(void **)(b + (size_t)(n - 1) * bs) = page->free;
 	page->free = b;
-	page->capacity += n;
+	__atomic_store_n(&page->capacity, page->capacity + n, __ATOMIC_RELAXED);
 }
 
 static void um_page_take_list(struct um_page *page, uintptr_t list)
@@ -477,12 +480,20 @@ void *um_heap_alloc_class(struct um_heap *heap, size_t cls)
 
 /* ---- heaps and threads ----------------------------------------------- */
 
-static int um_slot_of(unimem_location_t loc)
+static int um_slot_find(unimem_location_t loc)
 {
 	int n = atomic_load_explicit(&um_slot_count, memory_order_acquire);
 	for (int i = 0; i < n; i++)
 		if (um_slot_loc[i] == loc)
 			return i;
+	return -1;
+}
+
+static int um_slot_of(unimem_location_t loc)
+{
+	int n, found = um_slot_find(loc);
+	if (found >= 0)
+		return found;
 	um_lock();
 	n = atomic_load_explicit(&um_slot_count, memory_order_relaxed);
 	int slot = -1;
@@ -662,7 +673,16 @@ struct um_heap *um_heap_for_location(unimem_location_t loc)
 		if (um_thread_init() == NULL)
 			return NULL;
 	}
-	int slot = um_slot_of(loc);
+	int slot = um_slot_find(loc);
+	if (slot < 0) {
+		/* A slot is for good: only a location that exists gets one. */
+		int err = um_location_check("unimem_malloc_on", loc);
+		if (err < 0) {
+			errno = -err;
+			return NULL;
+		}
+		slot = um_slot_of(loc);
+	}
 	if (slot < 0) {
 		errno = ENOMEM;
 		um_error(-ENOMEM, "unimem_malloc_on: more than %d distinct locations",

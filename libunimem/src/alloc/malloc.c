@@ -119,7 +119,8 @@ void um_free(void *p)
 			um_report_invalid("free", p, "double free");
 			return;
 		}
-		((uintptr_t *)p)[1] = tag;
+		/* atomic for unimem_ptr_info() from other threads; a plain mov */
+		__atomic_store_n(&((uintptr_t *)p)[1], tag, __ATOMIC_RELAXED);
 		if (um_likely(atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
 			      um_thread_tid)) {
 			*(void **)p = page->free;
@@ -308,16 +309,28 @@ bool um_alloc_lookup(const void *p, struct um_alloc_info *info)
 		info->region = seg;
 		info->region_size = seg->map_size;
 	} else {
-		if ((uintptr_t)p - (uintptr_t)seg < UM_SLICE_SIZE)
+		/* Another thread owns the page: its fields are read atomically
+		 * (in_use is published last, with release). */
+		size_t idx = ((uintptr_t)p - (uintptr_t)seg) >> UM_SLICE_SHIFT;
+		if (idx == 0)
 			return false;
-		struct um_page *page = um_page_of(seg, p);
-		if (!page->in_use)
+		struct um_page *page =
+			&seg->pages[__atomic_load_n(&seg->slice_page[idx], __ATOMIC_RELAXED)];
+		if (!__atomic_load_n(&page->in_use, __ATOMIC_ACQUIRE))
 			return false;
-		size_t i = (size_t)((const uint8_t *)p - page->start) / page->block_size;
-		if (i >= page->reserved)
-			return false; /* tail of the page past the last block */
-		info->base = page->start + i * page->block_size;
-		info->size = page->block_size;
+		uint8_t *start = __atomic_load_n(&page->start, __ATOMIC_RELAXED);
+		uint32_t bs = __atomic_load_n(&page->block_size, __ATOMIC_RELAXED);
+		uint32_t carved = __atomic_load_n(&page->capacity, __ATOMIC_RELAXED);
+		if ((const uint8_t *)p < start || bs == 0)
+			return false;
+		size_t i = (size_t)((const uint8_t *)p - start) / bs;
+		if (i >= carved)
+			return false; /* not carved yet, or past the last block */
+		uint8_t *base = start + i * bs;
+		if (__atomic_load_n(&((uintptr_t *)base)[1], __ATOMIC_RELAXED) == um_free_tag(base))
+			return false; /* freed */
+		info->base = base;
+		info->size = bs;
 		info->region = seg;
 		info->region_size = UM_SEGMENT_SIZE;
 	}

@@ -158,14 +158,23 @@ static void um_huge_fork_release(void) { pthread_mutex_unlock(&um_huge_mutex); }
 UM_FORK_HOOKS(um_huge_fork_hooks, UM_FORK_RANK_HUGE, um_huge_fork_prepare,
 	      um_huge_fork_release, um_huge_fork_release);
 
+/*
+ * Where the user block starts in its mapping: after the header page, or at
+ * the alignment asked for. Alignments above a segment put the block one
+ * segment in, on a mapping placed so that this is aligned: the address
+ * space taken is size + 4 MiB whatever the alignment (it used to be
+ * size + alignment: a terabyte for posix_memalign(1 << 40)).
+ */
 static size_t um_huge_offset(size_t align)
 {
 	size_t off = um_os_page_size();
+	if (align > UM_SEGMENT_SIZE)
+		return UM_SEGMENT_SIZE;
 	return align > off ? align : off;
 }
 
 static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
-					     unimem_location_t loc)
+					     size_t align, unimem_location_t loc)
 {
 	struct um_segment *found = NULL;
 	uint64_t now = um_now_ms();
@@ -175,6 +184,7 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 		struct um_segment *s = *pp;
 		/* big enough but not wasteful, same placement */
 		if (s->loc == loc && s->huge_offset == offset &&
+		    (align <= offset || (((uintptr_t)s + offset) & (align - 1)) == 0) &&
 		    s->map_size >= map_size && s->map_size - map_size <= map_size / 4) {
 			*pp = s->cache_next;
 			um_huge_cache_count--;
@@ -205,11 +215,12 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 		return NULL;
 	}
 	size_t map_align = align > UM_SEGMENT_SIZE ? align : UM_SEGMENT_SIZE;
+	size_t map_offset = align > UM_SEGMENT_SIZE ? offset : 0;
 	unimem_location_t loc = heap->loc;
 
-	struct um_segment *seg = um_huge_cache_take(map_size, offset, loc);
+	struct um_segment *seg = um_huge_cache_take(map_size, offset, align, loc);
 	if (seg == NULL) {
-		seg = um_os_map(map_size, map_align);
+		seg = um_os_map_at_offset(map_size, map_align, map_offset);
 		if (seg == NULL) {
 			errno = ENOMEM;
 			return NULL;
@@ -298,7 +309,7 @@ void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
 	size_t old_size = seg->map_size;
 	unimem_location_t loc = seg->loc;
 	struct um_segment *nseg =
-		um_os_remap(seg, old_size, need, offset > UM_SEGMENT_SIZE ? offset : UM_SEGMENT_SIZE);
+		um_os_remap(seg, old_size, need, UM_SEGMENT_SIZE);
 	if (nseg == NULL) {
 		if (need <= old_size)
 			return p; /* could not shrink: harmless */
