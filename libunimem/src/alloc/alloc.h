@@ -234,6 +234,8 @@ UM_INTERNAL void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align,
 				bool zero);
 UM_INTERNAL __attribute__((noinline)) void um_huge_free(struct um_segment *seg, void *p);
 UM_INTERNAL void *um_huge_realloc(struct um_segment *seg, void *p, size_t size);
+/* Unmap every cached huge mapping; bytes unmapped. */
+UM_INTERNAL size_t um_huge_cache_flush(void);
 static inline size_t um_huge_usable(const struct um_segment *seg)
 {
 	return seg->map_size - seg->huge_offset;
@@ -246,6 +248,8 @@ UM_INTERNAL int um_place_fresh(struct um_heap *heap, void *addr, size_t size);
 UM_INTERNAL struct um_heap *um_thread_init(void);
 UM_INTERNAL struct um_heap *um_heap_for_location(unimem_location_t loc);
 UM_INTERNAL void *um_heap_alloc_class(struct um_heap *heap, size_t cls);
+/* Give back what @heap (the caller's) does not use; bytes unmapped or discarded. */
+UM_INTERNAL size_t um_heap_collect(struct um_heap *heap);
 UM_INTERNAL __attribute__((noinline)) void um_free_remote(struct um_page *page, void *p);
 UM_INTERNAL __attribute__((noinline)) void um_page_free_slow(struct um_page *page);
 UM_INTERNAL void um_alloc_set_default_location(unimem_location_t loc);
@@ -276,6 +280,8 @@ struct um_alloc_stats {
 	uint64_t huge_total;
 	uint64_t invalid_frees;     /* foreign or double frees caught */
 	uint64_t heaps_abandoned;   /* heaps of exited threads not yet adopted */
+	uint64_t huge_bytes;        /* mapped for live huge allocations */
+	uint64_t page_bytes;        /* of small segments, in pages (blocks live or free) */
 };
 UM_INTERNAL void um_alloc_get_stats(struct um_alloc_stats *st);
 extern _Atomic uint64_t um_stat_segments UM_INTERNAL;
@@ -283,6 +289,8 @@ extern _Atomic uint64_t um_stat_segments_total UM_INTERNAL;
 extern _Atomic uint64_t um_stat_huge UM_INTERNAL;
 extern _Atomic uint64_t um_stat_huge_total UM_INTERNAL;
 extern _Atomic uint64_t um_stat_invalid UM_INTERNAL;
+extern _Atomic uint64_t um_stat_huge_bytes UM_INTERNAL; /* live huge mappings */
+extern _Atomic uint64_t um_stat_page_bytes UM_INTERNAL; /* slices in small pages */
 
 /* os.c extras, used by the allocator only */
 /* Map @size bytes so that address + @offset is aligned to @align. */

@@ -168,8 +168,9 @@ static int um_find_run(uint64_t used, int n)
 	return -1;
 }
 
-static void um_heap_purge(struct um_heap *heap)
+static size_t um_heap_purge(struct um_heap *heap)
 {
+	size_t bytes = 0;
 	for (struct um_segment *seg = heap->segments; seg; seg = seg->next) {
 		uint64_t m = seg->dirty_mask & ~seg->used_mask;
 		while (m) {
@@ -179,11 +180,13 @@ static void um_heap_purge(struct um_heap *heap)
 				j++;
 			um_os_discard((uint8_t *)seg + ((size_t)i << UM_SLICE_SHIFT),
 				      (size_t)(j - i) << UM_SLICE_SHIFT);
+			bytes += (size_t)(j - i) << UM_SLICE_SHIFT;
 			m &= ~um_slice_bits(i, j - i);
 		}
 		seg->dirty_mask = 0;
 	}
 	heap->dirty_slices = 0;
+	return bytes;
 }
 
 static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
@@ -211,6 +214,8 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 		idx = 1;
 	}
 	uint64_t bits = um_slice_bits(idx, n);
+	atomic_fetch_add_explicit(&um_stat_page_bytes, (uint64_t)n << UM_SLICE_SHIFT,
+				  memory_order_relaxed);
 	if (seg->used_mask == 1 && heap->empty_segments > 0)
 		heap->empty_segments--;
 	seg->used_mask |= bits;
@@ -261,6 +266,8 @@ static void um_page_release(struct um_heap *heap, struct um_page *page, bool for
 	struct um_segment *seg = um_segment_of_page(page);
 	uint64_t bits = um_slice_bits(page->slice_index, page->slice_count);
 	seg->used_mask &= ~bits;
+	atomic_fetch_sub_explicit(&um_stat_page_bytes, (uint64_t)page->slice_count << UM_SLICE_SHIFT,
+				  memory_order_relaxed);
 	um_hints_reuse(page->start, (size_t)page->slice_count << UM_SLICE_SHIFT, seg->loc);
 	if (page->capacity) {
 		seg->dirty_mask |= bits;
@@ -551,9 +558,15 @@ static struct um_heap *um_heap_get(struct um_tld *tld, int slot)
 	return heap;
 }
 
-/* Thread exit: free what can be freed, hand the rest to the pool. */
-static void um_heap_abandon(struct um_heap *heap)
+/*
+ * Give back everything @heap holds and does not use: remote frees are
+ * collected, empty pages (even a class's last one) go back to their
+ * segments, empty segments are unmapped, freed slices discarded. The
+ * caller owns @heap. Returns the bytes unmapped or discarded.
+ */
+size_t um_heap_collect(struct um_heap *heap)
 {
+	size_t before = heap->segment_count;
 	um_heap_process_delayed(heap);
 	for (int cls = 0; cls < UM_CLASSES; cls++) {
 		struct um_page *page = heap->queue[cls].first;
@@ -573,7 +586,13 @@ static void um_heap_abandon(struct um_heap *heap)
 		}
 	}
 	heap->empty_segments = 0;
-	um_heap_purge(heap);
+	return (before - heap->segment_count) * UM_SEGMENT_SIZE + um_heap_purge(heap);
+}
+
+/* Thread exit: free what can be freed, hand the rest to the pool. */
+static void um_heap_abandon(struct um_heap *heap)
+{
+	um_heap_collect(heap);
 	for (struct um_segment *s = heap->segments; s; s = s->next)
 		atomic_store_explicit(&s->owner_tid, UM_TID_ABANDONED,
 				      memory_order_release);
@@ -721,6 +740,8 @@ void um_alloc_get_stats(struct um_alloc_stats *st)
 	st->huge_live = atomic_load(&um_stat_huge);
 	st->huge_total = atomic_load(&um_stat_huge_total);
 	st->invalid_frees = atomic_load(&um_stat_invalid);
+	st->huge_bytes = atomic_load(&um_stat_huge_bytes);
+	st->page_bytes = atomic_load(&um_stat_page_bytes);
 	um_lock();
 	st->heaps_abandoned = um_heaps_abandoned_count;
 	um_unlock();

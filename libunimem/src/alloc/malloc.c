@@ -292,6 +292,17 @@ void *unimem_malloc_on(size_t size, unimem_location_t loc)
 	return NULL;
 }
 
+size_t unimem_collect(void)
+{
+	size_t bytes = um_huge_cache_flush();
+	struct um_tld *tld = um_thread_tld;
+	if (tld != NULL)
+		for (int i = 0; i < UM_LOC_SLOTS; i++)
+			if (tld->heaps[i])
+				bytes += um_heap_collect(tld->heaps[i]);
+	return bytes;
+}
+
 bool um_alloc_lookup(const void *p, struct um_alloc_info *info)
 {
 	struct um_segment *seg = um_segment_of(p);

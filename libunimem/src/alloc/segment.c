@@ -11,7 +11,7 @@
 #include "alloc.h"
 
 _Atomic uint64_t um_stat_segments, um_stat_segments_total, um_stat_huge,
-	um_stat_huge_total, um_stat_invalid;
+	um_stat_huge_total, um_stat_invalid, um_stat_huge_bytes, um_stat_page_bytes;
 
 /* Two levels: 2^11 leaves of 2^14 granules cover the 47-bit user space.
  * Leaves are mapped on demand and never freed (128 KiB each). */
@@ -126,31 +126,48 @@ void um_segment_delete(struct um_segment *seg)
 /*
  * Freed huge mappings kept for reuse, so a loop of 1 MiB malloc/free (or
  * a producer/consumer pair) does not mmap, fault and munmap every time.
- * Bounded in count and bytes; an entry idle for UM_HUGE_IDLE_MS is
- * discarded (its pages go back to the OS, the mapping stays).
+ * Bounded in count and address space, and in memory: beyond 64 MiB
+ * resident the oldest entries are discarded at once (pages back to the
+ * OS, the mapping stays, refaults as zero), and an entry idle for
+ * UM_HUGE_IDLE_MS is discarded too. unimem_collect() empties it.
  */
 #define UM_HUGE_CACHE_MAX 128
 #define UM_HUGE_CACHE_BYTES ((size_t)256 << 20)
+#define UM_HUGE_CACHE_RESIDENT ((size_t)64 << 20)
 #define UM_HUGE_IDLE_MS 250
 static uint64_t um_huge_aged_ms;
 static pthread_mutex_t um_huge_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct um_segment *um_huge_cache; /* newest first */
-static size_t um_huge_cache_count, um_huge_cache_bytes;
+static size_t um_huge_cache_count, um_huge_cache_bytes, um_huge_cache_resident;
 
-/* Caller holds um_huge_mutex. Scans at most every 50 ms. */
+/* Caller holds um_huge_mutex. */
+static void um_huge_discard(struct um_segment *s)
+{
+	um_os_discard((uint8_t *)s + s->huge_offset, s->map_size - s->huge_offset);
+	s->huge_discarded = true;
+	s->huge_zero = true; /* private anonymous: refaults as zero */
+	um_huge_cache_resident -= s->map_size;
+}
+
+/* Caller holds um_huge_mutex. Idle entries: scans at most every 50 ms. */
 static void um_huge_cache_age(uint64_t now)
 {
+	/* over the memory bound: the oldest resident entries go first */
+	while (um_huge_cache_resident > UM_HUGE_CACHE_RESIDENT) {
+		struct um_segment *oldest = NULL;
+		for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
+			if (!s->huge_discarded)
+				oldest = s;
+		if (oldest == NULL)
+			break;
+		um_huge_discard(oldest);
+	}
 	if (now - um_huge_aged_ms < 50)
 		return;
 	um_huge_aged_ms = now;
-	for (struct um_segment *s = um_huge_cache; s; s = s->cache_next) {
-		if (!s->huge_discarded && now - s->cached_at_ms >= UM_HUGE_IDLE_MS) {
-			um_os_discard((uint8_t *)s + s->huge_offset,
-				      s->map_size - s->huge_offset);
-			s->huge_discarded = true;
-			s->huge_zero = true; /* private anonymous: refaults as zero */
-		}
-	}
+	for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
+		if (!s->huge_discarded && now - s->cached_at_ms >= UM_HUGE_IDLE_MS)
+			um_huge_discard(s);
 }
 
 static void um_huge_fork_prepare(void) { pthread_mutex_lock(&um_huge_mutex); }
@@ -189,6 +206,8 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 			*pp = s->cache_next;
 			um_huge_cache_count--;
 			um_huge_cache_bytes -= s->map_size;
+			if (!s->huge_discarded)
+				um_huge_cache_resident -= s->map_size;
 			found = s;
 			break;
 		}
@@ -248,6 +267,7 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 	seg->huge_zero = false;
 	atomic_store_explicit(&seg->huge_state, UM_HUGE_LIVE, memory_order_release);
 	atomic_fetch_add_explicit(&um_stat_huge, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&um_stat_huge_bytes, seg->map_size, memory_order_relaxed);
 	return p;
 }
 
@@ -260,6 +280,7 @@ void um_huge_free(struct um_segment *seg, void *p)
 		return;
 	}
 	atomic_fetch_sub_explicit(&um_stat_huge, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&um_stat_huge_bytes, seg->map_size, memory_order_relaxed);
 	/* cached blocks carry no advice: the next owner starts clean */
 	um_hints_reuse(p, seg->map_size - seg->huge_offset, seg->loc);
 	struct um_segment *evict = NULL;
@@ -273,6 +294,7 @@ void um_huge_free(struct um_segment *seg, void *p)
 		um_huge_cache = seg;
 		um_huge_cache_count++;
 		um_huge_cache_bytes += seg->map_size;
+		um_huge_cache_resident += seg->map_size;
 		seg = NULL;
 		/* over budget: drop the oldest (the tail) */
 		if (um_huge_cache_count > UM_HUGE_CACHE_MAX ||
@@ -284,7 +306,10 @@ void um_huge_free(struct um_segment *seg, void *p)
 			*pp = NULL;
 			um_huge_cache_count--;
 			um_huge_cache_bytes -= evict->map_size;
+			if (!evict->huge_discarded)
+				um_huge_cache_resident -= evict->map_size;
 		}
+		um_huge_cache_age(now); /* the resident bound, with the new entry */
 	}
 	pthread_mutex_unlock(&um_huge_mutex);
 	if (seg)
@@ -326,6 +351,7 @@ void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
 		um_registry_set(seg, need, seg); /* the shared granule */
 	}
 	nseg->map_size = need;
+	atomic_fetch_add_explicit(&um_stat_huge_bytes, need - old_size, memory_order_relaxed);
 	if (need > old_size && loc != UNIMEM_LOC_NONE) {
 		/* mremap keeps the policy of the moved part; bind the new tail */
 		struct um_heap h = { .loc = loc };
@@ -337,4 +363,21 @@ void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
 		return NULL;
 	}
 	return (uint8_t *)nseg + offset;
+}
+
+size_t um_huge_cache_flush(void)
+{
+	pthread_mutex_lock(&um_huge_mutex);
+	struct um_segment *list = um_huge_cache;
+	um_huge_cache = NULL;
+	um_huge_cache_count = um_huge_cache_bytes = um_huge_cache_resident = 0;
+	pthread_mutex_unlock(&um_huge_mutex);
+	size_t bytes = 0;
+	while (list) {
+		struct um_segment *next = list->cache_next;
+		bytes += list->map_size;
+		um_huge_unmap(list);
+		list = next;
+	}
+	return bytes;
 }
