@@ -58,6 +58,9 @@ enum um_huge_state { UM_HUGE_LIVE = 1, UM_HUGE_CACHED = 2 };
  */
 #define UM_TF_FULL ((uintptr_t)1)
 #define UM_TF_NOTIFIED ((uintptr_t)2)
+/* A remote free is pushing onto page->heap's delayed list: the heap must
+ * not change until it is NOTIFIED (reclaiming an abandoned heap waits). */
+#define UM_TF_FREEING ((uintptr_t)3)
 #define UM_TF_STATE ((uintptr_t)3)
 
 struct um_heap;
@@ -97,7 +100,7 @@ struct um_segment {
 	struct um_segment *cache_next;
 	/* small only */
 	_Atomic uint64_t owner_tid;
-	struct um_heap *heap;
+	struct um_heap *heap;   /* atomic accesses: read by remote frees */
 	struct um_segment *next, *prev;
 	uint64_t used_mask;     /* slices in pages (bit 0: this header) */
 	uint64_t dirty_mask;    /* free slices not yet discarded */
@@ -248,6 +251,10 @@ UM_INTERNAL int um_place_fresh(struct um_heap *heap, void *addr, size_t size);
 UM_INTERNAL struct um_heap *um_thread_init(void);
 UM_INTERNAL struct um_heap *um_heap_for_location(unimem_location_t loc);
 UM_INTERNAL void *um_heap_alloc_class(struct um_heap *heap, size_t cls);
+/* The calling thread takes over every abandoned heap (unimem_collect). */
+UM_INTERNAL size_t um_alloc_reclaim_all(void);
+extern __thread int um_thread_no_reclaim
+	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
 /* Give back what @heap (the caller's) does not use; bytes unmapped or discarded. */
 UM_INTERNAL size_t um_heap_collect(struct um_heap *heap);
 UM_INTERNAL __attribute__((noinline)) void um_free_remote(struct um_page *page, void *p);

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 
 #include "alloc.h"
@@ -47,9 +48,6 @@ static unimem_location_t um_slot_loc[UM_LOC_SLOTS];
 static _Atomic int um_slot_count;
 static _Atomic int um_default_slot;
 
-static struct um_heap *um_heaps_abandoned[UM_LOC_SLOTS]; /* by slot */
-static uint64_t um_heaps_abandoned_count;
-static struct um_heap *um_heaps_free; /* no segments left: any slot */
 static struct um_tld *um_tlds_free;
 static uint8_t *um_meta_cur;
 static size_t um_meta_left;
@@ -189,6 +187,8 @@ static size_t um_heap_purge(struct um_heap *heap)
 	return bytes;
 }
 
+static bool um_heap_reclaim(struct um_heap *heap);
+
 static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 {
 	size_t bs = um_class_size(cls);
@@ -202,6 +202,8 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 		if (idx >= 0)
 			break;
 	}
+	if (seg == NULL && um_heap_reclaim(heap))
+		return um_page_new(heap, cls); /* retry with what came back */
 	if (seg == NULL) {
 		seg = um_segment_new(heap);
 		if (seg == NULL)
@@ -386,19 +388,21 @@ static inline void um_free_owned(struct um_page *page, void *p)
 		um_page_free_slow(page);
 }
 
+static void um_reclaim_segment(struct um_segment *seg);
+
 void um_free_remote(struct um_page *page, void *p)
 {
 	uintptr_t old = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
 	for (;;) {
 		if ((old & UM_TF_STATE) == UM_TF_FULL) {
-			/* Read before publishing: while @p is not pushed the page
-			 * (and so its heap pointer) cannot go away. */
-			struct um_heap *heap = page->heap;
+			/* Claim the notification; the heap cannot change while
+			 * the state is FREEING, nor the page go (p is not out). */
 			if (!atomic_compare_exchange_weak_explicit(
 				    &page->thread_free, &old,
-				    (old & ~UM_TF_STATE) | UM_TF_NOTIFIED,
-				    memory_order_relaxed, memory_order_relaxed))
+				    (old & ~UM_TF_STATE) | UM_TF_FREEING,
+				    memory_order_acquire, memory_order_relaxed))
 				continue;
+			struct um_heap *heap = page->heap;
 			uintptr_t h = atomic_load_explicit(&heap->delayed,
 							   memory_order_relaxed);
 			do {
@@ -406,15 +410,30 @@ void um_free_remote(struct um_page *page, void *p)
 			} while (!atomic_compare_exchange_weak_explicit(
 				&heap->delayed, &h, (uintptr_t)p,
 				memory_order_release, memory_order_relaxed));
-			return;
+			/* FREEING -> NOTIFIED, unless the owner reset the state */
+			old = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+			while ((old & UM_TF_STATE) == UM_TF_FREEING &&
+			       !atomic_compare_exchange_weak_explicit(
+				       &page->thread_free, &old,
+				       (old & ~UM_TF_STATE) | UM_TF_NOTIFIED,
+				       memory_order_release, memory_order_relaxed))
+				;
+			break;
 		}
 		*(uintptr_t *)p = old & ~UM_TF_STATE;
 		if (atomic_compare_exchange_weak_explicit(
 			    &page->thread_free, &old,
 			    (uintptr_t)p | (old & UM_TF_STATE),
 			    memory_order_release, memory_order_relaxed))
-			return;
+			break;
 	}
+	/* A free into the heap of an exited thread: take the heap over, so
+	 * what it no longer uses goes back (p was pushed: the remote way is
+	 * done before the heap changes hands). */
+	struct um_segment *seg = um_segment_of_page(page);
+	if (um_unlikely(atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
+			UM_TID_ABANDONED) && um_thread_tld != NULL)
+		um_reclaim_segment(seg);
 }
 
 static void um_heap_process_delayed(struct um_heap *heap)
@@ -485,6 +504,172 @@ void *um_heap_alloc_class(struct um_heap *heap, size_t cls)
 	return b;
 }
 
+/* ---- reclaiming abandoned heaps ---------------------------------------- */
+
+/* The heaps of exited threads, per location slot (under um_mutex). */
+static struct um_heap *um_heaps_abandoned[UM_LOC_SLOTS];
+static _Atomic uint64_t um_heaps_abandoned_count;
+static struct um_heap *um_heaps_free; /* no segments left: any slot */
+
+static void um_heap_reset(struct um_heap *heap, int slot);
+
+static void um_move_page(struct um_heap *to, struct um_page *page)
+{
+	page->heap = to;
+	um_queue_push_back(to, &to->queue[page->cls], page);
+}
+
+/*
+ * @to (the caller's heap) takes over everything of @from, an abandoned heap
+ * of the same slot that the caller took out of the pool: segments, pages,
+ * the frees made into it since its thread exited. Pages left empty go back
+ * and empty segments are unmapped.
+ */
+static void um_heap_absorb(struct um_heap *to, struct um_heap *from)
+{
+	for (struct um_segment *s = from->segments; s; s = s->next) {
+		__atomic_store_n(&s->heap, to, __ATOMIC_RELAXED);
+		atomic_store_explicit(&s->owner_tid, to->tid, memory_order_release);
+	}
+	/* Full pages: no remote free may still be on its way to from->delayed. */
+	while (from->full.first) {
+		struct um_page *page = from->full.first;
+		uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_acquire);
+		if ((tf & UM_TF_STATE) == UM_TF_FREEING) {
+			sched_yield();
+			continue;
+		}
+		if (!atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, 0,
+							   memory_order_acq_rel,
+							   memory_order_relaxed))
+			continue;
+		um_queue_remove(from, &from->full, page);
+		page->in_full = 0;
+		um_move_page(to, page);
+		if (tf & ~UM_TF_STATE)
+			um_page_take_list(page, tf & ~UM_TF_STATE);
+	}
+	for (int cls = 0; cls < UM_CLASSES; cls++) {
+		while (from->queue[cls].first) {
+			struct um_page *page = from->queue[cls].first;
+			um_queue_remove(from, &from->queue[cls], page);
+			um_move_page(to, page);
+			um_page_collect(page);
+		}
+	}
+	/* nothing can reach from->delayed any more: hand its blocks over */
+	uintptr_t list = atomic_exchange_explicit(&from->delayed, 0, memory_order_acquire);
+	while (from->segments) {
+		struct um_segment *s = from->segments;
+		from->segments = s->next;
+		s->prev = NULL;
+		s->next = to->segments;
+		if (to->segments)
+			to->segments->prev = s;
+		to->segments = s;
+		to->segment_count++;
+		to->dirty_slices += (size_t)__builtin_popcountll(s->dirty_mask);
+	}
+	while (list) {
+		void *b = (void *)list;
+		list = *(uintptr_t *)b;
+		um_free_owned(um_page_of(um_segment_of_page((struct um_page *)b), b), b);
+	}
+	/* what is empty now goes back */
+	for (int cls = 0; cls < UM_CLASSES; cls++) {
+		struct um_page *page = to->queue[cls].first;
+		while (page) {
+			struct um_page *next = page->next;
+			if (page->used == 0 && (page != to->queue[cls].first || next))
+				um_page_release(to, page, true);
+			page = next;
+		}
+	}
+	um_lock();
+	um_heap_reset(from, from->slot);
+	from->pool_next = um_heaps_free;
+	um_heaps_free = from;
+	um_unlock();
+}
+
+/* Caller holds um_mutex: take @heap out of its slot's abandoned list. */
+static bool um_abandoned_unlink(struct um_heap *heap)
+{
+	for (struct um_heap **pp = &um_heaps_abandoned[heap->slot]; *pp; pp = &(*pp)->pool_next)
+		if (*pp == heap) {
+			*pp = heap->pool_next;
+			heap->pool_next = NULL;
+			atomic_fetch_sub_explicit(&um_heaps_abandoned_count, 1,
+						  memory_order_relaxed);
+			return true;
+		}
+	return false;
+}
+
+static struct um_heap *um_heap_get(struct um_tld *tld, int slot);
+
+/* Set while the allocator calls out (placement): a free from there must not
+ * change the heaps under the caller. */
+__thread int um_thread_no_reclaim __attribute__((tls_model("initial-exec")));
+
+/* A remote free found @seg abandoned: its heap becomes (part of) ours. */
+static void um_reclaim_segment(struct um_segment *seg)
+{
+	if (um_thread_no_reclaim)
+		return;
+	struct um_heap *from = __atomic_load_n(&seg->heap, __ATOMIC_RELAXED);
+	struct um_tld *tld = um_thread_tld;
+	struct um_heap *to = tld->heaps[from->slot];
+	um_lock();
+	bool mine = atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
+			    UM_TID_ABANDONED && um_abandoned_unlink(from);
+	if (mine && to == NULL) {
+		/* no heap for that location yet: adopt this one whole */
+		from->tid = tld->tid;
+		from->tld = tld;
+		for (struct um_segment *s = from->segments; s; s = s->next)
+			atomic_store_explicit(&s->owner_tid, tld->tid, memory_order_release);
+		tld->heaps[from->slot] = from;
+	}
+	um_unlock();
+	if (mine && to != NULL)
+		um_heap_absorb(to, from);
+}
+
+/* @heap needs memory: take over an abandoned heap of its slot, if any. */
+static bool um_heap_reclaim(struct um_heap *heap)
+{
+	if (atomic_load_explicit(&um_heaps_abandoned_count, memory_order_relaxed) == 0)
+		return false;
+	um_lock();
+	struct um_heap *from = um_heaps_abandoned[heap->slot];
+	if (from)
+		um_abandoned_unlink(from);
+	um_unlock();
+	if (from)
+		um_heap_absorb(heap, from);
+	return from != NULL;
+}
+
+size_t um_alloc_reclaim_all(void)
+{
+	size_t n = 0;
+	struct um_tld *tld = um_thread_tld;
+	if (tld == NULL || um_thread_no_reclaim)
+		return 0;
+	for (int slot = 0; slot < UM_LOC_SLOTS; slot++) {
+		if (atomic_load_explicit(&um_heaps_abandoned_count, memory_order_relaxed) == 0)
+			break;
+		if (__atomic_load_n(&um_heaps_abandoned[slot], __ATOMIC_RELAXED) == NULL)
+			continue;
+		struct um_heap *heap = um_heap_get(tld, slot); /* adopts one */
+		n++;
+		while (heap && um_heap_reclaim(heap))
+			n++;
+	}
+	return n;
+}
+
 /* ---- heaps and threads ----------------------------------------------- */
 
 static int um_slot_find(unimem_location_t loc)
@@ -533,8 +718,7 @@ static struct um_heap *um_heap_get(struct um_tld *tld, int slot)
 	um_lock();
 	heap = um_heaps_abandoned[slot];
 	if (heap) {
-		um_heaps_abandoned[slot] = heap->pool_next;
-		um_heaps_abandoned_count--;
+		um_abandoned_unlink(heap);
 	} else {
 		heap = um_heaps_free;
 		if (heap)
@@ -605,7 +789,7 @@ static void um_heap_abandon(struct um_heap *heap)
 	} else {
 		heap->pool_next = um_heaps_abandoned[heap->slot];
 		um_heaps_abandoned[heap->slot] = heap;
-		um_heaps_abandoned_count++;
+		atomic_fetch_add_explicit(&um_heaps_abandoned_count, 1, memory_order_relaxed);
 	}
 	um_unlock();
 }
@@ -742,7 +926,5 @@ void um_alloc_get_stats(struct um_alloc_stats *st)
 	st->invalid_frees = atomic_load(&um_stat_invalid);
 	st->huge_bytes = atomic_load(&um_stat_huge_bytes);
 	st->page_bytes = atomic_load(&um_stat_page_bytes);
-	um_lock();
-	st->heaps_abandoned = um_heaps_abandoned_count;
-	um_unlock();
+	st->heaps_abandoned = atomic_load(&um_heaps_abandoned_count);
 }

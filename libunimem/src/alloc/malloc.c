@@ -295,6 +295,7 @@ void *unimem_malloc_on(size_t size, unimem_location_t loc)
 size_t unimem_collect(void)
 {
 	size_t bytes = um_huge_cache_flush();
+	um_alloc_reclaim_all();
 	struct um_tld *tld = um_thread_tld;
 	if (tld != NULL)
 		for (int i = 0; i < UM_LOC_SLOTS; i++)

@@ -77,7 +77,9 @@ int um_place_fresh(struct um_heap *heap, void *addr, size_t size)
 	struct um_heap *plain = um_heap_for_location(UNIMEM_LOC_NONE);
 	if (plain != NULL && plain != heap)
 		um_thread_heap = plain;
+	um_thread_no_reclaim++;
 	int err = um_place_range(addr, size, heap->loc);
+	um_thread_no_reclaim--;
 	um_thread_heap = saved;
 	return err;
 }
@@ -104,7 +106,7 @@ struct um_segment *um_segment_new(struct um_heap *heap)
 	seg->kind = UM_SEG_SMALL;
 	seg->map_size = UM_SEGMENT_SIZE;
 	seg->loc = heap->loc;
-	seg->heap = heap;
+	__atomic_store_n(&seg->heap, heap, __ATOMIC_RELAXED);
 	seg->used_mask = 1; /* slice 0: this header */
 	atomic_store_explicit(&seg->owner_tid, heap->tid, memory_order_release);
 	atomic_fetch_add_explicit(&um_stat_segments, 1, memory_order_relaxed);
