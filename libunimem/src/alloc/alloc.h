@@ -43,6 +43,18 @@
 enum um_segment_kind { UM_SEG_SMALL = 1, UM_SEG_HUGE = 2 };
 enum um_huge_state { UM_HUGE_LIVE = 1, UM_HUGE_CACHED = 2 };
 
+/*
+ * Out-of-band pages (heaps on a device): the allocator never touches their
+ * blocks, which would fault device pages back to host memory. Which blocks
+ * are out is a bitmap in the segment's header slice (host memory: only the
+ * data slices are placed), set and cleared atomically by any thread; the
+ * free list, the free tag and remote-free lists are not used.
+ */
+#define UM_PAGE_IN_USE 1
+#define UM_PAGE_OOB 2 /* page->in_use of an out-of-band page */
+#define UM_OOB_BITS_OFFSET (UM_SLICE_SIZE / 2)
+#define UM_OOB_WORDS_PER_SLICE (UM_SLICE_SIZE / UM_MIN_ALIGN / 64)
+
 /* Thread ids are ours (never reused), 0 = no thread yet, ~0 = abandoned. */
 #define UM_TID_NONE 0
 #define UM_TID_ABANDONED UINT64_MAX
@@ -79,7 +91,10 @@ struct __attribute__((aligned(128))) um_page {
 	uint8_t in_full;    /* owner's view: in heap->full */
 	uint8_t in_use;
 	uint8_t *start;
-	uint64_t div_magic; /* um_div_magic(block_size): the free path's grid check */
+	uint64_t div_magic; /* um_div_magic(block_size): the free path's grid check;
+			     * 0 when not in use, and for out-of-band pages */
+	_Atomic uint32_t oob_used; /* out-of-band pages: blocks out */
+	uint32_t oob_hint;         /* out-of-band pages: first bitmap word to look at */
 	_Atomic uintptr_t thread_free; /* remote frees | UM_TF_FULL */
 	struct um_page *next, *prev;
 	struct um_heap *heap;
@@ -119,6 +134,7 @@ struct um_heap {
 	struct um_tld *tld;
 	unimem_location_t loc;
 	int slot;
+	bool oob;                  /* metadata out of band (device locations) */
 	_Atomic uintptr_t delayed; /* remote frees into full pages */
 	struct um_page_queue queue[UM_CLASSES];
 	struct um_page_queue full;
@@ -221,6 +237,23 @@ static inline struct um_segment *um_segment_of(const void *p)
 		memory_order_acquire);
 }
 
+_Static_assert(sizeof(struct um_segment) <= UM_OOB_BITS_OFFSET,
+	       "the out-of-band bitmap follows the segment header in slice 0");
+
+static inline _Atomic uint64_t *um_oob_bits(struct um_segment *seg, const struct um_page *page)
+{
+	return (_Atomic uint64_t *)((uint8_t *)seg + UM_OOB_BITS_OFFSET) +
+	       (size_t)page->slice_index * UM_OOB_WORDS_PER_SLICE;
+}
+
+/* Blocks out of @page (the owner's count, or the out-of-band one). */
+static inline uint32_t um_page_used(const struct um_page *page)
+{
+	return page->in_use == UM_PAGE_OOB
+		       ? atomic_load_explicit(&page->oob_used, memory_order_relaxed)
+		       : page->used;
+}
+
 static inline struct um_page *um_page_of(struct um_segment *seg, const void *p)
 {
 	size_t idx = ((uintptr_t)p - (uintptr_t)seg) >> UM_SLICE_SHIFT;
@@ -259,6 +292,10 @@ extern __thread int um_thread_no_reclaim
 UM_INTERNAL size_t um_heap_collect(struct um_heap *heap);
 UM_INTERNAL __attribute__((noinline)) void um_free_remote(struct um_page *page, void *p);
 UM_INTERNAL __attribute__((noinline)) void um_page_free_slow(struct um_page *page);
+/* free() of a block of an out-of-band page (any thread). */
+UM_INTERNAL void um_oob_free(struct um_segment *seg, struct um_page *page, void *p);
+/* Is out-of-band block @base free? (unimem_ptr_info) */
+UM_INTERNAL bool um_oob_is_free(struct um_segment *seg, struct um_page *page, const void *base);
 UM_INTERNAL void um_alloc_set_default_location(unimem_location_t loc);
 UM_INTERNAL unimem_location_t um_alloc_default_location(void);
 UM_INTERNAL void um_lock(void);

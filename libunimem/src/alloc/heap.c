@@ -243,8 +243,17 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 			 __ATOMIC_RELAXED);
 	atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
 	page->next = page->prev = NULL;
-	__atomic_store_n(&page->in_use, 1, __ATOMIC_RELEASE);
 	page->heap = heap;
+	if (heap->oob) {
+		/* every block exists from the start: nothing is carved */
+		page->div_magic = 0; /* free's fast path steps aside */
+		page->capacity = page->reserved;
+		page->oob_hint = 0;
+		atomic_store_explicit(&page->oob_used, 0, memory_order_relaxed);
+		__atomic_store_n(&page->in_use, UM_PAGE_OOB, __ATOMIC_RELEASE);
+	} else {
+		__atomic_store_n(&page->in_use, UM_PAGE_IN_USE, __ATOMIC_RELEASE);
+	}
 	return page;
 }
 
@@ -372,7 +381,7 @@ void um_page_free_slow(struct um_page *page)
 	struct um_heap *heap = page->heap;
 	if (page->in_full)
 		um_page_unfull(heap, page);
-	if (page->used == 0) {
+	if (um_page_used(page) == 0) {
 		struct um_page_queue *q = &heap->queue[page->cls];
 		if (q->first == page && page->next == NULL)
 			return; /* the class's only page: keep it warm */
@@ -485,8 +494,83 @@ found:
 	return page;
 }
 
+/* Claim a free block of an out-of-band page, or NULL if it is full. */
+static void *um_oob_claim(struct um_page *page)
+{
+	struct um_segment *seg = um_segment_of_page(page);
+	_Atomic uint64_t *bits = um_oob_bits(seg, page);
+	uint32_t words = (page->reserved + 63) / 64;
+	for (uint32_t k = 0; k < words; k++) {
+		uint32_t w = (page->oob_hint + k) % words;
+		uint64_t valid = w + 1 < words || page->reserved % 64 == 0
+					 ? ~(uint64_t)0
+					 : ((uint64_t)1 << (page->reserved % 64)) - 1;
+		uint64_t v = atomic_load_explicit(&bits[w], memory_order_relaxed);
+		while (~v & valid) {
+			uint64_t m = (uint64_t)1 << __builtin_ctzll(~v & valid);
+			v = atomic_fetch_or_explicit(&bits[w], m, memory_order_acquire);
+			if (!(v & m)) {
+				page->oob_hint = w;
+				atomic_fetch_add_explicit(&page->oob_used, 1, memory_order_relaxed);
+				return page->start + ((size_t)w * 64 + (size_t)__builtin_ctzll(m)) *
+							     page->block_size;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void *um_oob_alloc(struct um_heap *heap, size_t cls)
+{
+	struct um_page_queue *q = &heap->queue[cls];
+	for (struct um_page *page = q->first; page; page = page->next) {
+		void *b = um_oob_claim(page);
+		if (b) {
+			if (page != q->first) {
+				um_queue_remove(heap, q, page);
+				um_queue_push_front(heap, q, page);
+			}
+			return b;
+		}
+	}
+	struct um_page *page = um_page_new(heap, cls);
+	if (page == NULL)
+		return NULL;
+	um_queue_push_front(heap, q, page);
+	return um_oob_claim(page);
+}
+
+void um_oob_free(struct um_segment *seg, struct um_page *page, void *p)
+{
+	size_t off = (size_t)((uint8_t *)p - page->start);
+	if (off % page->block_size != 0 || off / page->block_size >= page->reserved) {
+		um_report_invalid("free", p, "pointer into the middle of a block");
+		return;
+	}
+	size_t i = off / page->block_size;
+	uint64_t m = (uint64_t)1 << (i % 64);
+	uint64_t old = atomic_fetch_and_explicit(&um_oob_bits(seg, page)[i / 64], ~m,
+						 memory_order_release);
+	if (!(old & m)) {
+		um_report_invalid("free", p, "double free");
+		return;
+	}
+	if (atomic_fetch_sub_explicit(&page->oob_used, 1, memory_order_relaxed) == 1 &&
+	    atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) == um_thread_tid)
+		um_page_free_slow(page); /* the owner gives an empty page back */
+}
+
+bool um_oob_is_free(struct um_segment *seg, struct um_page *page, const void *base)
+{
+	size_t i = (size_t)((const uint8_t *)base - page->start) / page->block_size;
+	uint64_t v = atomic_load_explicit(&um_oob_bits(seg, page)[i / 64], memory_order_relaxed);
+	return !(v & ((uint64_t)1 << (i % 64)));
+}
+
 void *um_heap_alloc_class(struct um_heap *heap, size_t cls)
 {
+	if (um_unlikely(heap->oob))
+		return um_oob_alloc(heap, cls);
 	struct um_page *page = heap->pages[cls];
 	if (page->free == NULL) {
 		um_heap_process_delayed(heap);
@@ -580,7 +664,7 @@ static void um_heap_absorb(struct um_heap *to, struct um_heap *from)
 		struct um_page *page = to->queue[cls].first;
 		while (page) {
 			struct um_page *next = page->next;
-			if (page->used == 0 && (page != to->queue[cls].first || next))
+			if (um_page_used(page) == 0 && (page != to->queue[cls].first || next))
 				um_page_release(to, page, true);
 			page = next;
 		}
@@ -708,6 +792,8 @@ static void um_heap_reset(struct um_heap *heap, int slot)
 		heap->pages[i] = &um_page_empty;
 	heap->slot = slot;
 	heap->loc = um_slot_loc[slot];
+	/* a CPU access to device memory faults it back: no metadata there */
+	heap->oob = UNIMEM_LOC_KIND(heap->loc) == UNIMEM_LOC_KIND_DEVICE;
 }
 
 static struct um_heap *um_heap_get(struct um_tld *tld, int slot)
@@ -757,7 +843,7 @@ size_t um_heap_collect(struct um_heap *heap)
 		while (page) {
 			struct um_page *next = page->next;
 			um_page_collect(page);
-			if (page->used == 0)
+			if (um_page_used(page) == 0)
 				um_page_release(heap, page, true);
 			page = next;
 		}

@@ -58,6 +58,18 @@ static struct um_segment *um_block_of(const void *p, struct um_page **pagep)
 	return seg;
 }
 
+/* Free's fast path found no grid: an out-of-band page, or a bad pointer. */
+static __attribute__((noinline, cold)) void um_free_off_grid(struct um_segment *seg,
+							      struct um_page *page, void *p)
+{
+	uint8_t in_use = __atomic_load_n(&page->in_use, __ATOMIC_RELAXED);
+	if (in_use == UM_PAGE_OOB)
+		um_oob_free(seg, page, p);
+	else
+		um_report_invalid("free", p, in_use ? "pointer into the middle of a block"
+						    : UM_NOT_LIVE);
+}
+
 /* ---- allocation ------------------------------------------------------ */
 
 static void *um_malloc_slow(struct um_heap *heap, size_t size)
@@ -110,8 +122,7 @@ void um_free(void *p)
 		 * not in use has div_magic 0, which puts nothing on the grid. */
 		if (um_unlikely(!um_on_grid((uint32_t)((uint8_t *)p - page->start),
 					   page->div_magic))) {
-			um_report_invalid("free", p, page->in_use
-				? "pointer into the middle of a block" : UM_NOT_LIVE);
+			um_free_off_grid(seg, page, p);
 			return;
 		}
 		uintptr_t tag = um_free_tag(p);
@@ -339,7 +350,10 @@ bool um_alloc_lookup(const void *p, struct um_alloc_info *info)
 		if (i >= carved)
 			return false; /* not carved yet, or past the last block */
 		uint8_t *base = start + i * bs;
-		if (__atomic_load_n(&((uintptr_t *)base)[1], __ATOMIC_RELAXED) == um_free_tag(base))
+		if (__atomic_load_n(&page->in_use, __ATOMIC_RELAXED) == UM_PAGE_OOB
+			    ? um_oob_is_free(seg, page, base)
+			    : __atomic_load_n(&((uintptr_t *)base)[1], __ATOMIC_RELAXED) ==
+				      um_free_tag(base))
 			return false; /* freed */
 		info->base = base;
 		info->size = bs;

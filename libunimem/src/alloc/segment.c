@@ -93,7 +93,10 @@ struct um_segment *um_segment_new(struct um_heap *heap)
 	}
 	/* what was advised where the application had memory before is gone */
 	um_hints_forget(seg, UM_SEGMENT_SIZE);
-	int err = um_place_fresh(heap, seg, UM_SEGMENT_SIZE);
+	/* On a device the header slice stays in host memory (a host bind of
+	 * part of the mapping would split its VMA for nothing). */
+	size_t skip = heap->oob ? UM_SLICE_SIZE : 0;
+	int err = um_place_fresh(heap, (uint8_t *)seg + skip, UM_SEGMENT_SIZE - skip);
 	if (err == 0)
 		err = um_registry_set(seg, UM_SEGMENT_SIZE, seg);
 	if (err != 0) {
@@ -247,7 +250,10 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 			return NULL;
 		}
 		um_hints_forget(seg, map_size);
-		int err = um_place_fresh(heap, seg, map_size);
+		/* On a device the header page stays in host memory; a host bind
+		 * covers it too (one VMA, so realloc's mremap works). */
+		size_t skip = heap->oob ? offset : 0;
+		int err = um_place_fresh(heap, (uint8_t *)seg + skip, map_size - skip);
 		if (err == 0)
 			err = um_registry_set(seg, map_size, seg);
 		if (err != 0) {
