@@ -15,7 +15,7 @@
 #include <sched.h>
 #include <time.h>
 
-#include "alloc.h"
+#include "alloc/alloc.h"
 
 __thread struct um_heap *um_thread_heap
 	__attribute__((tls_model("initial-exec"))) = &um_heap_empty;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alloc.h"
+#include "alloc/alloc.h"
 
 /* ---- diagnostics ----------------------------------------------------- */
 

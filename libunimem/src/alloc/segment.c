@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "alloc.h"
+#include "alloc/alloc.h"
 
 _Atomic uint64_t um_stat_segments, um_stat_segments_total, um_stat_huge,
 	um_stat_huge_total, um_stat_invalid, um_stat_huge_bytes, um_stat_page_bytes;

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "unimem.h"
-#include "ranges.h"
+#include "ranges/ranges.h"
 #include "check.h"
 
 #define MPOL_DEFAULT 0

@@ -19,7 +19,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "provider/provider.h"
 #include <linux/unimem.h>
 
 #define MODULE_DEV_FMT "/dev/unimem%u"

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "provider/provider.h"
 
 static struct {
 	pthread_once_t once;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* version.c - library and kernel module versions. */
-#include "backend.h"
+#include "provider/provider.h"
 
 int unimem_version(void)
 {

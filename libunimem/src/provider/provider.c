@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "provider/provider.h"
 
 size_t um_page_size(void)
 {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "provider/provider.h"
 
 #define MSG_MAX 256
 

@@ -19,8 +19,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "backend.h"
-#include "ranges.h"
+#include "provider/provider.h"
+#include "ranges/ranges.h"
 #include <linux/unimem.h>
 
 #define MAX_GRANULARITY 12      /* 16 MiB of 4 KiB pages (the module's cap) */

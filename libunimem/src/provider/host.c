@@ -21,7 +21,7 @@
 #include <hwloc.h>
 #include <hwloc/linux.h>
 
-#include "backend.h"
+#include "provider/provider.h"
 
 #ifndef MPOL_MF_MOVE
 #define MPOL_MF_MOVE (1 << 1)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "ranges.h"
+#include "ranges/ranges.h"
 
 const struct um_advice um_advice_default = {
 	.preferred = UNIMEM_LOC_NONE,
