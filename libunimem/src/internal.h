@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * internal.h - the seams between the parts of libunimem:
- *   alloc/   the allocator (heaps, per-thread caches, regions, ptr lookup)
- *   os.c     OS specifics (mmap, madvise, page size) - the only place that
- *            calls the kernel's memory syscalls directly
- *   backend* placement and hints behind one ops table (host: hwloc;
- *            module: /dev/unimemN)
- *   error.c  error codes and thread-local messages
+ * internal.h - core/: what every part of libunimem uses. The parts, and
+ * the one direction of calls between them:
+ *
+ *   preload/, tools  the public API (unimem.h) only
+ *   alloc/           the allocator: malloc, heap, page, segment, huge, os
+ *                      -> provider/ (map fresh memory, where pages are)
+ *                      -> ranges/   (advice forgotten with the memory)
+ *   hints/           prefetch, advise, attributes, queue
+ *                      -> provider/, ranges/
+ *   ranges/          the interval map of advice (no calls out)
+ *   provider/        where pages live: host (hwloc, mbind, move_pages) and
+ *                    device (the module's ioctls) behind one ops table;
+ *                    never calls up
+ *   core/            init, errors, version, the fork-handler registry
  */
 #ifndef UNIMEM_INTERNAL_H
 #define UNIMEM_INTERNAL_H
@@ -59,47 +66,10 @@ struct um_fork_hooks {
  * as a thread's heap exists, a constructor otherwise). */
 UM_INTERNAL void um_fork_install(void);
 
-/* os.c ------------------------------------------------------------------- */
-UM_INTERNAL size_t um_os_page_size(void);
-/* Reserve and commit @size bytes aligned to @align (a power of two >= page). */
-UM_INTERNAL void *um_os_map(size_t size, size_t align);
-UM_INTERNAL void um_os_unmap(void *addr, size_t size);
-/* Give pages back to the OS, keeping the range mapped (MADV_DONTNEED). */
-UM_INTERNAL void um_os_discard(void *addr, size_t size);
-UM_INTERNAL uintptr_t um_os_random(void);
-
-/* backend.c -------------------------------------------------------------- */
-/*
- * um_place_range() - bind fresh, not yet touched memory to @loc so its
- * pages land there when first touched (host nodes: strict bind). Called by
- * the allocator for each region it maps for a located heap.
- */
-UM_INTERNAL int um_place_range(void *addr, size_t size, unimem_location_t loc);
-/* Check that a location exists (-ENODEV with message otherwise). */
-UM_INTERNAL int um_location_check(const char *what, unimem_location_t loc);
-/* Where the pages of a range are now: one location, MIXED, or NONE. */
-UM_INTERNAL unimem_location_t um_range_location(const void *addr, size_t size);
-
-/*
- * Advice does not outlive the memory it was given for. The allocator calls
- * um_hints_forget() when it unmaps a range and um_hints_reuse() when it
- * hands freed memory out again (a cached huge block, released slices):
- * records go, a preferred-location policy goes back to the allocation's
- * @placement, the module's attributes back to its defaults. Both cost one
- * atomic load while nothing was ever advised.
- */
-UM_INTERNAL void um_hints_forget(void *addr, size_t size);
-UM_INTERNAL void um_hints_reuse(void *addr, size_t size, unimem_location_t placement);
-
-/* alloc/ ----------------------------------------------------------------- */
-struct um_alloc_info {
-	void *base;
-	size_t size;
-	unimem_location_t requested;
-	void *region;
-	size_t region_size;
-};
-/* O(1): the live allocation that @p points into, or false. */
-UM_INTERNAL bool um_alloc_lookup(const void *p, struct um_alloc_info *info);
+/* init.c ------------------------------------------------------------------ */
+UM_INTERNAL size_t um_page_size(void);
+/* Widen [ptr, ptr + size) to pages; -EINVAL (with message) on bad input. */
+UM_INTERNAL int um_page_range(const char *what, const void *ptr, size_t size,
+			      uintptr_t *start, uintptr_t *end);
 
 #endif /* UNIMEM_INTERNAL_H */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * alloc.h - the allocator's own seams (private to src/alloc and os.c).
+ * alloc.h - the allocator's own seams (private to src/alloc; the preload
+ * library calls its malloc family directly, without a PLT hop).
  *
  * Layout, mimalloc-style:
  *   segment  4 MiB mapping aligned to 4 MiB; slice 0 holds this header, the
@@ -8,13 +9,14 @@
  *            by addr >> 22 says which 4 MiB granules are ours, so any pointer
  *            finds its segment in O(1) and foreign pointers are recognised
  *            without touching memory we do not own.
- *   page     1..32 consecutive slices holding blocks of one size class.
+ *   page     1..16 consecutive slices holding blocks of one size class.
  *   heap     one per (thread, location): per-class page queues, a thread-
  *            local fast path with no locks. Frees from other threads go to
  *            an atomic per-page list (or the heap's delayed list when the
  *            page is full) and are collected by the owner.
  *   huge     allocations above UM_SMALL_MAX get their own aligned mapping
- *            whose header is at its start (realloc through mremap).
+ *            ("huge mapping", not a segment) whose header, the same struct
+ *            um_segment of kind HUGE, is its first page (realloc: mremap).
  */
 #ifndef UM_ALLOC_H
 #define UM_ALLOC_H
@@ -263,7 +265,7 @@ static inline struct um_page *um_page_of(struct um_segment *seg, const void *p)
 UM_INTERNAL int um_registry_set(void *base, size_t size, struct um_segment *seg);
 UM_INTERNAL void um_registry_clear(void *base, size_t size, struct um_segment *seg);
 
-/* segments and huge mappings (segment.c) ------------------------------- */
+/* segments (segment.c) and huge mappings (huge.c) ----------------------- */
 UM_INTERNAL struct um_segment *um_segment_new(struct um_heap *heap);
 UM_INTERNAL void um_segment_delete(struct um_segment *seg);
 UM_INTERNAL void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align,
@@ -276,18 +278,69 @@ static inline size_t um_huge_usable(const struct um_segment *seg)
 {
 	return seg->map_size - seg->huge_offset;
 }
-/* Bind fresh memory of @heap's location, with malloc inside the backend
- * served by the thread's unlocated heap (no recursion into @heap). */
-UM_INTERNAL int um_place_fresh(struct um_heap *heap, void *addr, size_t size);
+/*
+ * The allocator's two outside calls (segment.c). um_alloc_place(): fresh
+ * memory of a located heap goes to @loc before its first touch (provider
+ * map, BIND) and the range map records that placement. Advice does not
+ * outlive the memory: um_alloc_forget() when a range is unmapped or mapped
+ * fresh, um_alloc_reuse() when freed memory goes to a new owner (records
+ * dropped, a preferred-location policy back to @placement, the providers'
+ * attributes back to their defaults). Both cost an atomic load while
+ * nothing was ever advised.
+ */
+UM_INTERNAL int um_alloc_place(unimem_location_t loc, void *addr, size_t size);
+UM_INTERNAL void um_alloc_forget(void *addr, size_t size);
+UM_INTERNAL void um_alloc_reuse(void *addr, size_t size, unimem_location_t placement);
+/* O(1): the live allocation that @p points into, or false. */
+struct um_alloc_info {
+	void *base;
+	size_t size;
+	unimem_location_t requested;
+	void *region;
+	size_t region_size;
+};
+UM_INTERNAL bool um_alloc_lookup(const void *p, struct um_alloc_info *info);
 
-/* heaps, pages, threads (heap.c) --------------------------------------- */
+static inline struct um_segment *um_segment_of_page(const struct um_page *page)
+{
+	return (struct um_segment *)((uintptr_t)page & ~UM_SEGMENT_MASK);
+}
+
+static inline uint64_t um_slice_bits(int idx, int n)
+{
+	uint64_t run = n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1);
+	return run << idx;
+}
+
+/* pages (page.c) --------------------------------------------------------- */
+UM_INTERNAL void um_queue_remove(struct um_heap *heap, struct um_page_queue *q,
+				 struct um_page *page);
+UM_INTERNAL void um_queue_push_front(struct um_heap *heap, struct um_page_queue *q,
+				     struct um_page *page);
+UM_INTERNAL void um_queue_push_back(struct um_heap *heap, struct um_page_queue *q,
+				    struct um_page *page);
+/* Give an empty page's slices back to its segment; @force also unmaps the
+ * segment when it empties. */
+UM_INTERNAL void um_page_release(struct um_heap *heap, struct um_page *page, bool force);
+UM_INTERNAL void um_page_take_list(struct um_page *page, uintptr_t list);
+/* Move frees made by other threads onto the owner's list. */
+UM_INTERNAL void um_page_collect(struct um_page *page);
+UM_INTERNAL void um_free_owned(struct um_page *page, void *p);
+UM_INTERNAL void um_heap_process_delayed(struct um_heap *heap);
+/* Discard a heap's freed slices; bytes discarded. */
+UM_INTERNAL size_t um_heap_purge(struct um_heap *heap);
+UM_INTERNAL void um_heap_unlink_segment(struct um_heap *heap, struct um_segment *seg);
+
+/* heaps, threads (heap.c) ------------------------------------------------ */
+/* @heap needs memory: it takes over an abandoned heap of its slot, if any. */
+UM_INTERNAL bool um_heap_reclaim(struct um_heap *heap);
+/* A remote free found @seg abandoned: the freeing thread takes its heap. */
+UM_INTERNAL void um_reclaim_segment(struct um_segment *seg);
 UM_INTERNAL struct um_heap *um_thread_init(void);
 UM_INTERNAL struct um_heap *um_heap_for_location(unimem_location_t loc);
 UM_INTERNAL void *um_heap_alloc_class(struct um_heap *heap, size_t cls);
 /* The calling thread takes over every abandoned heap (unimem_collect). */
 UM_INTERNAL size_t um_alloc_reclaim_all(void);
-extern __thread int um_thread_no_reclaim
-	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
 /* Give back what @heap (the caller's) does not use; bytes unmapped or discarded. */
 UM_INTERNAL size_t um_heap_collect(struct um_heap *heap);
 UM_INTERNAL __attribute__((noinline)) void um_free_remote(struct um_page *page, void *p);
@@ -336,7 +389,13 @@ extern _Atomic uint64_t um_stat_invalid UM_INTERNAL;
 extern _Atomic uint64_t um_stat_huge_bytes UM_INTERNAL; /* live huge mappings */
 extern _Atomic uint64_t um_stat_page_bytes UM_INTERNAL; /* slices in small pages */
 
-/* os.c extras, used by the allocator only */
+/* os.c: the OS layer ------------------------------------------------------ */
+/* Reserve and commit @size bytes aligned to @align (a power of two >= page). */
+UM_INTERNAL void *um_os_map(size_t size, size_t align);
+UM_INTERNAL void um_os_unmap(void *addr, size_t size);
+/* Give pages back to the OS, keeping the range mapped (MADV_DONTNEED). */
+UM_INTERNAL void um_os_discard(void *addr, size_t size);
+UM_INTERNAL uintptr_t um_os_random(void);
 /* Map @size bytes so that address + @offset is aligned to @align. */
 UM_INTERNAL void *um_os_map_at_offset(size_t size, size_t align, size_t offset);
 UM_INTERNAL void *um_os_remap(void *addr, size_t old_size, size_t new_size,

@@ -2,7 +2,7 @@
 /*
  * malloc.c - the malloc family with C semantics, unimem_malloc_on and the
  * O(1) pointer lookup. The fast paths are here; everything that may take
- * a lock or make a syscall is in heap.c / segment.c.
+ * a lock or make a syscall is in page.c, heap.c, segment.c and huge.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "alloc/alloc.h"
+#include "provider/provider.h"
 
 /* ---- diagnostics ----------------------------------------------------- */
 
@@ -375,7 +376,7 @@ int unimem_ptr_info(const void *ptr, struct unimem_ptr_info *info)
 	info->base = ai.base;
 	info->size = ai.size;
 	info->requested = ai.requested;
-	info->location = um_range_location(ai.base, ai.size);
+	info->location = um_provider_where(ai.base, ai.size);
 	info->region = ai.region;
 	info->region_size = ai.region_size;
 	return 0;

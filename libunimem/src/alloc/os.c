@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * os.c - the only place that calls the kernel's memory syscalls directly.
- * Everything above works in terms of "map aligned", "unmap", "discard"
- * and "remap", so another OS (or a device mapping) fits behind this file.
+ * os.c - the allocator's OS layer: the only place it calls the kernel's
+ * memory syscalls. Everything above works in terms of "map aligned",
+ * "unmap", "discard" and "remap", so another OS fits behind this file.
+ * (Where pages live is the providers' business, not this file's.)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -11,21 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
 #include "alloc/alloc.h"
-
-static size_t um_page_size_cached;
-
-size_t um_os_page_size(void)
-{
-	size_t ps = __atomic_load_n(&um_page_size_cached, __ATOMIC_RELAXED);
-	if (um_unlikely(ps == 0)) {
-		long v = sysconf(_SC_PAGESIZE);
-		ps = v > 0 ? (size_t)v : 4096;
-		__atomic_store_n(&um_page_size_cached, ps, __ATOMIC_RELAXED);
-	}
-	return ps;
-}
 
 static void *um_os_mmap(void *hint, size_t size, int prot)
 {
@@ -41,7 +28,7 @@ static void *um_os_mmap(void *hint, size_t size, int prot)
  */
 static void *um_os_map_prot_at(size_t size, size_t align, size_t offset, int prot)
 {
-	size_t ps = um_os_page_size();
+	size_t ps = um_page_size();
 	if (align < ps)
 		align = ps;
 	size = (size + ps - 1) & ~(ps - 1);
@@ -103,7 +90,7 @@ void um_os_discard(void *addr, size_t size)
  */
 void *um_os_remap(void *addr, size_t old_size, size_t new_size, size_t align)
 {
-	size_t ps = um_os_page_size();
+	size_t ps = um_page_size();
 	new_size = (new_size + ps - 1) & ~(ps - 1);
 	void *p = mremap(addr, old_size, new_size, 0);
 	if (p != MAP_FAILED)

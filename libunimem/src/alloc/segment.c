@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * segment.c - the registry of our 4 MiB granules, small segments, and huge
- * allocations (own mapping, mremap on realloc, a small cache so a loop of
- * 1 MiB malloc/free does not mmap every time).
+ * segment.c - the registry of our 4 MiB granules, small segments, and the
+ * allocator's two outside calls: placing fresh memory (providers) and
+ * forgetting advice with the memory (the range map).
  */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
 #include "alloc/alloc.h"
+#include "provider/provider.h"
+#include "ranges/ranges.h"
 
 _Atomic uint64_t um_stat_segments, um_stat_segments_total, um_stat_huge,
 	um_stat_huge_total, um_stat_invalid, um_stat_huge_bytes, um_stat_page_bytes;
@@ -67,21 +69,41 @@ void um_registry_clear(void *base, size_t size, struct um_segment *seg)
 	}
 }
 
-int um_place_fresh(struct um_heap *heap, void *addr, size_t size)
+int um_alloc_place(unimem_location_t loc, void *addr, size_t size)
 {
-	if (heap->loc == UNIMEM_LOC_NONE)
+	if (loc == UNIMEM_LOC_NONE)
 		return 0;
-	/* The backend may malloc (hwloc does): serve that from the thread's
-	 * unlocated heap, never from the heap being grown. */
-	struct um_heap *saved = um_thread_heap;
-	struct um_heap *plain = um_heap_for_location(UNIMEM_LOC_NONE);
-	if (plain != NULL && plain != heap)
-		um_thread_heap = plain;
-	um_thread_no_reclaim++;
-	int err = um_place_range(addr, size, heap->loc);
-	um_thread_no_reclaim--;
-	um_thread_heap = saved;
+	int err = um_provider_map(addr, size, loc, UM_MAP_BIND);
+	if (err == 0) {
+		struct um_range_change c = { UM_CH_PLACEMENT, loc };
+		uintptr_t s = (uintptr_t)addr, ps = um_page_size();
+		(void)um_ranges_update(s & ~(ps - 1), (s + size + ps - 1) & ~(ps - 1), &c);
+	}
 	return err;
+}
+
+void um_alloc_forget(void *addr, size_t size)
+{
+	uintptr_t s = (uintptr_t)addr, ps = um_page_size();
+	if (um_ranges_count())
+		um_ranges_forget(s & ~(ps - 1), (s + size + ps - 1) & ~(ps - 1));
+}
+
+void um_alloc_reuse(void *addr, size_t size, unimem_location_t placement)
+{
+	uintptr_t s = (uintptr_t)addr & ~(um_page_size() - 1), e = (uintptr_t)addr + size;
+	if (um_ranges_count() && um_ranges_forget(s, e)) {
+		/* a preferred location was a host policy: back to the placement */
+		um_provider_map((void *)s, e - s,
+				UNIMEM_LOC_KIND(placement) == UNIMEM_LOC_KIND_HOST ? placement
+										   : UNIMEM_LOC_NONE,
+				UM_MAP_BIND);
+		if (placement != UNIMEM_LOC_NONE) {
+			struct um_range_change c = { UM_CH_PLACEMENT, placement };
+			(void)um_ranges_update(s, e, &c);
+		}
+	}
+	um_provider_unmap((void *)s, e - s);
 }
 
 struct um_segment *um_segment_new(struct um_heap *heap)
@@ -92,11 +114,11 @@ struct um_segment *um_segment_new(struct um_heap *heap)
 		return NULL;
 	}
 	/* what was advised where the application had memory before is gone */
-	um_hints_forget(seg, UM_SEGMENT_SIZE);
+	um_alloc_forget(seg, UM_SEGMENT_SIZE);
 	/* On a device the header slice stays in host memory (a host bind of
 	 * part of the mapping would split its VMA for nothing). */
 	size_t skip = heap->oob ? UM_SLICE_SIZE : 0;
-	int err = um_place_fresh(heap, (uint8_t *)seg + skip, UM_SEGMENT_SIZE - skip);
+	int err = um_alloc_place(heap->loc, (uint8_t *)seg + skip, UM_SEGMENT_SIZE - skip);
 	if (err == 0)
 		err = um_registry_set(seg, UM_SEGMENT_SIZE, seg);
 	if (err != 0) {
@@ -119,273 +141,9 @@ struct um_segment *um_segment_new(struct um_heap *heap)
 
 void um_segment_delete(struct um_segment *seg)
 {
-	um_hints_forget(seg, UM_SEGMENT_SIZE);
+	um_alloc_forget(seg, UM_SEGMENT_SIZE);
 	um_registry_clear(seg, UM_SEGMENT_SIZE, seg);
 	seg->magic = 0;
 	um_os_unmap(seg, UM_SEGMENT_SIZE);
 	atomic_fetch_sub_explicit(&um_stat_segments, 1, memory_order_relaxed);
-}
-
-/* ---- huge ------------------------------------------------------------ */
-
-/*
- * Freed huge mappings kept for reuse, so a loop of 1 MiB malloc/free (or
- * a producer/consumer pair) does not mmap, fault and munmap every time.
- * Bounded in count and address space, and in memory: beyond 64 MiB
- * resident the oldest entries are discarded at once (pages back to the
- * OS, the mapping stays, refaults as zero), and an entry idle for
- * UM_HUGE_IDLE_MS is discarded too. unimem_collect() empties it.
- */
-#define UM_HUGE_CACHE_MAX 128
-#define UM_HUGE_CACHE_BYTES ((size_t)256 << 20)
-#define UM_HUGE_CACHE_RESIDENT ((size_t)64 << 20)
-#define UM_HUGE_IDLE_MS 250
-static uint64_t um_huge_aged_ms;
-static pthread_mutex_t um_huge_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct um_segment *um_huge_cache; /* newest first */
-static size_t um_huge_cache_count, um_huge_cache_bytes, um_huge_cache_resident;
-
-/* Caller holds um_huge_mutex. */
-static void um_huge_discard(struct um_segment *s)
-{
-	um_os_discard((uint8_t *)s + s->huge_offset, s->map_size - s->huge_offset);
-	s->huge_discarded = true;
-	s->huge_zero = true; /* private anonymous: refaults as zero */
-	um_huge_cache_resident -= s->map_size;
-}
-
-/* Caller holds um_huge_mutex. Idle entries: scans at most every 50 ms. */
-static void um_huge_cache_age(uint64_t now)
-{
-	/* over the memory bound: the oldest resident entries go first */
-	while (um_huge_cache_resident > UM_HUGE_CACHE_RESIDENT) {
-		struct um_segment *oldest = NULL;
-		for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
-			if (!s->huge_discarded)
-				oldest = s;
-		if (oldest == NULL)
-			break;
-		um_huge_discard(oldest);
-	}
-	if (now - um_huge_aged_ms < 50)
-		return;
-	um_huge_aged_ms = now;
-	for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
-		if (!s->huge_discarded && now - s->cached_at_ms >= UM_HUGE_IDLE_MS)
-			um_huge_discard(s);
-}
-
-static void um_huge_fork_prepare(void) { pthread_mutex_lock(&um_huge_mutex); }
-static void um_huge_fork_release(void) { pthread_mutex_unlock(&um_huge_mutex); }
-UM_FORK_HOOKS(um_huge_fork_hooks, UM_FORK_RANK_HUGE, um_huge_fork_prepare,
-	      um_huge_fork_release, um_huge_fork_release);
-
-/*
- * Where the user block starts in its mapping: after the header page, or at
- * the alignment asked for. Alignments above a segment put the block one
- * segment in, on a mapping placed so that this is aligned: the address
- * space taken is size + 4 MiB whatever the alignment (it used to be
- * size + alignment: a terabyte for posix_memalign(1 << 40)).
- */
-static size_t um_huge_offset(size_t align)
-{
-	size_t off = um_os_page_size();
-	if (align > UM_SEGMENT_SIZE)
-		return UM_SEGMENT_SIZE;
-	return align > off ? align : off;
-}
-
-static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
-					     size_t align, unimem_location_t loc)
-{
-	struct um_segment *found = NULL;
-	uint64_t now = um_now_ms();
-	pthread_mutex_lock(&um_huge_mutex);
-	um_huge_cache_age(now);
-	for (struct um_segment **pp = &um_huge_cache; *pp; pp = &(*pp)->cache_next) {
-		struct um_segment *s = *pp;
-		/* big enough but not wasteful, same placement */
-		if (s->loc == loc && s->huge_offset == offset &&
-		    (align <= offset || (((uintptr_t)s + offset) & (align - 1)) == 0) &&
-		    s->map_size >= map_size && s->map_size - map_size <= map_size / 4) {
-			*pp = s->cache_next;
-			um_huge_cache_count--;
-			um_huge_cache_bytes -= s->map_size;
-			if (!s->huge_discarded)
-				um_huge_cache_resident -= s->map_size;
-			found = s;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&um_huge_mutex);
-	return found;
-}
-
-static void um_huge_unmap(struct um_segment *seg)
-{
-	um_hints_forget(seg, seg->map_size);
-	um_registry_clear(seg, seg->map_size, seg);
-	seg->magic = 0;
-	um_os_unmap(seg, seg->map_size);
-}
-
-void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
-{
-	size_t ps = um_os_page_size();
-	size_t offset = um_huge_offset(align);
-	size_t map_size = offset + ((size + ps - 1) & ~(ps - 1));
-	if (size > PTRDIFF_MAX || map_size < size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	size_t map_align = align > UM_SEGMENT_SIZE ? align : UM_SEGMENT_SIZE;
-	size_t map_offset = align > UM_SEGMENT_SIZE ? offset : 0;
-	unimem_location_t loc = heap->loc;
-
-	struct um_segment *seg = um_huge_cache_take(map_size, offset, align, loc);
-	if (seg == NULL) {
-		seg = um_os_map_at_offset(map_size, map_align, map_offset);
-		if (seg == NULL) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		um_hints_forget(seg, map_size);
-		/* On a device the header page stays in host memory; a host bind
-		 * covers it too (one VMA, so realloc's mremap works). */
-		size_t skip = heap->oob ? offset : 0;
-		int err = um_place_fresh(heap, (uint8_t *)seg + skip, map_size - skip);
-		if (err == 0)
-			err = um_registry_set(seg, map_size, seg);
-		if (err != 0) {
-			um_os_unmap(seg, map_size);
-			errno = -err;
-			return NULL;
-		}
-		seg->magic = UM_SEG_MAGIC;
-		seg->kind = UM_SEG_HUGE;
-		seg->map_size = map_size;
-		seg->loc = loc;
-		seg->huge_offset = offset;
-		seg->huge_zero = true;
-		atomic_fetch_add_explicit(&um_stat_huge_total, 1, memory_order_relaxed);
-	}
-	uint8_t *p = (uint8_t *)seg + offset;
-	if (zero && !seg->huge_zero)
-		memset(p, 0, size); /* the rest is never handed out as zero */
-	seg->huge_zero = false;
-	atomic_store_explicit(&seg->huge_state, UM_HUGE_LIVE, memory_order_release);
-	atomic_fetch_add_explicit(&um_stat_huge, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&um_stat_huge_bytes, seg->map_size, memory_order_relaxed);
-	return p;
-}
-
-void um_huge_free(struct um_segment *seg, void *p)
-{
-	int live = UM_HUGE_LIVE;
-	if ((uint8_t *)p != (uint8_t *)seg + seg->huge_offset ||
-	    !atomic_compare_exchange_strong(&seg->huge_state, &live, UM_HUGE_CACHED)) {
-		um_report_invalid("free", p, "double free or not a live unimem allocation");
-		return;
-	}
-	atomic_fetch_sub_explicit(&um_stat_huge, 1, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&um_stat_huge_bytes, seg->map_size, memory_order_relaxed);
-	/* cached blocks carry no advice: the next owner starts clean */
-	um_hints_reuse(p, seg->map_size - seg->huge_offset, seg->loc);
-	struct um_segment *evict = NULL;
-	uint64_t now = um_now_ms();
-	pthread_mutex_lock(&um_huge_mutex);
-	um_huge_cache_age(now);
-	if (seg->map_size <= UM_HUGE_CACHE_BYTES / 4) {
-		seg->cached_at_ms = now;
-		seg->huge_discarded = false;
-		seg->cache_next = um_huge_cache;
-		um_huge_cache = seg;
-		um_huge_cache_count++;
-		um_huge_cache_bytes += seg->map_size;
-		um_huge_cache_resident += seg->map_size;
-		seg = NULL;
-		/* over budget: drop the oldest (the tail) */
-		if (um_huge_cache_count > UM_HUGE_CACHE_MAX ||
-		    um_huge_cache_bytes > UM_HUGE_CACHE_BYTES) {
-			struct um_segment **pp = &um_huge_cache;
-			while ((*pp)->cache_next)
-				pp = &(*pp)->cache_next;
-			evict = *pp;
-			*pp = NULL;
-			um_huge_cache_count--;
-			um_huge_cache_bytes -= evict->map_size;
-			if (!evict->huge_discarded)
-				um_huge_cache_resident -= evict->map_size;
-		}
-		um_huge_cache_age(now); /* the resident bound, with the new entry */
-	}
-	pthread_mutex_unlock(&um_huge_mutex);
-	if (seg)
-		um_huge_unmap(seg);
-	if (evict)
-		um_huge_unmap(evict);
-}
-
-void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
-{
-	size_t ps = um_os_page_size();
-	size_t offset = seg->huge_offset;
-	size_t need = offset + ((size + ps - 1) & ~(ps - 1));
-	if (size > PTRDIFF_MAX || need < size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	/* fits, and not shrinking by more than half: keep it */
-	if (need <= seg->map_size && need >= seg->map_size / 2)
-		return p;
-
-	size_t old_size = seg->map_size;
-	unimem_location_t loc = seg->loc;
-	struct um_segment *nseg =
-		um_os_remap(seg, old_size, need, UM_SEGMENT_SIZE);
-	if (nseg == NULL) {
-		if (need <= old_size)
-			return p; /* could not shrink: harmless */
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (nseg != seg) {
-		/* moved: the old granules are no longer ours */
-		um_hints_forget(seg, old_size);
-		um_registry_clear(seg, old_size, seg);
-	} else if (need < old_size) {
-		um_hints_forget((uint8_t *)seg + need, old_size - need);
-		um_registry_clear((uint8_t *)seg + need, old_size - need, seg);
-		um_registry_set(seg, need, seg); /* the shared granule */
-	}
-	nseg->map_size = need;
-	atomic_fetch_add_explicit(&um_stat_huge_bytes, need - old_size, memory_order_relaxed);
-	if (need > old_size && loc != UNIMEM_LOC_NONE) {
-		/* mremap keeps the policy of the moved part; bind the new tail */
-		struct um_heap h = { .loc = loc };
-		um_place_fresh(&h, (uint8_t *)nseg + old_size, need - old_size);
-	}
-	if (um_registry_set(nseg, need, nseg) != 0) {
-		/* cannot happen below 2^47; keep it consistent anyway */
-		errno = ENOMEM;
-		return NULL;
-	}
-	return (uint8_t *)nseg + offset;
-}
-
-size_t um_huge_cache_flush(void)
-{
-	pthread_mutex_lock(&um_huge_mutex);
-	struct um_segment *list = um_huge_cache;
-	um_huge_cache = NULL;
-	um_huge_cache_count = um_huge_cache_bytes = um_huge_cache_resident = 0;
-	pthread_mutex_unlock(&um_huge_mutex);
-	size_t bytes = 0;
-	while (list) {
-		struct um_segment *next = list->cache_next;
-		bytes += list->map_size;
-		um_huge_unmap(list);
-		list = next;
-	}
-	return bytes;
 }

@@ -45,7 +45,7 @@ static const struct {
 	{ ENODEV, "no such location (unknown node or device, or no unimem module loaded)" },
 	{ EFAULT, "address range is not mapped" },
 	{ ENOMEM, "out of memory" },
-	{ ENOTSUP, "operation not supported by this backend" },
+	{ ENOTSUP, "operation not supported by this provider" },
 	{ ENOENT, "not a unimem allocation" },
 	{ EBUSY, "pages are busy and could not be moved" },
 	{ EIO, "device or module I/O error" },

@@ -69,9 +69,3 @@ void um_fork_install(void)
 	 * and the caller made sure the thread's heap is usable */
 	pthread_atfork(um_fork_prepare, um_fork_parent, um_fork_child);
 }
-
-/* A process that only uses hints never enters the allocator. */
-__attribute__((constructor)) static void um_fork_ctor(void)
-{
-	um_fork_install();
-}

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provider/provider.h"
+#include "hints/hints.h"
 
 #define MSG_MAX 256
 

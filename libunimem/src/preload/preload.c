@@ -88,12 +88,12 @@ UM_PRELOAD_API int posix_memalign(void **memptr, size_t align, size_t size)
 
 UM_PRELOAD_API void *valloc(size_t size)
 {
-	return um_aligned(um_os_page_size(), size);
+	return um_aligned(um_page_size(), size);
 }
 
 UM_PRELOAD_API void *pvalloc(size_t size)
 {
-	size_t ps = um_os_page_size();
+	size_t ps = um_page_size();
 	size_t rounded = (size + ps - 1) & ~(ps - 1);
 	if (rounded < size) {
 		errno = ENOMEM;
@@ -227,7 +227,7 @@ __attribute__((constructor)) static void um_preload_init(void)
 		um_preload_say(msg);
 		return;
 	}
-	/* One allocation there proves the backend can place memory on it. */
+	/* One allocation there proves the provider can place memory on it. */
 	void *probe = unimem_malloc_on(1, loc);
 	if (probe == NULL) {
 		snprintf(msg, sizeof(msg),

@@ -1,22 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * backend_module.c - devices of the unimem kernel module (/dev/unimemN).
+ * device.c - the device provider: devices of the unimem kernel module
+ * (/dev/unimemN), all through its ioctls.
  *
  * One open file of /dev/unimem0 is this process's context (the module binds
  * it to our mm); migrations name their target device by index, so one file
  * serves every device. A fork()ed child gets its own context on first use.
  *
- * Range advice (preferred location, accessed-by, read-mostly, granularity)
- * lives in the library's range table (hints.c) and is pushed to the module
- * through UNIMEM_IOCTL_ATTR when the module has it.
+ * Range advice: when the module has range attributes (UNIMEM_IOCTL_ATTR),
+ * its store is the truth for preferred location, read-mostly and
+ * granularity; hints/ sets and reads them through um_device_attrs().
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "provider/provider.h"
@@ -105,7 +108,7 @@ static int module_init(void)
 	return err < 0 ? um_error(err, "%s", mod.init_msg) : 0;
 }
 
-bool um_module_present(void)
+bool um_device_present(void)
 {
 	return module_probe() == 0;
 }
@@ -187,7 +190,7 @@ static int migrate_errno(int err, const char *what, unimem_location_t loc)
  * Migrate a page-aligned range to a device (or back to system memory for
  * host/system targets). Returns pages at the target afterwards.
  */
-long um_module_migrate(void *addr, size_t size, unimem_location_t loc, unsigned int flags)
+static long device_place(void *addr, size_t size, unimem_location_t loc, unsigned int flags)
 {
 	bool to_device = UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE;
 	long at_target = 0;
@@ -247,30 +250,51 @@ long um_module_migrate(void *addr, size_t size, unimem_location_t loc, unsigned 
 	return at_target;
 }
 
-static long module_prefetch(void *addr, size_t size, unimem_location_t loc,
-			    unsigned int flags)
-{
-	return um_module_migrate(addr, size, loc, flags);
-}
+/* Advice was ever set in the module: its store then needs resetting when
+ * the allocator hands memory to a new owner. */
+static _Atomic int advised;
 
 /*
- * Allocation placement on a device: populate the fresh pages in device
- * memory now (best effort; pages that do not fit stay unpopulated and land
- * in host memory on first touch).
+ * map: BIND (allocation placement) populates the fresh pages in device
+ * memory now (best effort: pages that do not fit stay unpopulated and
+ * land in host memory on first touch); PREFER is the module's preferred
+ * location attribute (kept by the module, if it has range attributes).
  */
-static int module_place(void *addr, size_t size, unimem_location_t loc)
+static int device_map(void *addr, size_t size, unimem_location_t loc, enum um_map_mode mode)
 {
-	long r = module_prefetch(addr, size, loc, 0);
+	if (mode == UM_MAP_PREFER) {
+		struct unimem_attr a = { UNIMEM_RANGE_ATTR_PREFERRED_LOC, um_device_target(loc) };
+		int r = um_device_attrs(UNIMEM_RANGE_ATTR_OP_SET, (uintptr_t)addr,
+					(uintptr_t)addr + size, &a, 1);
+		return r < 0 ? r : 0;
+	}
+	long r = device_place(addr, size, loc, 0);
 	return r < 0 ? (int)r : 0;
 }
 
-/* Pushed with the other range attributes (um_module_set_range_attrs()). */
-static int module_apply_preferred(void *addr, size_t size, unimem_location_t loc)
+/* Dropping device pages is dropping the mapping's pages: the kernel's job. */
+static void device_discard(void *addr, size_t size)
 {
-	return 0;
+	(void)madvise(addr, size, MADV_DONTNEED);
 }
 
-static int module_page_locations(const void *addr, size_t npages, unimem_location_t *out)
+/* The module drops attributes on munmap; a range the allocator hands to a
+ * new owner gets the defaults back. */
+static void device_unmap(void *addr, size_t size)
+{
+	if (!atomic_load_explicit(&advised, memory_order_relaxed))
+		return;
+	struct unimem_attr a[4] = {
+		{ UNIMEM_RANGE_ATTR_PREFERRED_LOC, UNIMEM_TARGET_NONE },
+		{ UNIMEM_RANGE_ATTR_ACCESSED_BY, 0 },
+		{ UNIMEM_RANGE_ATTR_READ_MOSTLY, 0 },
+		{ UNIMEM_RANGE_ATTR_GRANULARITY, UNIMEM_GRANULARITY_DEFAULT },
+	};
+	(void)um_device_attrs(UNIMEM_RANGE_ATTR_OP_SET, (uintptr_t)addr,
+			      (uintptr_t)addr + size, a, 4);
+}
+
+static int device_describe(const void *addr, size_t npages, unimem_location_t *out)
 {
 	size_t ps = um_page_size();
 	uint32_t *entries;
@@ -315,7 +339,7 @@ static int module_page_locations(const void *addr, size_t npages, unimem_locatio
  */
 static int attr_ioctl = -1; /* -1 unknown, 0 absent, 1 present */
 
-int um_module_attrs(uint32_t op, uintptr_t start, uintptr_t end, struct unimem_attr *a,
+int um_device_attrs(uint32_t op, uintptr_t start, uintptr_t end, struct unimem_attr *a,
 		    unsigned n)
 {
 	struct unimem_attr_op req;
@@ -345,10 +369,12 @@ int um_module_attrs(uint32_t op, uintptr_t start, uintptr_t end, struct unimem_a
 				strerror(err));
 	}
 	__atomic_store_n(&attr_ioctl, 1, __ATOMIC_RELAXED);
+	if (op == UNIMEM_RANGE_ATTR_OP_SET)
+		atomic_store_explicit(&advised, 1, memory_order_relaxed);
 	return 1;
 }
 
-bool um_module_has_attrs(void)
+bool um_device_has_attrs(void)
 {
 	static char probe_page[1] __attribute__((aligned(4096)));
 	int known = __atomic_load_n(&attr_ioctl, __ATOMIC_RELAXED);
@@ -359,10 +385,10 @@ bool um_module_has_attrs(void)
 		return false;
 	struct unimem_attr a = { UNIMEM_RANGE_ATTR_READ_MOSTLY, 0 };
 	uintptr_t s = (uintptr_t)probe_page;
-	return um_module_attrs(UNIMEM_RANGE_ATTR_OP_GET, s, s + um_page_size(), &a, 1) == 1;
+	return um_device_attrs(UNIMEM_RANGE_ATTR_OP_GET, s, s + um_page_size(), &a, 1) == 1;
 }
 
-uint32_t um_module_target(unimem_location_t loc)
+uint32_t um_device_target(unimem_location_t loc)
 {
 	switch (UNIMEM_LOC_KIND(loc)) {
 	case UNIMEM_LOC_KIND_DEVICE:
@@ -375,21 +401,7 @@ uint32_t um_module_target(unimem_location_t loc)
 	}
 }
 
-int um_module_set_range_attrs(uintptr_t start, uintptr_t end, unimem_location_t preferred,
-			      uint32_t device_mask, bool read_mostly, unsigned granularity)
-{
-	struct unimem_attr a[4] = {
-		{ UNIMEM_RANGE_ATTR_PREFERRED_LOC, um_module_target(preferred) },
-		{ UNIMEM_RANGE_ATTR_ACCESSED_BY, device_mask },
-		{ UNIMEM_RANGE_ATTR_READ_MOSTLY, read_mostly },
-		{ UNIMEM_RANGE_ATTR_GRANULARITY, granularity },
-	};
-	int r = um_module_attrs(UNIMEM_RANGE_ATTR_OP_SET, start, end, a, 4);
-
-	return r < 0 ? r : 0;
-}
-
-bool um_module_device_exists(unsigned index)
+bool um_device_exists(unsigned index)
 {
 	if (module_probe() < 0)
 		return false;
@@ -399,7 +411,7 @@ bool um_module_device_exists(unsigned index)
 	return false;
 }
 
-int um_module_api_version(uint64_t *features)
+int um_device_api_version(uint64_t *features)
 {
 	int err = module_init();
 
@@ -410,14 +422,20 @@ int um_module_api_version(uint64_t *features)
 	return (int)mod.version.api_version;
 }
 
-const struct um_backend_ops um_backend_module = {
-	.name = "module",
+int unimem_module_version(void)
+{
+	return um_device_api_version(NULL);
+}
+
+const struct um_provider um_provider_device = {
+	.name = "device",
 	.init = module_init,
-	.location_count = module_location_count,
-	.location_info = module_location_info,
-	.refresh_free = module_refresh_free,
-	.prefetch = module_prefetch,
-	.place = module_place,
-	.apply_preferred = module_apply_preferred,
-	.page_locations = module_page_locations,
+	.count = module_location_count,
+	.info = module_location_info,
+	.refresh = module_refresh_free,
+	.map = device_map,
+	.place = device_place,
+	.discard = device_discard,
+	.unmap = device_unmap,
+	.describe = device_describe,
 };

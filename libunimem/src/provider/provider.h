@@ -1,122 +1,110 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * backend.h - placement and hints behind one ops table.
+ * provider.h - where pages live: one ops table, two providers.
  *
- * Two backends exist: "host" (NUMA nodes through hwloc, always there) and
- * "module" (devices of unimem.ko through /dev/unimemN, only when loaded).
- * backend.c routes each request by the kind of the target location and
- * combines their answers for queries; nothing above it knows which backend
- * did the work.
+ *   host    NUMA nodes and "system" (hwloc for the topology, mbind(2) and
+ *           move_pages(2) for pages); always there.
+ *   device  devices of unimem.ko through /dev/unimemN ioctls; only when the
+ *           module is loaded.
+ *
+ * Providers answer for their own locations and never call up (no
+ * allocator, no range map, no malloc on the map/place/unmap paths).
+ * provider.c is the one place that decides which provider serves a
+ * location; callers above use the um_provider_*() functions.
+ *
+ * One verb per idea:
+ *   map       where future pages of fresh (or reset) memory go: a strict
+ *             placement (allocations) or a preference (advice)
+ *   place     move the existing pages of a range to a location now
+ *   discard   drop the contents of a range (pages refault as zero)
+ *   unmap     the allocator gives a range up or to a new owner: forget
+ *             what the provider keeps about it
+ *   describe  where the pages of a range are, per page
  */
-#ifndef UNIMEM_BACKEND_H
-#define UNIMEM_BACKEND_H
+#ifndef UM_PROVIDER_H
+#define UM_PROVIDER_H
 
 #include "internal.h"
 
 /* Most locations one process can see (host nodes + devices). */
 #define UM_MAX_LOCATIONS 63 /* bit 63 of accessed-by masks is "system" */
 
-struct um_backend_ops {
+enum um_map_mode {
+	UM_MAP_BIND,   /* allocation placement: pages must land there */
+	UM_MAP_PREFER, /* preferred location: where they go if they can */
+};
+
+struct um_provider {
 	const char *name;
 	/* Probe once; 0 if usable, negative errno (with a message) if not. */
 	int (*init)(void);
-	/* Number of locations this backend provides (after init). */
-	int (*location_count)(void);
-	/* Static description of its i-th location (free bytes filled too). */
-	int (*location_info)(int i, struct unimem_location_info *info);
-	/* Refresh info->free_bytes for a location it owns. */
-	void (*refresh_free)(struct unimem_location_info *info);
-	/*
-	 * Move [addr, addr + size) (page aligned) to @loc, which this backend
-	 * owns. Returns pages at @loc afterwards, or a negative errno.
-	 */
-	long (*prefetch)(void *addr, size_t size, unimem_location_t loc,
-			 unsigned int flags);
-	/* Bind untouched memory so first touch lands at @loc. */
-	int (*place)(void *addr, size_t size, unimem_location_t loc);
-	/*
-	 * Apply the effective memory policy for a piece of a range: @preferred
-	 * (NONE: default). Backends that cannot apply it return 0 (the range
-	 * table keeps the advice) or -ENOTSUP if it must be refused.
-	 */
-	int (*apply_preferred)(void *addr, size_t size, unimem_location_t preferred);
-	/*
-	 * For each page of the range that this backend holds, store its
-	 * location in out[i]; leave the other entries alone.
-	 */
-	int (*page_locations)(const void *addr, size_t npages, unimem_location_t *out);
+	/* Its locations: how many, and the i-th one (free bytes included). */
+	int (*count)(void);
+	int (*info)(int i, struct unimem_location_info *info);
+	void (*refresh)(struct unimem_location_info *info);
+	/* See above. Ranges are page aligned; @loc is one of its own (or
+	 * NONE for map: back to the default). */
+	int (*map)(void *addr, size_t size, unimem_location_t loc, enum um_map_mode mode);
+	long (*place)(void *addr, size_t size, unimem_location_t loc, unsigned int flags);
+	void (*discard)(void *addr, size_t size);
+	void (*unmap)(void *addr, size_t size);
+	/* For each page it holds, store its location in out[i]; leave the
+	 * other entries alone. */
+	int (*describe)(const void *addr, size_t npages, unimem_location_t *out);
 };
 
-extern const struct um_backend_ops um_backend_host;
-extern const struct um_backend_ops um_backend_module;
+extern const struct um_provider um_provider_host UM_INTERNAL;
+extern const struct um_provider um_provider_device UM_INTERNAL;
 
-/* backend.c -------------------------------------------------------------- */
-/* The backend that serves @loc, or NULL with *err set (-ENODEV/-EINVAL). */
-UM_INTERNAL const struct um_backend_ops *um_backend_for(unimem_location_t loc,
-							int *err);
-/* Module loaded and usable? (probes once) */
-UM_INTERNAL bool um_module_present(void);
-UM_INTERNAL size_t um_page_size(void);
-/* Widen [ptr, ptr + size) to pages; -EINVAL (with message) on bad input. */
-UM_INTERNAL int um_page_range(const char *what, const void *ptr, size_t size,
-			      uintptr_t *start, uintptr_t *end);
-/* Move a page-aligned range; the core of unimem_prefetch(). */
-UM_INTERNAL long um_prefetch_range(uintptr_t start, uintptr_t end,
-				   unimem_location_t loc, unsigned int flags);
-/* unimem_prefetch() of one checked user range (widened; CONTENT_UNDEFINED
- * drops the pages wholly inside it instead of moving them). */
-UM_INTERNAL long um_prefetch_user_range(const char *what, const void *ptr, size_t size,
-					unimem_location_t loc, unsigned int flags);
-/* Per-page locations of a page-aligned range (NONE: not populated). */
-UM_INTERNAL int um_page_locations(uintptr_t start, size_t npages,
-				  unimem_location_t *out);
+/* provider.c: routing ------------------------------------------------------ */
+/* The provider of @loc, or NULL with *err set (-ENODEV/-EINVAL, message). */
+UM_INTERNAL const struct um_provider *um_provider_for(const char *what,
+						      unimem_location_t loc, int *err);
+/* Check that a location exists (-ENODEV with message otherwise). */
+UM_INTERNAL int um_location_check(const char *what, unimem_location_t loc);
+/* The device provider is usable (probes once, quietly). */
+UM_INTERNAL bool um_device_present(void);
+/* map() of @loc's provider; NONE: the default policy, no provider needed. */
+UM_INTERNAL int um_provider_map(void *addr, size_t size, unimem_location_t loc,
+				enum um_map_mode mode);
+/* place() of a page-aligned range; device pages come back first for host
+ * targets. Pages at @loc afterwards, or a negative errno. */
+UM_INTERNAL long um_provider_place(uintptr_t start, uintptr_t end, unimem_location_t loc,
+				   unsigned int flags);
+/* unmap() of every provider. */
+UM_INTERNAL void um_provider_unmap(void *addr, size_t size);
+/* describe() of every provider (NONE: not populated). */
+UM_INTERNAL int um_provider_describe(uintptr_t start, size_t npages,
+				     unimem_location_t *out);
+/* Summary of where a range is: one location, MIXED, or NONE. */
+UM_INTERNAL unimem_location_t um_provider_where(const void *addr, size_t size);
 
-/* backend_host.c / backend_module.c: facts only they know ----------------- */
+/* host.c: what only it knows -------------------------------------------------- */
+UM_INTERNAL bool um_host_node_exists(unsigned os_index);
 /* Union of host nodes holding pages of the area; count, 0 if none populated. */
 UM_INTERNAL int um_host_area_nodes(const void *addr, size_t size, unsigned *nodes,
 				   int max);
-UM_INTERNAL bool um_host_node_exists(unsigned os_index);
-UM_INTERNAL bool um_module_device_exists(unsigned index);
+
+/* device.c: what only it knows ------------------------------------------------ */
+UM_INTERNAL bool um_device_exists(unsigned index);
+/* Module API version and features, or -ENODEV (with message). */
+UM_INTERNAL int um_device_api_version(uint64_t *features);
 /*
- * Push the advice of a piece of range to the module (device_mask: bit N =
- * accessed by device N); 0 when the module or its attribute ioctl is absent.
- */
-UM_INTERNAL int um_module_set_range_attrs(uintptr_t start, uintptr_t end,
-					  unimem_location_t preferred, uint32_t device_mask,
-					  bool read_mostly, unsigned granularity);
-/*
- * UNIMEM_IOCTL_ATTR over [start, end): op SET or GET of @n attributes. 1 if
- * done, 0 if the module or its attribute ioctl is absent, negative errno.
+ * The module's range attributes (UNIMEM_IOCTL_ATTR): op SET or GET of @n
+ * attributes over [start, end). 1 if done, 0 if the module or its
+ * attribute ioctl is absent, negative errno. When present, the module's
+ * store is the truth for preferred location, read-mostly and granularity.
  */
 struct unimem_attr;
-UM_INTERNAL int um_module_attrs(uint32_t op, uintptr_t start, uintptr_t end,
+UM_INTERNAL int um_device_attrs(uint32_t op, uintptr_t start, uintptr_t end,
 				struct unimem_attr *a, unsigned n);
-/* The module keeps range attributes: its store is the truth for them. */
-UM_INTERNAL bool um_module_has_attrs(void);
+UM_INTERNAL bool um_device_has_attrs(void);
 /* The module's target value for a location (device index, SYSTEM, NONE). */
-UM_INTERNAL uint32_t um_module_target(unimem_location_t loc);
-/* UNIMEM_IOCTL_MIGRATE of a range to a device or (host/system loc) back to
- * system memory; pages at the target afterwards. */
-UM_INTERNAL long um_module_migrate(void *addr, size_t size, unimem_location_t loc,
-				   unsigned int flags);
-/* Module API version and features, or -ENODEV (with message). */
-UM_INTERNAL int um_module_api_version(uint64_t *features);
+UM_INTERNAL uint32_t um_device_target(unimem_location_t loc);
 
-/* location.c ------------------------------------------------------------- */
+/* locations.c ----------------------------------------------------------------- */
 /* Index of @loc in the location table, or -1. */
 UM_INTERNAL int um_location_index(unimem_location_t loc);
-UM_INTERNAL int um_location_table_count(void);
 UM_INTERNAL unimem_location_t um_location_at(int index);
 
-/* hints.c ---------------------------------------------------------------- */
-/* Record the placement of a fresh region (restored after a host prefetch). */
-UM_INTERNAL void um_hints_record_placement(uintptr_t start, uintptr_t end,
-					   unimem_location_t loc);
-UM_INTERNAL void um_hints_record_prefetch(uintptr_t start, uintptr_t end,
-					  unimem_location_t loc);
-/* Check prefetch arguments (all ranges, location, flags) before any work. */
-UM_INTERNAL int um_prefetch_validate(const char *what, const struct unimem_range *ranges,
-				     size_t count, unimem_location_t loc,
-				     unsigned int flags);
-
-#endif /* UNIMEM_BACKEND_H */
+#endif /* UM_PROVIDER_H */

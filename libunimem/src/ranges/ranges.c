@@ -185,13 +185,23 @@ int um_ranges_walk(uintptr_t start, uintptr_t end, um_ranges_fn fn, void *arg)
 	return r;
 }
 
-void um_ranges_forget(uintptr_t start, uintptr_t end)
+static int has_preferred(uintptr_t s, uintptr_t e, const struct um_advice *a, void *arg)
+{
+	(void)s;
+	(void)e;
+	(void)arg;
+	return a->preferred != UNIMEM_LOC_NONE;
+}
+
+bool um_ranges_forget(uintptr_t start, uintptr_t end)
 {
 	struct um_range_change c = { UM_CH_FORGET, 0 };
 
 	if (atomic_load_explicit(&map_count, memory_order_relaxed) == 0)
-		return;
+		return false;
+	bool preferred = um_ranges_walk(start, end, has_preferred, NULL) == 1;
 	(void)um_ranges_update(start, end, &c);
+	return preferred;
 }
 
 size_t um_ranges_count(void)

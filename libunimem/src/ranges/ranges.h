@@ -17,7 +17,7 @@
 
 struct um_advice {
 	unimem_location_t preferred;     /* NONE: unset */
-	unimem_location_t placement;     /* set by um_place_range() */
+	unimem_location_t placement;     /* the allocation's location (alloc/) */
 	unimem_location_t last_prefetch; /* NONE: never prefetched */
 	uint64_t accessed_by;            /* bit i: location table index i */
 	uint8_t read_mostly;
@@ -46,8 +46,9 @@ typedef int (*um_ranges_fn)(uintptr_t s, uintptr_t e, const struct um_advice *a,
 			    void *arg);
 UM_INTERNAL int um_ranges_walk(uintptr_t start, uintptr_t end, um_ranges_fn fn,
 			       void *arg);
-/* Drop all advice of [start, end); one atomic load when the map is empty. */
-UM_INTERNAL void um_ranges_forget(uintptr_t start, uintptr_t end);
+/* Drop all advice of [start, end); one atomic load when the map is empty.
+ * True if a preferred location was dropped (its policy may need undoing). */
+UM_INTERNAL bool um_ranges_forget(uintptr_t start, uintptr_t end);
 /* Records held now. */
 UM_INTERNAL size_t um_ranges_count(void);
 
