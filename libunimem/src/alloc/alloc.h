@@ -152,7 +152,16 @@ struct um_tld {
 	uint64_t tid;
 	struct um_heap *heaps[UM_LOC_SLOTS];
 	struct um_tld *pool_next;
+	/* Huge blocks this thread allocated minus those it freed (any
+	 * thread's blocks): written by the owner only, summed over all tlds
+	 * by the statistics. Kept when a tld is reused. No atomic RMW on the
+	 * huge paths. */
+	int64_t huge_count, huge_bytes;
+	struct um_tld *all_next; /* every tld ever made */
 };
+
+/* Count a huge allocation (+) or free (-) on the calling thread. */
+UM_INTERNAL void um_huge_account(int64_t count, int64_t bytes);
 
 /* The calling thread's heap for the default location (&um_heap_empty
  * before the thread's first allocation) and its thread data. */
@@ -383,10 +392,8 @@ struct um_alloc_stats {
 UM_INTERNAL void um_alloc_get_stats(struct um_alloc_stats *st);
 extern _Atomic uint64_t um_stat_segments UM_INTERNAL;
 extern _Atomic uint64_t um_stat_segments_total UM_INTERNAL;
-extern _Atomic uint64_t um_stat_huge UM_INTERNAL;
 extern _Atomic uint64_t um_stat_huge_total UM_INTERNAL;
 extern _Atomic uint64_t um_stat_invalid UM_INTERNAL;
-extern _Atomic uint64_t um_stat_huge_bytes UM_INTERNAL; /* live huge mappings */
 extern _Atomic uint64_t um_stat_page_bytes UM_INTERNAL; /* slices in small pages */
 
 /* os.c: the OS layer ------------------------------------------------------ */

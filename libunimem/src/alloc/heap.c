@@ -43,6 +43,8 @@ static _Atomic int um_slot_count;
 static _Atomic int um_default_slot;
 
 static struct um_tld *um_tlds_free;
+static struct um_tld *um_tlds_all;          /* every tld ever made */
+static _Atomic int64_t um_huge_count_nothread, um_huge_bytes_nothread;
 static uint8_t *um_meta_cur;
 static size_t um_meta_left;
 
@@ -51,6 +53,19 @@ void um_unlock(void) { pthread_mutex_unlock(&um_mutex); }
 
 /* Metadata (heaps, thread data): bump-allocated, never returned. Caller
  * holds the lock. */
+void um_huge_account(int64_t count, int64_t bytes)
+{
+	struct um_tld *t = um_thread_tld;
+	if (um_likely(t != NULL)) {
+		/* plain movs: only this thread writes them */
+		__atomic_store_n(&t->huge_count, t->huge_count + count, __ATOMIC_RELAXED);
+		__atomic_store_n(&t->huge_bytes, t->huge_bytes + bytes, __ATOMIC_RELAXED);
+	} else {
+		atomic_fetch_add_explicit(&um_huge_count_nothread, count, memory_order_relaxed);
+		atomic_fetch_add_explicit(&um_huge_bytes_nothread, bytes, memory_order_relaxed);
+	}
+}
+
 uint64_t um_now_ms(void)
 {
 	struct timespec ts;
@@ -412,14 +427,21 @@ struct um_heap *um_thread_init(void)
 	if (tld == NULL) {
 		um_lock();
 		tld = um_tlds_free;
-		if (tld)
+		if (tld) {
 			um_tlds_free = tld->pool_next;
-		else
-			tld = um_meta_alloc(sizeof(*tld));
+		} else {
+			tld = um_meta_alloc(sizeof(*tld)); /* zeroed */
+			if (tld) {
+				tld->all_next = um_tlds_all;
+				__atomic_store_n(&um_tlds_all, tld, __ATOMIC_RELEASE);
+			}
+		}
 		um_unlock();
 		if (tld == NULL)
 			return NULL;
-		memset(tld, 0, sizeof(*tld));
+		/* a reused tld keeps its place in the list and its counts */
+		memset(tld->heaps, 0, sizeof(tld->heaps));
+		tld->pool_next = NULL;
 		tld->tid = atomic_fetch_add_explicit(&um_next_tid, 1,
 						     memory_order_relaxed);
 		um_thread_tld = tld;
@@ -488,10 +510,17 @@ void um_alloc_get_stats(struct um_alloc_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->segments_mapped = atomic_load(&um_stat_segments);
 	st->segments_total = atomic_load(&um_stat_segments_total);
-	st->huge_live = atomic_load(&um_stat_huge);
+	int64_t count = atomic_load(&um_huge_count_nothread);
+	int64_t bytes = atomic_load(&um_huge_bytes_nothread);
+	for (struct um_tld *t = __atomic_load_n(&um_tlds_all, __ATOMIC_ACQUIRE); t;
+	     t = t->all_next) {
+		count += __atomic_load_n(&t->huge_count, __ATOMIC_RELAXED);
+		bytes += __atomic_load_n(&t->huge_bytes, __ATOMIC_RELAXED);
+	}
+	st->huge_live = count > 0 ? (uint64_t)count : 0;
+	st->huge_bytes = bytes > 0 ? (uint64_t)bytes : 0;
 	st->huge_total = atomic_load(&um_stat_huge_total);
 	st->invalid_frees = atomic_load(&um_stat_invalid);
-	st->huge_bytes = atomic_load(&um_stat_huge_bytes);
 	st->page_bytes = atomic_load(&um_stat_page_bytes);
 	st->heaps_abandoned = atomic_load(&um_heaps_abandoned_count);
 }

@@ -12,19 +12,22 @@
 /*
  * Freed huge mappings kept for reuse, so a loop of 1 MiB malloc/free (or
  * a producer/consumer pair) does not mmap, fault and munmap every time.
- * Bounded in count and address space, and in memory: beyond 64 MiB
- * resident the oldest entries are discarded at once (pages back to the
- * OS, the mapping stays, refaults as zero), and an entry idle for
- * UM_HUGE_IDLE_MS is discarded too. unimem_collect() empties it.
+ * Bounded in count (128) and address space (256 MiB), and in memory: big
+ * entries (4 MiB and more) beyond 64 MiB resident are discarded at once,
+ * oldest first (pages back to the OS, the mapping stays, refaults as
+ * zero). Any entry idle for UM_HUGE_IDLE_MS is discarded too.
+ * unimem_collect() empties the cache.
  */
 #define UM_HUGE_CACHE_MAX 128
 #define UM_HUGE_CACHE_BYTES ((size_t)256 << 20)
 #define UM_HUGE_CACHE_RESIDENT ((size_t)64 << 20)
 #define UM_HUGE_IDLE_MS 250
+#define UM_HUGE_BIG UM_SEGMENT_SIZE /* bounded by memory at once */
 static uint64_t um_huge_aged_ms;
 static pthread_mutex_t um_huge_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct um_segment *um_huge_cache; /* newest first */
-static size_t um_huge_cache_count, um_huge_cache_bytes, um_huge_cache_resident;
+static size_t um_huge_cache_count, um_huge_cache_bytes;
+static size_t um_huge_cache_resident; /* of big entries */
 
 /* Caller holds um_huge_mutex. */
 static void um_huge_discard(struct um_segment *s)
@@ -32,17 +35,20 @@ static void um_huge_discard(struct um_segment *s)
 	um_os_discard((uint8_t *)s + s->huge_offset, s->map_size - s->huge_offset);
 	s->huge_discarded = true;
 	s->huge_zero = true; /* private anonymous: refaults as zero */
-	um_huge_cache_resident -= s->map_size;
+	if (s->map_size >= UM_HUGE_BIG)
+		um_huge_cache_resident -= s->map_size;
 }
 
 /* Caller holds um_huge_mutex. Idle entries: scans at most every 50 ms. */
 static void um_huge_cache_age(uint64_t now)
 {
-	/* over the memory bound: the oldest resident entries go first */
+	/* Over the memory bound: the oldest resident big entries go at once
+	 * (small ones churn through the cache in producer/consumer patterns,
+	 * and are bounded by count and age). */
 	while (um_huge_cache_resident > UM_HUGE_CACHE_RESIDENT) {
 		struct um_segment *oldest = NULL;
 		for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
-			if (!s->huge_discarded)
+			if (!s->huge_discarded && s->map_size >= UM_HUGE_BIG)
 				oldest = s;
 		if (oldest == NULL)
 			break;
@@ -92,7 +98,7 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 			*pp = s->cache_next;
 			um_huge_cache_count--;
 			um_huge_cache_bytes -= s->map_size;
-			if (!s->huge_discarded)
+			if (!s->huge_discarded && s->map_size >= UM_HUGE_BIG)
 				um_huge_cache_resident -= s->map_size;
 			found = s;
 			break;
@@ -155,8 +161,7 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 		memset(p, 0, size); /* the rest is never handed out as zero */
 	seg->huge_zero = false;
 	atomic_store_explicit(&seg->huge_state, UM_HUGE_LIVE, memory_order_release);
-	atomic_fetch_add_explicit(&um_stat_huge, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&um_stat_huge_bytes, seg->map_size, memory_order_relaxed);
+	um_huge_account(1, (int64_t)seg->map_size);
 	return p;
 }
 
@@ -168,8 +173,7 @@ void um_huge_free(struct um_segment *seg, void *p)
 		um_report_invalid("free", p, "double free or not a live unimem allocation");
 		return;
 	}
-	atomic_fetch_sub_explicit(&um_stat_huge, 1, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&um_stat_huge_bytes, seg->map_size, memory_order_relaxed);
+	um_huge_account(-1, -(int64_t)seg->map_size);
 	/* cached blocks carry no advice: the next owner starts clean */
 	um_alloc_reuse(p, seg->map_size - seg->huge_offset, seg->loc);
 	struct um_segment *evict = NULL;
@@ -183,7 +187,8 @@ void um_huge_free(struct um_segment *seg, void *p)
 		um_huge_cache = seg;
 		um_huge_cache_count++;
 		um_huge_cache_bytes += seg->map_size;
-		um_huge_cache_resident += seg->map_size;
+		if (seg->map_size >= UM_HUGE_BIG)
+			um_huge_cache_resident += seg->map_size;
 		seg = NULL;
 		/* over budget: drop the oldest (the tail) */
 		if (um_huge_cache_count > UM_HUGE_CACHE_MAX ||
@@ -195,7 +200,7 @@ void um_huge_free(struct um_segment *seg, void *p)
 			*pp = NULL;
 			um_huge_cache_count--;
 			um_huge_cache_bytes -= evict->map_size;
-			if (!evict->huge_discarded)
+			if (!evict->huge_discarded && evict->map_size >= UM_HUGE_BIG)
 				um_huge_cache_resident -= evict->map_size;
 		}
 		um_huge_cache_age(now); /* the resident bound, with the new entry */
@@ -240,7 +245,7 @@ void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
 		um_registry_set(seg, need, seg); /* the shared granule */
 	}
 	nseg->map_size = need;
-	atomic_fetch_add_explicit(&um_stat_huge_bytes, need - old_size, memory_order_relaxed);
+	um_huge_account(0, (int64_t)need - (int64_t)old_size);
 	if (need > old_size && loc != UNIMEM_LOC_NONE) {
 		/* mremap keeps the policy of the moved part; bind the new tail */
 		um_alloc_place(loc, (uint8_t *)nseg + old_size, need - old_size);

@@ -12,8 +12,8 @@
 #include "provider/provider.h"
 #include "ranges/ranges.h"
 
-_Atomic uint64_t um_stat_segments, um_stat_segments_total, um_stat_huge,
-	um_stat_huge_total, um_stat_invalid, um_stat_huge_bytes, um_stat_page_bytes;
+_Atomic uint64_t um_stat_segments, um_stat_segments_total, um_stat_huge_total,
+	um_stat_invalid, um_stat_page_bytes;
 
 /* Two levels: 2^11 leaves of 2^14 granules cover the 47-bit user space.
  * Leaves are mapped on demand and never freed (128 KiB each). */
@@ -73,7 +73,8 @@ int um_alloc_place(unimem_location_t loc, void *addr, size_t size)
 {
 	if (loc == UNIMEM_LOC_NONE)
 		return 0;
-	int err = um_provider_map(addr, size, loc, UM_MAP_BIND);
+	/* the heap's location was checked when it got its slot */
+	int err = um_provider_of(loc)->map(addr, size, loc, UM_MAP_BIND);
 	if (err == 0) {
 		struct um_range_change c = { UM_CH_PLACEMENT, loc };
 		uintptr_t s = (uintptr_t)addr, ps = um_page_size();

@@ -252,7 +252,7 @@ static long device_place(void *addr, size_t size, unimem_location_t loc, unsigne
 
 /* Advice was ever set in the module: its store then needs resetting when
  * the allocator hands memory to a new owner. */
-static _Atomic int advised;
+_Atomic int um_device_advised;
 
 /*
  * map: BIND (allocation placement) populates the fresh pages in device
@@ -282,7 +282,7 @@ static void device_discard(void *addr, size_t size)
  * new owner gets the defaults back. */
 static void device_unmap(void *addr, size_t size)
 {
-	if (!atomic_load_explicit(&advised, memory_order_relaxed))
+	if (!atomic_load_explicit(&um_device_advised, memory_order_relaxed))
 		return;
 	struct unimem_attr a[4] = {
 		{ UNIMEM_RANGE_ATTR_PREFERRED_LOC, UNIMEM_TARGET_NONE },
@@ -370,7 +370,7 @@ int um_device_attrs(uint32_t op, uintptr_t start, uintptr_t end, struct unimem_a
 	}
 	__atomic_store_n(&attr_ioctl, 1, __ATOMIC_RELAXED);
 	if (op == UNIMEM_RANGE_ATTR_OP_SET)
-		atomic_store_explicit(&advised, 1, memory_order_relaxed);
+		atomic_store_explicit(&um_device_advised, 1, memory_order_relaxed);
 	return 1;
 }
 

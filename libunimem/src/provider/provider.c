@@ -8,6 +8,7 @@
  *   device N             -> device provider (/dev/unimemN)
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -52,8 +53,7 @@ const struct um_provider *um_provider_for(const char *what, unimem_location_t lo
 	*err = um_location_check(what, loc);
 	if (*err < 0)
 		return NULL;
-	return UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE ? &um_provider_device
-							       : &um_provider_host;
+	return um_provider_of(loc);
 }
 
 int um_provider_map(void *addr, size_t size, unimem_location_t loc, enum um_map_mode mode)
@@ -101,7 +101,7 @@ long um_provider_place(uintptr_t start, uintptr_t end, unimem_location_t loc,
 void um_provider_unmap(void *addr, size_t size)
 {
 	um_provider_host.unmap(addr, size);
-	if (um_device_present())
+	if (atomic_load_explicit(&um_device_advised, memory_order_relaxed))
 		um_provider_device.unmap(addr, size);
 }
 

@@ -56,6 +56,13 @@ struct um_provider {
 extern const struct um_provider um_provider_host UM_INTERNAL;
 extern const struct um_provider um_provider_device UM_INTERNAL;
 
+/* The one decision: which provider serves a location (checked already). */
+static inline const struct um_provider *um_provider_of(unimem_location_t loc)
+{
+	return UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE ? &um_provider_device
+							       : &um_provider_host;
+}
+
 /* provider.c: routing ------------------------------------------------------ */
 /* The provider of @loc, or NULL with *err set (-ENODEV/-EINVAL, message). */
 UM_INTERNAL const struct um_provider *um_provider_for(const char *what,
@@ -71,6 +78,9 @@ UM_INTERNAL int um_provider_map(void *addr, size_t size, unimem_location_t loc,
  * targets. Pages at @loc afterwards, or a negative errno. */
 UM_INTERNAL long um_provider_place(uintptr_t start, uintptr_t end, unimem_location_t loc,
 				   unsigned int flags);
+/* The module's attributes were ever set (device.c): only then has the
+ * device provider anything to forget on unmap. */
+extern _Atomic int um_device_advised UM_INTERNAL;
 /* unmap() of every provider. */
 UM_INTERNAL void um_provider_unmap(void *addr, size_t size);
 /* describe() of every provider (NONE: not populated). */
