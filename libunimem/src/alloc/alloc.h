@@ -172,6 +172,13 @@ extern __thread struct um_tld *um_thread_tld
 /* Its tid (UM_TID_NONE before): one TLS load on free's owner check. */
 extern __thread uint64_t um_thread_tid
 	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
+/* The small segment of this thread's last local free, or UM_NO_SEGMENT
+ * (odd: never a segment address, so no pointer matches it, NULL
+ * included). Only ever one this thread owns; reset when it unmaps it and
+ * at exit. */
+#define UM_NO_SEGMENT ((struct um_segment *)1)
+extern __thread struct um_segment *um_thread_segment
+	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
 extern struct um_heap um_heap_empty UM_INTERNAL;
 extern struct um_page um_page_empty UM_INTERNAL;
 

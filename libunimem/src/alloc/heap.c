@@ -22,6 +22,8 @@ __thread struct um_heap *um_thread_heap
 	__attribute__((tls_model("initial-exec"))) = &um_heap_empty;
 __thread struct um_tld *um_thread_tld __attribute__((tls_model("initial-exec")));
 __thread uint64_t um_thread_tid __attribute__((tls_model("initial-exec")));
+__thread struct um_segment *um_thread_segment
+	__attribute__((tls_model("initial-exec"))) = UM_NO_SEGMENT;
 
 struct um_page um_page_empty; /* free == NULL: the fast path falls through */
 struct um_heap um_heap_empty = {
@@ -384,6 +386,7 @@ static void um_thread_done(void *arg)
 	um_thread_heap = &um_heap_empty;
 	um_thread_tld = NULL;
 	um_thread_tid = UM_TID_NONE;
+	um_thread_segment = UM_NO_SEGMENT;
 	for (int i = 0; i < UM_LOC_SLOTS; i++)
 		if (tld->heaps[i])
 			um_heap_abandon(tld->heaps[i]);

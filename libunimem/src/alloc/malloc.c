@@ -107,41 +107,58 @@ void *um_malloc(size_t size)
 	return um_heap_malloc(um_thread_heap, size);
 }
 
+/* A small block of a live page, checked: push it where it belongs. */
+static inline void um_free_small(struct um_segment *seg, void *p, bool owned)
+{
+	/* slice 0 (the header) maps to pages[0], never in use */
+	struct um_page *page = um_page_of(seg, p);
+	/* Bad frees are caught before they can touch a free list. A page
+	 * not in use has div_magic 0, which puts nothing on the grid. */
+	if (um_unlikely(!um_on_grid((uint32_t)((uint8_t *)p - page->start),
+				   page->div_magic))) {
+		um_free_off_grid(seg, page, p);
+		return;
+	}
+	uintptr_t tag = um_free_tag(p);
+	if (um_unlikely(((uintptr_t *)p)[1] == tag)) {
+		um_report_invalid("free", p, "double free");
+		return;
+	}
+	/* atomic for unimem_ptr_info() from other threads; a plain mov */
+	__atomic_store_n(&((uintptr_t *)p)[1], tag, __ATOMIC_RELAXED);
+	if (um_likely(owned)) {
+		*(void **)p = page->free;
+		page->free = p;
+		if (um_unlikely(--page->used == 0 || page->in_full))
+			um_page_free_slow(page);
+	} else {
+		um_free_remote(page, p);
+	}
+}
+
 void um_free(void *p)
 {
+	/* The segment of this thread's last local free: it is ours and
+	 * alive (cleared when we unmap it or exit), so a block in it needs
+	 * neither the registry nor the owner check. */
+	struct um_segment *seg = (struct um_segment *)((uintptr_t)p & ~UM_SEGMENT_MASK);
+	if (um_likely(seg == um_thread_segment && ((uintptr_t)p & (UM_MIN_ALIGN - 1)) == 0)) {
+		um_free_small(seg, p, true);
+		return;
+	}
 	if (p == NULL)
 		return;
-	struct um_segment *seg = um_segment_of(p);
+	seg = um_segment_of(p);
 	if (um_unlikely(seg == NULL || ((uintptr_t)p & (UM_MIN_ALIGN - 1)) != 0)) {
 		um_report_invalid("free", p, UM_NOT_LIVE);
 		return;
 	}
 	if (um_likely(seg->kind == UM_SEG_SMALL)) {
-		/* slice 0 (the header) maps to pages[0], never in use */
-		struct um_page *page = um_page_of(seg, p);
-		/* Bad frees are caught before they can touch a free list. A page
-		 * not in use has div_magic 0, which puts nothing on the grid. */
-		if (um_unlikely(!um_on_grid((uint32_t)((uint8_t *)p - page->start),
-					   page->div_magic))) {
-			um_free_off_grid(seg, page, p);
-			return;
-		}
-		uintptr_t tag = um_free_tag(p);
-		if (um_unlikely(((uintptr_t *)p)[1] == tag)) {
-			um_report_invalid("free", p, "double free");
-			return;
-		}
-		/* atomic for unimem_ptr_info() from other threads; a plain mov */
-		__atomic_store_n(&((uintptr_t *)p)[1], tag, __ATOMIC_RELAXED);
-		if (um_likely(atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
-			      um_thread_tid)) {
-			*(void **)p = page->free;
-			page->free = p;
-			if (um_unlikely(--page->used == 0 || page->in_full))
-				um_page_free_slow(page);
-		} else {
-			um_free_remote(page, p);
-		}
+		bool owned = atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
+			     um_thread_tid;
+		if (owned)
+			um_thread_segment = seg;
+		um_free_small(seg, p, owned);
 		return;
 	}
 	um_huge_free(seg, p);

@@ -142,6 +142,8 @@ struct um_segment *um_segment_new(struct um_heap *heap)
 
 void um_segment_delete(struct um_segment *seg)
 {
+	if (um_thread_segment == seg)
+		um_thread_segment = UM_NO_SEGMENT;
 	um_alloc_forget(seg, UM_SEGMENT_SIZE);
 	um_registry_clear(seg, UM_SEGMENT_SIZE, seg);
 	seg->magic = 0;
