@@ -92,6 +92,9 @@ void um_alloc_forget(void *addr, size_t size)
 
 void um_alloc_reuse(void *addr, size_t size, unimem_location_t placement)
 {
+	if (um_ranges_count() == 0 &&
+	    !atomic_load_explicit(&um_device_advised, memory_order_relaxed))
+		return; /* nothing was ever advised */
 	uintptr_t s = (uintptr_t)addr & ~(um_page_size() - 1), e = (uintptr_t)addr + size;
 	if (um_ranges_count() && um_ranges_forget(s, e)) {
 		/* a preferred location was a host policy: back to the placement */

@@ -33,7 +33,7 @@ static struct {
 	size_t n, cap, spare_cap;
 } map = { .lock = PTHREAD_MUTEX_INITIALIZER };
 /* map.n, readable without the lock */
-static _Atomic size_t map_count;
+_Atomic size_t um_ranges_records;
 
 static void map_fork_prepare(void) { pthread_mutex_lock(&map.lock); }
 static void map_fork_release(void) { pthread_mutex_unlock(&map.lock); }
@@ -135,7 +135,7 @@ int um_ranges_update(uintptr_t start, uintptr_t end, const struct um_range_chang
 	map.spare_cap = map.cap;
 	map.cap = cap;
 	map.n = n;
-	atomic_store_explicit(&map_count, n, memory_order_relaxed);
+	atomic_store_explicit(&um_ranges_records, n, memory_order_relaxed);
 	pthread_mutex_unlock(&map.lock);
 	return 0;
 }
@@ -197,14 +197,10 @@ bool um_ranges_forget(uintptr_t start, uintptr_t end)
 {
 	struct um_range_change c = { UM_CH_FORGET, 0 };
 
-	if (atomic_load_explicit(&map_count, memory_order_relaxed) == 0)
+	if (atomic_load_explicit(&um_ranges_records, memory_order_relaxed) == 0)
 		return false;
 	bool preferred = um_ranges_walk(start, end, has_preferred, NULL) == 1;
 	(void)um_ranges_update(start, end, &c);
 	return preferred;
 }
 
-size_t um_ranges_count(void)
-{
-	return atomic_load_explicit(&map_count, memory_order_relaxed);
-}

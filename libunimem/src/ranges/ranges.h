@@ -49,7 +49,12 @@ UM_INTERNAL int um_ranges_walk(uintptr_t start, uintptr_t end, um_ranges_fn fn,
 /* Drop all advice of [start, end); one atomic load when the map is empty.
  * True if a preferred location was dropped (its policy may need undoing). */
 UM_INTERNAL bool um_ranges_forget(uintptr_t start, uintptr_t end);
-/* Records held now. */
-UM_INTERNAL size_t um_ranges_count(void);
+/* Records held now: one load, inline (the allocator asks on every huge
+ * free and page release). */
+extern _Atomic size_t um_ranges_records UM_INTERNAL;
+static inline size_t um_ranges_count(void)
+{
+	return __atomic_load_n((size_t *)&um_ranges_records, __ATOMIC_RELAXED);
+}
 
 #endif /* UM_RANGES_H */
