@@ -19,18 +19,7 @@
 #include "unimem.h"
 #include "ranges/ranges.h"
 #include "check.h"
-
-#define MPOL_DEFAULT 0
-#define MPOL_F_ADDR (1 << 1)
-
-static int policy_of(const void *p)
-{
-	int mode = -1;
-	unsigned long mask[16] = { 0 };
-	if (syscall(SYS_get_mempolicy, &mode, mask, sizeof(mask) * 8, p, MPOL_F_ADDR) < 0)
-		return -1;
-	return mode;
-}
+#include "../um_policy.h"
 
 static unimem_location_t preferred_of(const void *p, size_t n)
 {
@@ -54,7 +43,7 @@ static void test_huge_cache_reuse(void)
 	CHECK(preferred_of(q, n) == UNIMEM_LOC_NONE,
 	      "a fresh block reports its previous owner's preferred location 0x%x",
 	      preferred_of(q, n));
-	CHECK(policy_of(q) == MPOL_DEFAULT, "fresh block has policy %d", policy_of(q));
+	CHECK(um_policy_of(q) == UM_MPOL_DEFAULT, "fresh block has policy %d", um_policy_of(q));
 	unimem_free(q);
 }
 
@@ -81,8 +70,8 @@ static void test_unmapped_then_mapped(void)
 	      "new mapping reports the freed block's read-mostly (%d)", rm);
 	CHECK(unimem_prefetch(m, n, UNIMEM_LOC_HOST(0), 0) == (long)(n / 4096),
 	      "prefetch: %s", unimem_last_error());
-	CHECK(policy_of(m) == MPOL_DEFAULT,
-	      "prefetch re-applied the freed block's placement: policy %d", policy_of(m));
+	CHECK(um_policy_of(m) == UM_MPOL_DEFAULT,
+	      "prefetch re-applied the freed block's placement: policy %d", um_policy_of(m));
 	munmap(m, n);
 }
 

@@ -11,22 +11,11 @@
 #include <unistd.h>
 
 #include "um_test.h"
+#include "../um_policy.h"
 
-#define MPOL_PREFERRED 1
-#define MPOL_INTERLEAVE 3
-#define MPOL_F_ADDR (1 << 1)
 #define NPAGES 64
 
 static size_t ps;
-
-static int policy_of(const void *p)
-{
-	int mode = -1;
-	unsigned long mask[16] = { 0 };
-	if (syscall(SYS_get_mempolicy, &mode, mask, sizeof(mask) * 8, p, MPOL_F_ADDR) < 0)
-		return -1;
-	return mode;
-}
 
 static char *mapped_with(int mode, unsigned long nodemask)
 {
@@ -45,8 +34,8 @@ static void keeps_policy(int mode, unsigned long nodemask, unsigned node, int to
 		memset(p, 7, NPAGES * ps);
 	CHECK_EQ(unimem_prefetch(p, NPAGES * ps, UNIMEM_LOC_HOST(node), 0), NPAGES);
 	CHECK_EQ(um_pages_not_at(p, NPAGES, ps, UNIMEM_LOC_HOST(node)), 0);
-	CHECK_EQ(policy_of(p), mode);
-	CHECK_EQ(policy_of(p + (NPAGES - 1) * ps), mode);
+	CHECK_EQ(um_policy_of(p), mode);
+	CHECK_EQ(um_policy_of(p + (NPAGES - 1) * ps), mode);
 	if (touch)
 		for (size_t i = 0; i < NPAGES * ps; i += 1024)
 			if (p[i] != 7) {
@@ -55,7 +44,7 @@ static void keeps_policy(int mode, unsigned long nodemask, unsigned node, int to
 			}
 	/* and to "system": nothing to move, nothing to rewrite */
 	CHECK_EQ(unimem_prefetch(p, NPAGES * ps, UNIMEM_LOC_SYSTEM, 0), NPAGES);
-	CHECK_EQ(policy_of(p), mode);
+	CHECK_EQ(um_policy_of(p), mode);
 	munmap(p, NPAGES * ps);
 }
 
@@ -72,15 +61,15 @@ int main(void)
 			if (nodes++ == 1)
 				other = UNIMEM_LOC_INDEX(info.location);
 		}
-	keeps_policy(MPOL_INTERLEAVE, 1ul << 0, 0, 0);
-	keeps_policy(MPOL_INTERLEAVE, 1ul << 0, 0, 1);
-	keeps_policy(MPOL_PREFERRED, 1ul << 0, 0, 1);
+	keeps_policy(UM_MPOL_INTERLEAVE, 1ul << 0, 0, 0);
+	keeps_policy(UM_MPOL_INTERLEAVE, 1ul << 0, 0, 1);
+	keeps_policy(UM_MPOL_PREFERRED, 1ul << 0, 0, 1);
 	if (nodes >= 2) {
 		unsigned long both = 1ul << 0 | 1ul << other;
-		keeps_policy(MPOL_INTERLEAVE, both, other, 1);
-		keeps_policy(MPOL_INTERLEAVE, both, 0, 1);
-		keeps_policy(MPOL_PREFERRED, 1ul << 0, other, 1);
-		keeps_policy(MPOL_INTERLEAVE, both, other, 0);
+		keeps_policy(UM_MPOL_INTERLEAVE, both, other, 1);
+		keeps_policy(UM_MPOL_INTERLEAVE, both, 0, 1);
+		keeps_policy(UM_MPOL_PREFERRED, 1ul << 0, other, 1);
+		keeps_policy(UM_MPOL_INTERLEAVE, both, other, 0);
 	} else {
 		printf("api_policy_test: one host node; moves between nodes are checked "
 		       "in the NUMA guest (api.policy.numa)\n");
