@@ -350,8 +350,9 @@ UM_INTERNAL void um_heap_unlink_segment(struct um_heap *heap, struct um_segment 
 /* heaps, threads (heap.c) ------------------------------------------------ */
 /* @heap needs memory: it takes over an abandoned heap of its slot, if any. */
 UM_INTERNAL bool um_heap_reclaim(struct um_heap *heap);
-/* A remote free found @seg abandoned: the freeing thread takes its heap. */
-UM_INTERNAL void um_reclaim_segment(struct um_segment *seg);
+/* A remote free went into abandoned heap @from: the freeing thread takes
+ * it over, if it is still abandoned. */
+UM_INTERNAL void um_reclaim_heap(struct um_heap *from);
 UM_INTERNAL struct um_heap *um_thread_init(void);
 UM_INTERNAL struct um_heap *um_heap_for_location(unimem_location_t loc);
 UM_INTERNAL void *um_heap_alloc_class(struct um_heap *heap, size_t cls);

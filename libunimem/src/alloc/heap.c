@@ -197,14 +197,15 @@ static bool um_abandoned_unlink(struct um_heap *heap)
 static struct um_heap *um_heap_get(struct um_tld *tld, int slot);
 
 /* A remote free found @seg abandoned: its heap becomes (part of) ours. */
-void um_reclaim_segment(struct um_segment *seg)
+void um_reclaim_heap(struct um_heap *from)
 {
-	struct um_heap *from = __atomic_load_n(&seg->heap, __ATOMIC_RELAXED);
 	struct um_tld *tld = um_thread_tld;
-	struct um_heap *to = tld->heaps[from->slot];
+	struct um_heap *to = NULL;
 	um_lock();
-	bool mine = atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
-			    UM_TID_ABANDONED && um_abandoned_unlink(from);
+	/* still abandoned (nobody took it since): it is ours now */
+	bool mine = um_abandoned_unlink(from);
+	if (mine)
+		to = tld->heaps[from->slot];
 	if (mine && to == NULL) {
 		/* no heap for that location yet: adopt this one whole */
 		from->tid = tld->tid;

@@ -326,6 +326,15 @@ void um_free_owned(struct um_page *page, void *p)
 
 void um_free_remote(struct um_page *page, void *p)
 {
+	/* Before p is pushed the segment cannot go away: look now whether it
+	 * belongs to an exited thread (after the push another thread may
+	 * reclaim it, find it empty and unmap it). */
+	struct um_segment *seg = um_segment_of_page(page);
+	struct um_heap *abandoned =
+		um_unlikely(atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
+			    UM_TID_ABANDONED)
+			? __atomic_load_n(&seg->heap, __ATOMIC_RELAXED)
+			: NULL;
 	uintptr_t old = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
 	for (;;) {
 		if ((old & UM_TF_STATE) == UM_TF_FULL) {
@@ -364,10 +373,8 @@ void um_free_remote(struct um_page *page, void *p)
 	/* A free into the heap of an exited thread: take the heap over, so
 	 * what it no longer uses goes back (p was pushed: the remote way is
 	 * done before the heap changes hands). */
-	struct um_segment *seg = um_segment_of_page(page);
-	if (um_unlikely(atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
-			UM_TID_ABANDONED) && um_thread_tld != NULL)
-		um_reclaim_segment(seg);
+	if (um_unlikely(abandoned != NULL) && um_thread_tld != NULL)
+		um_reclaim_heap(abandoned);
 }
 
 void um_heap_process_delayed(struct um_heap *heap)

@@ -37,6 +37,60 @@ static void run_thread(void *(*fn)(void *), size_t size)
 	pthread_join(t, NULL);
 }
 
+/* Concurrent: two threads free the blocks of exited threads (both race to
+ * reclaim the same heaps) while a third allocates (and reclaims too). */
+#define NEXITED 4
+#define PER 4000
+static void *left[NEXITED][PER];
+
+static void *leave_blocks(void *arg)
+{
+	void **out = arg;
+	for (int i = 0; i < PER; i++) {
+		out[i] = unimem_malloc(16 + (size_t)(i % 40) * 100);
+		memset(out[i], 0x33, 16);
+	}
+	return NULL;
+}
+
+static void *free_half(void *arg)
+{
+	int odd = (int)(uintptr_t)arg;
+	for (int t = 0; t < NEXITED; t++)
+		for (int i = odd; i < PER; i += 2) {
+			CHECK(((unsigned char *)left[t][i])[15] == 0x33, "block changed");
+			unimem_free(left[t][i]);
+		}
+	return NULL;
+}
+
+static void *allocate_meanwhile(void *arg)
+{
+	(void)arg;
+	void *v[2000];
+	for (int r = 0; r < 5; r++) {
+		for (int i = 0; i < 2000; i++)
+			v[i] = unimem_malloc(16 + (size_t)(i % 40) * 100);
+		for (int i = 0; i < 2000; i++)
+			unimem_free(v[i]);
+	}
+	return NULL;
+}
+
+static void concurrent_reclaim(void)
+{
+	pthread_t t[NEXITED], f[3];
+	for (int i = 0; i < NEXITED; i++)
+		pthread_create(&t[i], NULL, leave_blocks, left[i]);
+	for (int i = 0; i < NEXITED; i++)
+		pthread_join(t[i], NULL);
+	pthread_create(&f[0], NULL, free_half, (void *)0);
+	pthread_create(&f[1], NULL, free_half, (void *)1);
+	pthread_create(&f[2], NULL, allocate_meanwhile, NULL);
+	for (int i = 0; i < 3; i++)
+		pthread_join(f[i], NULL);
+}
+
 int main(void)
 {
 	struct um_alloc_stats st;
@@ -77,6 +131,7 @@ int main(void)
 	for (int i = 1; i < NBLOCKS; i += 2)
 		unimem_free(blocks[i]);
 	unimem_free(warm);
+	concurrent_reclaim();
 	unimem_collect();
 	um_alloc_get_stats(&st);
 	CHECK(st.segments_mapped <= base, "at the end: %llu segments more than before",
