@@ -13,13 +13,12 @@
  * are advisory.
  */
 #include <errno.h>
-#include <stdatomic.h>
 
 #include "hints/hints.h"
 #include <linux/unimem.h>
 
-/* The host policy a piece should have: preferred, else placement, else default. */
-static int restore_piece(uintptr_t s, uintptr_t e, const struct um_advice *a, void *arg)
+/* The policy a piece should have: preferred, else placement, else default. */
+static int map_piece(uintptr_t s, uintptr_t e, const struct um_advice *a, void *arg)
 {
 	int *first_err = arg, err;
 
@@ -92,13 +91,12 @@ int um_hints_device_get(uintptr_t start, uintptr_t end, uint32_t type, uint32_t 
 	return 0;
 }
 
-/* The policy a range should have after its preferred location changed. */
-/* The policy a range should have after its preferred location changed. */
-static int restore_policy(uintptr_t start, uintptr_t end)
+/* Map each piece of a range as its advice says, after a preferred location changed. */
+static int map_advice(uintptr_t start, uintptr_t end)
 {
 	int err = 0;
 
-	if (um_ranges_walk(start, end, restore_piece, &err) < 0 && err == 0)
+	if (um_ranges_walk(start, end, map_piece, &err) < 0 && err == 0)
 		err = -ENOMEM;
 	return err;
 }
@@ -194,7 +192,7 @@ int unimem_advise(const void *ptr, size_t size, enum unimem_advice advice,
 	if (c.what == UM_CH_PREFERRED)
 		/* Host: future faults go there (no migration now); devices: in the
 		 * module's store (set above). */
-		err = restore_policy(start, end);
+		err = map_advice(start, end);
 	return err;
 }
 
