@@ -49,6 +49,7 @@ UM_INTERNAL int um_error(int err, const char *fmt, ...)
 enum {
 	UM_FORK_RANK_QUEUE = 10,   /* queues and events (may call everything) */
 	UM_FORK_RANK_RANGES = 20,  /* the range map */
+	UM_FORK_RANK_PROVIDER = 25, /* a provider's first probe under way */
 	UM_FORK_RANK_DEVICE = 30,  /* the module provider's context */
 	UM_FORK_RANK_ALLOC = 40,   /* allocator: heap pool, then huge cache */
 	UM_FORK_RANK_HUGE = 50,

@@ -40,7 +40,15 @@ static struct {
 } mod = { .once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 
 /* The child reopens its own context (context_fd() compares the pid). */
-static void mod_fork_prepare(void) { pthread_mutex_lock(&mod.lock); }
+static _Atomic int mod_initialising;
+static void module_init_once(void);
+/* A probe under way finishes before the fork (the child re-runs it). */
+static void mod_fork_prepare(void)
+{
+	if (atomic_load(&mod_initialising))
+		pthread_once(&mod.once, module_init_once);
+	pthread_mutex_lock(&mod.lock);
+}
 static void mod_fork_release(void) { pthread_mutex_unlock(&mod.lock); }
 UM_FORK_HOOKS(mod_fork_hooks, UM_FORK_RANK_DEVICE, mod_fork_prepare, mod_fork_release,
 	      mod_fork_release);
@@ -55,6 +63,7 @@ static int open_context(void)
 
 static void module_init_once(void)
 {
+	atomic_store(&mod_initialising, 1);
 	int fd = open_context();
 
 	if (fd < 0) {
@@ -62,7 +71,7 @@ static void module_init_once(void)
 		mod.init_err = -ENODEV;
 		snprintf(mod.init_msg, sizeof(mod.init_msg),
 			 "no unimem module loaded (/dev/unimem0: %s)", strerror(err));
-		return;
+		goto done;
 	}
 	if (ioctl(fd, UNIMEM_IOCTL_VERSION, &mod.version) < 0) {
 		int err = errno;
@@ -70,7 +79,7 @@ static void module_init_once(void)
 		mod.init_err = -ENODEV;
 		snprintf(mod.init_msg, sizeof(mod.init_msg), "/dev/unimem0 does not answer "
 			 "the unimem version ioctl: %s", strerror(err));
-		return;
+		goto done;
 	}
 	if ((mod.version.api_version >> 16) != UNIMEM_API_VERSION_MAJOR) {
 		close(fd);
@@ -78,7 +87,7 @@ static void module_init_once(void)
 		snprintf(mod.init_msg, sizeof(mod.init_msg), "unimem module API %u.%u is not "
 			 "supported (library speaks %u.x)", mod.version.api_version >> 16,
 			 mod.version.api_version & 0xffff, UNIMEM_API_VERSION_MAJOR);
-		return;
+		goto done;
 	}
 	mod.ndevices = mod.version.ndevices > UNIMEM_MAX_DEVICES ? UNIMEM_MAX_DEVICES
 								 : (int)mod.version.ndevices;
@@ -91,6 +100,8 @@ static void module_init_once(void)
 	}
 	mod.fd = fd;
 	mod.pid = getpid();
+done:
+	atomic_store(&mod_initialising, 0);
 }
 
 /* Quiet probe: absence of the module is not an error by itself. */

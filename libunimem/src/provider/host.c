@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,16 +69,23 @@ static int node_local_cpus(hwloc_obj_t node)
 	return n < 0 ? 0 : n;
 }
 
+/* hwloc's topology load takes hwloc's own locks: a fork in the middle
+ * would leave them held in the child, which re-runs the once routine. */
+static _Atomic int host_initialising;
+
 static void host_init_once(void)
 {
 	hwloc_obj_t obj = NULL;
+
+	atomic_store(&host_initialising, 1);
+	host.nnodes = 0;
 
 	if (hwloc_topology_init(&host.topo) < 0 ||
 	    hwloc_topology_load(host.topo) < 0) {
 		host.init_err = um_error(-errno ? -errno : -EIO,
 					 "host provider: hwloc could not load the topology: %s",
 					 strerror(errno));
-		return;
+		goto done;
 	}
 	while ((obj = hwloc_get_next_obj_by_type(host.topo, HWLOC_OBJ_NUMANODE, obj))) {
 		struct host_node *n;
@@ -93,7 +101,17 @@ static void host_init_once(void)
 	qsort(host.nodes, host.nnodes, sizeof(host.nodes[0]), cmp_node);
 	if (host.nnodes == 0)
 		host.init_err = um_error(-ENODEV, "host provider: hwloc found no NUMA node");
+done:
+	atomic_store(&host_initialising, 0);
 }
+
+/* fork waits for a topology load under way (see host_initialising). */
+static void host_fork_prepare(void)
+{
+	if (atomic_load(&host_initialising))
+		pthread_once(&host.once, host_init_once);
+}
+UM_FORK_HOOKS(host_fork_hooks, UM_FORK_RANK_PROVIDER, host_fork_prepare, NULL, NULL);
 
 static int host_init(void)
 {

@@ -32,6 +32,7 @@ static void add_provider(const struct um_provider *pv)
 
 static void table_init(void)
 {
+	table.count = 0; /* a child re-runs this if the parent forked during it */
 	add_provider(&um_provider_host);
 	if (um_device_present())
 		add_provider(&um_provider_device);

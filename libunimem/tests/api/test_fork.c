@@ -7,6 +7,8 @@
  *
  * Each child arms alarm() as a hang detector: a hung child dies of SIGALRM
  * and the parent's check on its exit status fails. Nothing is timed.
+ * Also: a fork while another thread loads the host topology for the first
+ * time (a provider's probe under way finishes before the fork).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -100,7 +102,7 @@ static void test_locks_held_at_fork(void)
 	for (int i = 0; i < FORKS; i++) {
 		pid_t pid = fork();
 		if (pid == 0) {
-			alarm(10);
+			alarm(20); /* generous: sanitizer builds on a loaded machine */
 			int rm = 0;
 			/* the range table, the queues, the allocator */
 			if (unimem_advise(table_mem, ps, UNIMEM_ADVISE_SET_READ_MOSTLY,
@@ -158,7 +160,7 @@ static void test_queue_pending_at_fork(void)
 				 0);
 		pid_t pid = fork();
 		if (pid == 0) {
-			alarm(10);
+			alarm(20); /* generous: sanitizer builds on a loaded machine */
 			int ncanceled = 0;
 			for (int i = 0; i < N; i++) {
 				long r = unimem_event_wait(ev[i]);
@@ -195,9 +197,55 @@ static void test_queue_pending_at_fork(void)
 	munmap(mem, PAGES * ps);
 }
 
-int main(void)
+/*
+ * A fork while another thread loads the host topology for the first time
+ * (hwloc's own locks held): run in a fresh process (exec of this program),
+ * so the first use really is the first.
+ */
+static void *first_use(void *arg)
 {
+	(void)arg;
+	unimem_location_count();
+	return NULL;
+}
+
+static int first_use_child(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, first_use, NULL);
+	for (int k = 0; k < 3; k++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			alarm(20); /* generous: sanitizer builds on a loaded machine */
+			_exit(unimem_location_count() >= 1 &&
+				      unimem_prefetch(&t, 1, UNIMEM_LOC_HOST(0), 0) == 1
+			      ? 0 : 8);
+		}
+		if (wait_child(pid) != 0)
+			return 1;
+	}
+	pthread_join(t, NULL);
+	return 0;
+}
+
+static void test_first_use_at_fork(void)
+{
+	for (int i = 0; i < 5; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			execl("/proc/self/exe", "api_fork_test", "--first-use", (char *)NULL);
+			_exit(9);
+		}
+		CHECK_EQ(wait_child(pid), 0);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--first-use") == 0)
+		return first_use_child();
 	ps = (size_t)sysconf(_SC_PAGESIZE);
+	test_first_use_at_fork();
 	test_locks_held_at_fork();
 	test_queue_pending_at_fork();
 	return um_test_done("api_fork_test");
