@@ -19,13 +19,6 @@
 
 #include "um_test.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define UM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UM_TSAN 1
-#endif
-#endif
 
 #define TABLE_PAGES 4096 /* every other page advised: a big range table */
 #define FORKS 60
@@ -112,12 +105,10 @@ static void test_locks_held_at_fork(void)
 				_exit(2);
 			if (unimem_prefetch(table_mem, ps, UNIMEM_LOC_SYSTEM, 0) != 1)
 				_exit(3);
-#ifndef UM_TSAN /* TSan cannot start threads after a multi-threaded fork */
 			unimem_queue_t *cq;
 			if (unimem_queue_create(&cq) != 0)
 				_exit(3);
 			unimem_queue_destroy(cq);
-#endif
 			void *p = unimem_malloc(700 << 10), *s = unimem_malloc(32);
 			if (!p || !s)
 				_exit(4);
@@ -173,7 +164,6 @@ static void test_queue_pending_at_fork(void)
 				}
 				unimem_event_release(ev[i]);
 			}
-#ifndef UM_TSAN /* TSan cannot start threads after a multi-threaded fork */
 			/* the queue still works in the child: a new worker */
 			unimem_event_t *e;
 			if (unimem_prefetch_async(q, mem, ps, UNIMEM_LOC_SYSTEM, 0, &e) != 0 ||
@@ -181,7 +171,6 @@ static void test_queue_pending_at_fork(void)
 				_exit(7);
 			unimem_event_release(e);
 			unimem_queue_destroy(q);
-#endif
 			_exit(ncanceled ? 10 : 0);
 		}
 		int r = wait_child(pid);
@@ -221,8 +210,10 @@ static int first_use_child(void)
 				      unimem_prefetch(&t, 1, UNIMEM_LOC_HOST(0), 0) == 1
 			      ? 0 : 8);
 		}
-		if (wait_child(pid) != 0)
+		if (wait_child(pid) != 0) {
+			pthread_join(t, NULL);
 			return 1;
+		}
 	}
 	pthread_join(t, NULL);
 	return 0;
