@@ -142,6 +142,14 @@ UNIMEM_EXPORT size_t unimem_malloc_usable_size(const void *ptr);
 UNIMEM_EXPORT UNIMEM_MALLOC_ATTR void *unimem_malloc_on(size_t size,
 							unimem_location_t loc);
 
+/**
+ * unimem_collect() - give memory the allocator keeps for reuse back to the
+ * OS now: the huge-block cache, the calling thread's free pages and empty
+ * segments, and what the heaps of exited threads no longer use. Returns
+ * the number of bytes given back (unmapped or discarded).
+ */
+UNIMEM_EXPORT size_t unimem_collect(void);
+
 struct unimem_ptr_info {
 	void *base;                  /* start of the allocation */
 	size_t size;                 /* usable size of the allocation */

@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * internal.h - the seams between the parts of libunimem:
- *   alloc/   the allocator (heaps, per-thread caches, regions, ptr lookup)
- *   os.c     OS specifics (mmap, madvise, page size) - the only place that
- *            calls the kernel's memory syscalls directly
- *   backend* placement and hints behind one ops table (host: hwloc;
- *            module: /dev/unimemN)
- *   error.c  error codes and thread-local messages
+ * internal.h - core/: what every part of libunimem uses. The parts, and
+ * the one direction of calls between them:
+ *
+ *   preload/, tools  the public API (unimem.h) only
+ *   alloc/           the allocator: malloc, heap, page, segment, huge, os
+ *                      -> provider/ (map fresh memory, where pages are)
+ *                      -> ranges/   (advice forgotten with the memory)
+ *   hints/           prefetch, advise, attributes, queue
+ *                      -> provider/, ranges/
+ *   ranges/          the interval map of advice (no calls out)
+ *   provider/        where pages live: host (hwloc, mbind, move_pages) and
+ *                    device (the module's ioctls) behind one ops table;
+ *                    never calls up
+ *   core/            init, errors, version, the fork-handler registry
  */
 #ifndef UNIMEM_INTERNAL_H
 #define UNIMEM_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,33 +38,39 @@
 UM_INTERNAL int um_error(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* os.c ------------------------------------------------------------------- */
-UM_INTERNAL size_t um_os_page_size(void);
-/* Reserve and commit @size bytes aligned to @align (a power of two >= page). */
-UM_INTERNAL void *um_os_map(size_t size, size_t align);
-UM_INTERNAL void um_os_unmap(void *addr, size_t size);
-/* Give pages back to the OS, keeping the range mapped (MADV_DONTNEED). */
-UM_INTERNAL void um_os_discard(void *addr, size_t size);
-
-/* backend.c -------------------------------------------------------------- */
+/* fork.c ----------------------------------------------------------------- */
 /*
- * um_place_range() - bind fresh, not yet touched memory to @loc so its
- * pages land there when first touched (host nodes: strict bind). Called by
- * the allocator for each region it maps for a located heap.
+ * Every lock of the library is taken around fork() so that no child finds
+ * one held by a thread that does not exist there. A file owning locks
+ * declares its hooks once with UM_FORK_HOOKS(rank, prepare, parent,
+ * child): prepare runs in increasing rank (take outer locks first), parent
+ * and child in decreasing rank. Ranks, outer to inner:
  */
-UM_INTERNAL int um_place_range(void *addr, size_t size, unimem_location_t loc);
-/* Where the pages of a range are now: one location, MIXED, or NONE. */
-UM_INTERNAL unimem_location_t um_range_location(const void *addr, size_t size);
-
-/* alloc/ ----------------------------------------------------------------- */
-struct um_alloc_info {
-	void *base;
-	size_t size;
-	unimem_location_t requested;
-	void *region;
-	size_t region_size;
+enum {
+	UM_FORK_RANK_QUEUE = 10,   /* queues and events (may call everything) */
+	UM_FORK_RANK_RANGES = 20,  /* the range map */
+	UM_FORK_RANK_PROVIDER = 25, /* a provider's first probe under way */
+	UM_FORK_RANK_DEVICE = 30,  /* the module provider's context */
+	UM_FORK_RANK_ALLOC = 40,   /* allocator: heap pool, then huge cache */
+	UM_FORK_RANK_HUGE = 50,
 };
-/* O(1): the live allocation that @p points into, or false. */
-UM_INTERNAL bool um_alloc_lookup(const void *p, struct um_alloc_info *info);
+struct um_fork_hooks {
+	int rank;
+	void (*prepare)(void);
+	void (*parent)(void);
+	void (*child)(void);
+};
+#define UM_FORK_HOOKS(name, r, pre, par, chi)                                  \
+	__attribute__((used, section("um_fork_hooks"), aligned(sizeof(void *)))) \
+	static const struct um_fork_hooks name = { (r), (pre), (par), (chi) }
+/* Install the pthread_atfork handler (once; the allocator calls it as soon
+ * as a thread's heap exists, a constructor otherwise). */
+UM_INTERNAL void um_fork_install(void);
+
+/* init.c ------------------------------------------------------------------ */
+UM_INTERNAL size_t um_page_size(void);
+/* Widen [ptr, ptr + size) to pages; -EINVAL (with message) on bad input. */
+UM_INTERNAL int um_page_range(const char *what, const void *ptr, size_t size,
+			      uintptr_t *start, uintptr_t *end);
 
 #endif /* UNIMEM_INTERNAL_H */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * alloc.h - the allocator's own seams (private to src/alloc and os.c).
+ * alloc.h - the allocator's own seams (private to src/alloc; the preload
+ * library calls its malloc family directly, without a PLT hop).
  *
  * Layout, mimalloc-style:
  *   segment  4 MiB mapping aligned to 4 MiB; slice 0 holds this header, the
@@ -8,13 +9,14 @@
  *            by addr >> 22 says which 4 MiB granules are ours, so any pointer
  *            finds its segment in O(1) and foreign pointers are recognised
  *            without touching memory we do not own.
- *   page     1..32 consecutive slices holding blocks of one size class.
+ *   page     1..16 consecutive slices holding blocks of one size class.
  *   heap     one per (thread, location): per-class page queues, a thread-
  *            local fast path with no locks. Frees from other threads go to
  *            an atomic per-page list (or the heap's delayed list when the
  *            page is full) and are collected by the owner.
  *   huge     allocations above UM_SMALL_MAX get their own aligned mapping
- *            whose header is at its start (realloc through mremap).
+ *            ("huge mapping", not a segment) whose header, the same struct
+ *            um_segment of kind HUGE, is its first page (realloc: mremap).
  */
 #ifndef UM_ALLOC_H
 #define UM_ALLOC_H
@@ -43,6 +45,18 @@
 enum um_segment_kind { UM_SEG_SMALL = 1, UM_SEG_HUGE = 2 };
 enum um_huge_state { UM_HUGE_LIVE = 1, UM_HUGE_CACHED = 2 };
 
+/*
+ * Out-of-band pages (heaps on a device): the allocator never touches their
+ * blocks, which would fault device pages back to host memory. Which blocks
+ * are out is a bitmap in the segment's header slice (host memory: only the
+ * data slices are placed), set and cleared atomically by any thread; the
+ * free list, the free tag and remote-free lists are not used.
+ */
+#define UM_PAGE_IN_USE 1
+#define UM_PAGE_OOB 2 /* page->in_use of an out-of-band page */
+#define UM_OOB_BITS_OFFSET (UM_SLICE_SIZE / 2)
+#define UM_OOB_WORDS_PER_SLICE (UM_SLICE_SIZE / UM_MIN_ALIGN / 64)
+
 /* Thread ids are ours (never reused), 0 = no thread yet, ~0 = abandoned. */
 #define UM_TID_NONE 0
 #define UM_TID_ABANDONED UINT64_MAX
@@ -58,12 +72,16 @@ enum um_huge_state { UM_HUGE_LIVE = 1, UM_HUGE_CACHED = 2 };
  */
 #define UM_TF_FULL ((uintptr_t)1)
 #define UM_TF_NOTIFIED ((uintptr_t)2)
+/* A remote free is pushing onto page->heap's delayed list: the heap must
+ * not change until it is NOTIFIED (reclaiming an abandoned heap waits). */
+#define UM_TF_FREEING ((uintptr_t)3)
 #define UM_TF_STATE ((uintptr_t)3)
 
 struct um_heap;
 struct um_tld;
 
-struct um_page {
+/* 128 bytes, aligned: free's fields in one cache line, index by shift. */
+struct __attribute__((aligned(128))) um_page {
 	void *free;         /* owner's free list */
 	uint32_t used;      /* blocks out (remote frees count until collected) */
 	uint32_t capacity;  /* blocks carved so far (carving is lazy) */
@@ -75,6 +93,10 @@ struct um_page {
 	uint8_t in_full;    /* owner's view: in heap->full */
 	uint8_t in_use;
 	uint8_t *start;
+	uint64_t div_magic; /* um_div_magic(block_size): the free path's grid check;
+			     * 0 when not in use, and for out-of-band pages */
+	_Atomic uint32_t oob_used; /* out-of-band pages: blocks out */
+	uint32_t oob_hint;         /* out-of-band pages: first bitmap word to look at */
 	_Atomic uintptr_t thread_free; /* remote frees | UM_TF_FULL */
 	struct um_page *next, *prev;
 	struct um_heap *heap;
@@ -95,7 +117,7 @@ struct um_segment {
 	struct um_segment *cache_next;
 	/* small only */
 	_Atomic uint64_t owner_tid;
-	struct um_heap *heap;
+	struct um_heap *heap;   /* atomic accesses: read by remote frees */
 	struct um_segment *next, *prev;
 	uint64_t used_mask;     /* slices in pages (bit 0: this header) */
 	uint64_t dirty_mask;    /* free slices not yet discarded */
@@ -114,6 +136,7 @@ struct um_heap {
 	struct um_tld *tld;
 	unimem_location_t loc;
 	int slot;
+	bool oob;                  /* metadata out of band (device locations) */
 	_Atomic uintptr_t delayed; /* remote frees into full pages */
 	struct um_page_queue queue[UM_CLASSES];
 	struct um_page_queue full;
@@ -129,7 +152,16 @@ struct um_tld {
 	uint64_t tid;
 	struct um_heap *heaps[UM_LOC_SLOTS];
 	struct um_tld *pool_next;
+	/* Huge blocks this thread allocated minus those it freed (any
+	 * thread's blocks): written by the owner only, summed over all tlds
+	 * by the statistics. Kept when a tld is reused. No atomic RMW on the
+	 * huge paths. */
+	int64_t huge_count, huge_bytes;
+	struct um_tld *all_next; /* every tld ever made */
 };
+
+/* Count a huge allocation (+) or free (-) on the calling thread. */
+UM_INTERNAL void um_huge_account(int64_t count, int64_t bytes);
 
 /* The calling thread's heap for the default location (&um_heap_empty
  * before the thread's first allocation) and its thread data. */
@@ -139,6 +171,13 @@ extern __thread struct um_tld *um_thread_tld
 	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
 /* Its tid (UM_TID_NONE before): one TLS load on free's owner check. */
 extern __thread uint64_t um_thread_tid
+	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
+/* The small segment of this thread's last local free, or UM_NO_SEGMENT
+ * (odd: never a segment address, so no pointer matches it, NULL
+ * included). Only ever one this thread owns; reset when it unmaps it and
+ * at exit. */
+#define UM_NO_SEGMENT ((struct um_segment *)1)
+extern __thread struct um_segment *um_thread_segment
 	__attribute__((tls_model("initial-exec"))) UM_INTERNAL;
 extern struct um_heap um_heap_empty UM_INTERNAL;
 extern struct um_page um_page_empty UM_INTERNAL;
@@ -172,6 +211,30 @@ static inline size_t um_class_size(size_t cls)
 	return ((size_t)1 << b) + (k % 4 + 1) * ((size_t)1 << (b - 2));
 }
 
+/*
+ * Is a page offset on the block grid? Lemire's divisibility test: n is a
+ * multiple of d iff n * M < M with M = 2^64 / d (rounded up), for any
+ * 32-bit n. One multiply on free's fast path instead of a division.
+ */
+static inline uint64_t um_div_magic(uint32_t d) { return UINT64_MAX / d + 1; }
+static inline bool um_on_grid(uint32_t off, uint64_t magic)
+{
+	return (uint64_t)off * magic < magic;
+}
+
+/*
+ * A freed small block carries a tag in its second word (every block has
+ * 16 bytes): its address xor a per-process random cookie. Allocation clears
+ * it, so a free that finds the tag is a double free (a live block holding
+ * exactly that value by chance: 2^-64).
+ */
+extern uintptr_t um_free_cookie UM_INTERNAL;
+static inline uintptr_t um_free_tag(const void *p) { return (uintptr_t)p ^ um_free_cookie; }
+static inline void um_block_clear_tag(void *b)
+{
+	__atomic_store_n(&((uintptr_t *)b)[1], 0, __ATOMIC_RELAXED); /* a plain mov */
+}
+
 /* registry (segment.c) ------------------------------------------------- */
 extern _Atomic(_Atomic(struct um_segment *) *) um_registry[] UM_INTERNAL;
 #define UM_REG_LEAF_SHIFT 14
@@ -192,6 +255,23 @@ static inline struct um_segment *um_segment_of(const void *p)
 		memory_order_acquire);
 }
 
+_Static_assert(sizeof(struct um_segment) <= UM_OOB_BITS_OFFSET,
+	       "the out-of-band bitmap follows the segment header in slice 0");
+
+static inline _Atomic uint64_t *um_oob_bits(struct um_segment *seg, const struct um_page *page)
+{
+	return (_Atomic uint64_t *)((uint8_t *)seg + UM_OOB_BITS_OFFSET) +
+	       (size_t)page->slice_index * UM_OOB_WORDS_PER_SLICE;
+}
+
+/* Blocks out of @page (the owner's count, or the out-of-band one). */
+static inline uint32_t um_page_used(const struct um_page *page)
+{
+	return page->in_use == UM_PAGE_OOB
+		       ? atomic_load_explicit(&page->oob_used, memory_order_relaxed)
+		       : page->used;
+}
+
 static inline struct um_page *um_page_of(struct um_segment *seg, const void *p)
 {
 	size_t idx = ((uintptr_t)p - (uintptr_t)seg) >> UM_SLICE_SHIFT;
@@ -201,29 +281,91 @@ static inline struct um_page *um_page_of(struct um_segment *seg, const void *p)
 UM_INTERNAL int um_registry_set(void *base, size_t size, struct um_segment *seg);
 UM_INTERNAL void um_registry_clear(void *base, size_t size, struct um_segment *seg);
 
-/* segments and huge mappings (segment.c) ------------------------------- */
+/* segments (segment.c) and huge mappings (huge.c) ----------------------- */
 UM_INTERNAL struct um_segment *um_segment_new(struct um_heap *heap);
 UM_INTERNAL void um_segment_delete(struct um_segment *seg);
 UM_INTERNAL void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align,
 				bool zero);
 UM_INTERNAL __attribute__((noinline)) void um_huge_free(struct um_segment *seg, void *p);
 UM_INTERNAL void *um_huge_realloc(struct um_segment *seg, void *p, size_t size);
-UM_INTERNAL void um_huge_lock_for_fork(void);
-UM_INTERNAL void um_huge_unlock_after_fork(void);
+/* Unmap every cached huge mapping; bytes unmapped. */
+UM_INTERNAL size_t um_huge_cache_flush(void);
 static inline size_t um_huge_usable(const struct um_segment *seg)
 {
 	return seg->map_size - seg->huge_offset;
 }
-/* Bind fresh memory of @heap's location, with malloc inside the backend
- * served by the thread's unlocated heap (no recursion into @heap). */
-UM_INTERNAL int um_place_fresh(struct um_heap *heap, void *addr, size_t size);
+/*
+ * The allocator's two outside calls (segment.c). um_alloc_place(): fresh
+ * memory of a located heap goes to @loc before its first touch (provider
+ * map, BIND) and the range map records that placement. Advice does not
+ * outlive the memory: um_alloc_forget() when a range is unmapped or mapped
+ * fresh, um_alloc_reuse() when freed memory goes to a new owner (records
+ * dropped, a preferred-location policy back to @placement, the providers'
+ * attributes back to their defaults). Both cost an atomic load while
+ * nothing was ever advised.
+ */
+UM_INTERNAL int um_alloc_place(unimem_location_t loc, void *addr, size_t size);
+UM_INTERNAL void um_alloc_forget(void *addr, size_t size);
+UM_INTERNAL void um_alloc_reuse(void *addr, size_t size, unimem_location_t placement);
+/* O(1): the live allocation that @p points into, or false. */
+struct um_alloc_info {
+	void *base;
+	size_t size;
+	unimem_location_t requested;
+	void *region;
+	size_t region_size;
+};
+UM_INTERNAL bool um_alloc_lookup(const void *p, struct um_alloc_info *info);
 
-/* heaps, pages, threads (heap.c) --------------------------------------- */
+static inline struct um_segment *um_segment_of_page(const struct um_page *page)
+{
+	return (struct um_segment *)((uintptr_t)page & ~UM_SEGMENT_MASK);
+}
+
+static inline uint64_t um_slice_bits(int idx, int n)
+{
+	uint64_t run = n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1);
+	return run << idx;
+}
+
+/* pages (page.c) --------------------------------------------------------- */
+UM_INTERNAL void um_queue_remove(struct um_heap *heap, struct um_page_queue *q,
+				 struct um_page *page);
+UM_INTERNAL void um_queue_push_front(struct um_heap *heap, struct um_page_queue *q,
+				     struct um_page *page);
+UM_INTERNAL void um_queue_push_back(struct um_heap *heap, struct um_page_queue *q,
+				    struct um_page *page);
+/* Give an empty page's slices back to its segment; @force also unmaps the
+ * segment when it empties. */
+UM_INTERNAL void um_page_release(struct um_heap *heap, struct um_page *page, bool force);
+UM_INTERNAL void um_page_take_list(struct um_page *page, uintptr_t list);
+/* Move frees made by other threads onto the owner's list. */
+UM_INTERNAL void um_page_collect(struct um_page *page);
+UM_INTERNAL void um_free_owned(struct um_page *page, void *p);
+UM_INTERNAL void um_heap_process_delayed(struct um_heap *heap);
+/* Discard a heap's freed slices; bytes discarded. */
+UM_INTERNAL size_t um_heap_purge(struct um_heap *heap);
+UM_INTERNAL void um_heap_unlink_segment(struct um_heap *heap, struct um_segment *seg);
+
+/* heaps, threads (heap.c) ------------------------------------------------ */
+/* @heap needs memory: it takes over an abandoned heap of its slot, if any. */
+UM_INTERNAL bool um_heap_reclaim(struct um_heap *heap);
+/* A remote free went into abandoned heap @from: the freeing thread takes
+ * it over, if it is still abandoned. */
+UM_INTERNAL void um_reclaim_heap(struct um_heap *from);
 UM_INTERNAL struct um_heap *um_thread_init(void);
 UM_INTERNAL struct um_heap *um_heap_for_location(unimem_location_t loc);
 UM_INTERNAL void *um_heap_alloc_class(struct um_heap *heap, size_t cls);
+/* The calling thread takes over every abandoned heap (unimem_collect). */
+UM_INTERNAL size_t um_alloc_reclaim_all(void);
+/* Give back what @heap (the caller's) does not use; bytes unmapped or discarded. */
+UM_INTERNAL size_t um_heap_collect(struct um_heap *heap);
 UM_INTERNAL __attribute__((noinline)) void um_free_remote(struct um_page *page, void *p);
 UM_INTERNAL __attribute__((noinline)) void um_page_free_slow(struct um_page *page);
+/* free() of a block of an out-of-band page (any thread). */
+UM_INTERNAL void um_oob_free(struct um_segment *seg, struct um_page *page, void *p);
+/* Is out-of-band block @base free? (unimem_ptr_info) */
+UM_INTERNAL bool um_oob_is_free(struct um_segment *seg, struct um_page *page, const void *base);
 UM_INTERNAL void um_alloc_set_default_location(unimem_location_t loc);
 UM_INTERNAL unimem_location_t um_alloc_default_location(void);
 UM_INTERNAL void um_lock(void);
@@ -240,7 +382,9 @@ UM_INTERNAL void um_free(void *p);
 UM_INTERNAL void *um_aligned(size_t align, size_t size);
 UM_INTERNAL size_t um_usable_size(const void *p);
 UM_INTERNAL __attribute__((noinline, cold)) void um_report_invalid(const char *what,
-							      const void *p);
+							      const void *p,
+							      const char *why);
+#define UM_NOT_LIVE "not a live unimem allocation"
 
 /* counters for tests and UNIMEM_PRELOAD_STATS */
 struct um_alloc_stats {
@@ -250,15 +394,25 @@ struct um_alloc_stats {
 	uint64_t huge_total;
 	uint64_t invalid_frees;     /* foreign or double frees caught */
 	uint64_t heaps_abandoned;   /* heaps of exited threads not yet adopted */
+	uint64_t huge_bytes;        /* mapped for live huge allocations */
+	uint64_t page_bytes;        /* of small segments, in pages (blocks live or free) */
 };
 UM_INTERNAL void um_alloc_get_stats(struct um_alloc_stats *st);
 extern _Atomic uint64_t um_stat_segments UM_INTERNAL;
 extern _Atomic uint64_t um_stat_segments_total UM_INTERNAL;
-extern _Atomic uint64_t um_stat_huge UM_INTERNAL;
 extern _Atomic uint64_t um_stat_huge_total UM_INTERNAL;
 extern _Atomic uint64_t um_stat_invalid UM_INTERNAL;
+extern _Atomic uint64_t um_stat_page_bytes UM_INTERNAL; /* slices in small pages */
 
-/* os.c extras, used by the allocator only */
+/* os.c: the OS layer ------------------------------------------------------ */
+/* Reserve and commit @size bytes aligned to @align (a power of two >= page). */
+UM_INTERNAL void *um_os_map(size_t size, size_t align);
+UM_INTERNAL void um_os_unmap(void *addr, size_t size);
+/* Give pages back to the OS, keeping the range mapped (MADV_DONTNEED). */
+UM_INTERNAL void um_os_discard(void *addr, size_t size);
+UM_INTERNAL uintptr_t um_os_random(void);
+/* Map @size bytes so that address + @offset is aligned to @align. */
+UM_INTERNAL void *um_os_map_at_offset(size_t size, size_t align, size_t offset);
 UM_INTERNAL void *um_os_remap(void *addr, size_t old_size, size_t new_size,
 			      size_t align);
 

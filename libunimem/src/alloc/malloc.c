@@ -2,18 +2,19 @@
 /*
  * malloc.c - the malloc family with C semantics, unimem_malloc_on and the
  * O(1) pointer lookup. The fast paths are here; everything that may take
- * a lock or make a syscall is in heap.c / segment.c.
+ * a lock or make a syscall is in page.c, heap.c, segment.c and huge.c.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "alloc.h"
+#include "alloc/alloc.h"
+#include "provider/provider.h"
 
 /* ---- diagnostics ----------------------------------------------------- */
 
-void um_report_invalid(const char *what, const void *p)
+void um_report_invalid(const char *what, const void *p, const char *why)
 {
 	uint64_t n = atomic_fetch_add_explicit(&um_stat_invalid, 1,
 					       memory_order_relaxed);
@@ -21,8 +22,7 @@ void um_report_invalid(const char *what, const void *p)
 		return; /* a bug report needs the first few, not a flood */
 	char msg[160];
 	int len = snprintf(msg, sizeof(msg),
-			   "unimem: %s(%p): not a live unimem allocation; ignored\n",
-			   what, p);
+			   "unimem: %s(%p): %s; ignored\n", what, p, why);
 	if (len > 0) {
 		ssize_t r = write(STDERR_FILENO, msg,
 				  (size_t)len < sizeof(msg) ? (size_t)len : sizeof(msg) - 1);
@@ -59,6 +59,18 @@ static struct um_segment *um_block_of(const void *p, struct um_page **pagep)
 	return seg;
 }
 
+/* Free's fast path found no grid: an out-of-band page, or a bad pointer. */
+static __attribute__((noinline, cold)) void um_free_off_grid(struct um_segment *seg,
+							      struct um_page *page, void *p)
+{
+	uint8_t in_use = __atomic_load_n(&page->in_use, __ATOMIC_RELAXED);
+	if (in_use == UM_PAGE_OOB)
+		um_oob_free(seg, page, p);
+	else
+		um_report_invalid("free", p, in_use ? "pointer into the middle of a block"
+						    : UM_NOT_LIVE);
+}
+
 /* ---- allocation ------------------------------------------------------ */
 
 static void *um_malloc_slow(struct um_heap *heap, size_t size)
@@ -83,6 +95,7 @@ static inline void *um_heap_malloc(struct um_heap *heap, size_t size)
 		if (um_likely(b != NULL)) {
 			page->free = *(void **)b;
 			page->used++;
+			um_block_clear_tag(b);
 			return b;
 		}
 	}
@@ -94,31 +107,58 @@ void *um_malloc(size_t size)
 	return um_heap_malloc(um_thread_heap, size);
 }
 
+/* A small block of a live page, checked: push it where it belongs. */
+static inline void um_free_small(struct um_segment *seg, void *p, bool owned)
+{
+	/* slice 0 (the header) maps to pages[0], never in use */
+	struct um_page *page = um_page_of(seg, p);
+	/* Bad frees are caught before they can touch a free list. A page
+	 * not in use has div_magic 0, which puts nothing on the grid. */
+	if (um_unlikely(!um_on_grid((uint32_t)((uint8_t *)p - page->start),
+				   page->div_magic))) {
+		um_free_off_grid(seg, page, p);
+		return;
+	}
+	uintptr_t tag = um_free_tag(p);
+	if (um_unlikely(((uintptr_t *)p)[1] == tag)) {
+		um_report_invalid("free", p, "double free");
+		return;
+	}
+	/* atomic for unimem_ptr_info() from other threads; a plain mov */
+	__atomic_store_n(&((uintptr_t *)p)[1], tag, __ATOMIC_RELAXED);
+	if (um_likely(owned)) {
+		*(void **)p = page->free;
+		page->free = p;
+		if (um_unlikely(--page->used == 0 || page->in_full))
+			um_page_free_slow(page);
+	} else {
+		um_free_remote(page, p);
+	}
+}
+
 void um_free(void *p)
 {
+	/* The segment of this thread's last local free: it is ours and
+	 * alive (cleared when we unmap it or exit), so a block in it needs
+	 * neither the registry nor the owner check. */
+	struct um_segment *seg = (struct um_segment *)((uintptr_t)p & ~UM_SEGMENT_MASK);
+	if (um_likely(seg == um_thread_segment && ((uintptr_t)p & (UM_MIN_ALIGN - 1)) == 0)) {
+		um_free_small(seg, p, true);
+		return;
+	}
 	if (p == NULL)
 		return;
-	struct um_segment *seg = um_segment_of(p);
+	seg = um_segment_of(p);
 	if (um_unlikely(seg == NULL || ((uintptr_t)p & (UM_MIN_ALIGN - 1)) != 0)) {
-		um_report_invalid("free", p);
+		um_report_invalid("free", p, UM_NOT_LIVE);
 		return;
 	}
 	if (um_likely(seg->kind == UM_SEG_SMALL)) {
-		/* slice 0 (the header) maps to pages[0], never in use */
-		struct um_page *page = um_page_of(seg, p);
-		if (um_unlikely(!page->in_use)) {
-			um_report_invalid("free", p);
-			return;
-		}
-		if (um_likely(atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
-			      um_thread_tid)) {
-			*(void **)p = page->free;
-			page->free = p;
-			if (um_unlikely(--page->used == 0 || page->in_full))
-				um_page_free_slow(page);
-		} else {
-			um_free_remote(page, p);
-		}
+		bool owned = atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
+			     um_thread_tid;
+		if (owned)
+			um_thread_segment = seg;
+		um_free_small(seg, p, owned);
 		return;
 	}
 	um_huge_free(seg, p);
@@ -169,7 +209,7 @@ void *um_realloc(void *p, size_t size)
 	struct um_page *page;
 	struct um_segment *seg = um_block_of(p, &page);
 	if (seg == NULL) {
-		um_report_invalid("realloc", p);
+		um_report_invalid("realloc", p, UM_NOT_LIVE);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -281,6 +321,18 @@ void *unimem_malloc_on(size_t size, unimem_location_t loc)
 	return NULL;
 }
 
+size_t unimem_collect(void)
+{
+	size_t bytes = um_huge_cache_flush();
+	um_alloc_reclaim_all();
+	struct um_tld *tld = um_thread_tld;
+	if (tld != NULL)
+		for (int i = 0; i < UM_LOC_SLOTS; i++)
+			if (tld->heaps[i])
+				bytes += um_heap_collect(tld->heaps[i]);
+	return bytes;
+}
+
 bool um_alloc_lookup(const void *p, struct um_alloc_info *info)
 {
 	struct um_segment *seg = um_segment_of(p);
@@ -298,16 +350,31 @@ bool um_alloc_lookup(const void *p, struct um_alloc_info *info)
 		info->region = seg;
 		info->region_size = seg->map_size;
 	} else {
-		if ((uintptr_t)p - (uintptr_t)seg < UM_SLICE_SIZE)
+		/* Another thread owns the page: its fields are read atomically
+		 * (in_use is published last, with release). */
+		size_t idx = ((uintptr_t)p - (uintptr_t)seg) >> UM_SLICE_SHIFT;
+		if (idx == 0)
 			return false;
-		struct um_page *page = um_page_of(seg, p);
-		if (!page->in_use)
+		struct um_page *page =
+			&seg->pages[__atomic_load_n(&seg->slice_page[idx], __ATOMIC_RELAXED)];
+		if (!__atomic_load_n(&page->in_use, __ATOMIC_ACQUIRE))
 			return false;
-		size_t i = (size_t)((const uint8_t *)p - page->start) / page->block_size;
-		if (i >= page->reserved)
-			return false; /* tail of the page past the last block */
-		info->base = page->start + i * page->block_size;
-		info->size = page->block_size;
+		uint8_t *start = __atomic_load_n(&page->start, __ATOMIC_RELAXED);
+		uint32_t bs = __atomic_load_n(&page->block_size, __ATOMIC_RELAXED);
+		uint32_t carved = __atomic_load_n(&page->capacity, __ATOMIC_RELAXED);
+		if ((const uint8_t *)p < start || bs == 0)
+			return false;
+		size_t i = (size_t)((const uint8_t *)p - start) / bs;
+		if (i >= carved)
+			return false; /* not carved yet, or past the last block */
+		uint8_t *base = start + i * bs;
+		if (__atomic_load_n(&page->in_use, __ATOMIC_RELAXED) == UM_PAGE_OOB
+			    ? um_oob_is_free(seg, page, base)
+			    : __atomic_load_n(&((uintptr_t *)base)[1], __ATOMIC_RELAXED) ==
+				      um_free_tag(base))
+			return false; /* freed */
+		info->base = base;
+		info->size = bs;
 		info->region = seg;
 		info->region_size = UM_SEGMENT_SIZE;
 	}
@@ -326,7 +393,7 @@ int unimem_ptr_info(const void *ptr, struct unimem_ptr_info *info)
 	info->base = ai.base;
 	info->size = ai.size;
 	info->requested = ai.requested;
-	info->location = um_range_location(ai.base, ai.size);
+	info->location = um_provider_where(ai.base, ai.size);
 	info->region = ai.region;
 	info->region_size = ai.region_size;
 	return 0;

@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * segment.c - the registry of our 4 MiB granules, small segments, and huge
- * allocations (own mapping, mremap on realloc, a small cache so a loop of
- * 1 MiB malloc/free does not mmap every time).
+ * segment.c - the registry of our 4 MiB granules, small segments, and the
+ * allocator's two outside calls: placing fresh memory (providers) and
+ * forgetting advice with the memory (the range map).
  */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
-#include "alloc.h"
+#include "alloc/alloc.h"
+#include "provider/provider.h"
+#include "ranges/ranges.h"
 
-_Atomic uint64_t um_stat_segments, um_stat_segments_total, um_stat_huge,
-	um_stat_huge_total, um_stat_invalid;
+_Atomic uint64_t um_stat_segments, um_stat_segments_total, um_stat_huge_total,
+	um_stat_invalid, um_stat_page_bytes;
 
 /* Two levels: 2^11 leaves of 2^14 granules cover the 47-bit user space.
  * Leaves are mapped on demand and never freed (128 KiB each). */
@@ -67,19 +69,45 @@ void um_registry_clear(void *base, size_t size, struct um_segment *seg)
 	}
 }
 
-int um_place_fresh(struct um_heap *heap, void *addr, size_t size)
+int um_alloc_place(unimem_location_t loc, void *addr, size_t size)
 {
-	if (heap->loc == UNIMEM_LOC_NONE)
+	if (loc == UNIMEM_LOC_NONE)
 		return 0;
-	/* The backend may malloc (hwloc does): serve that from the thread's
-	 * unlocated heap, never from the heap being grown. */
-	struct um_heap *saved = um_thread_heap;
-	struct um_heap *plain = um_heap_for_location(UNIMEM_LOC_NONE);
-	if (plain != NULL && plain != heap)
-		um_thread_heap = plain;
-	int err = um_place_range(addr, size, heap->loc);
-	um_thread_heap = saved;
+	/* the heap's location was checked when it got its slot */
+	int err = um_provider_of(loc)->map(addr, size, loc, UM_MAP_BIND);
+	if (err == 0) {
+		struct um_range_change c = { UM_CH_PLACEMENT, loc };
+		uintptr_t s = (uintptr_t)addr, ps = um_page_size();
+		(void)um_ranges_update(s & ~(ps - 1), (s + size + ps - 1) & ~(ps - 1), &c);
+	}
 	return err;
+}
+
+void um_alloc_forget(void *addr, size_t size)
+{
+	uintptr_t s = (uintptr_t)addr, ps = um_page_size();
+	if (um_ranges_count())
+		um_ranges_forget(s & ~(ps - 1), (s + size + ps - 1) & ~(ps - 1));
+}
+
+void um_alloc_reuse(void *addr, size_t size, unimem_location_t placement)
+{
+	if (um_ranges_count() == 0 &&
+	    !atomic_load_explicit(&um_device_advised, memory_order_relaxed))
+		return; /* nothing was ever advised */
+	uintptr_t s = (uintptr_t)addr & ~(um_page_size() - 1), e = (uintptr_t)addr + size;
+	if (um_ranges_count() && um_ranges_forget(s, e)) {
+		/* a preferred location was a host policy: back to the placement */
+		um_provider_map((void *)s, e - s,
+				UNIMEM_LOC_KIND(placement) == UNIMEM_LOC_KIND_HOST ? placement
+										   : UNIMEM_LOC_NONE,
+				UM_MAP_BIND);
+		if (placement != UNIMEM_LOC_NONE) {
+			struct um_range_change c = { UM_CH_PLACEMENT, placement };
+			(void)um_ranges_update(s, e, &c);
+		}
+	}
+	um_provider_unmap((void *)s, e - s);
 }
 
 struct um_segment *um_segment_new(struct um_heap *heap)
@@ -89,7 +117,12 @@ struct um_segment *um_segment_new(struct um_heap *heap)
 		errno = ENOMEM;
 		return NULL;
 	}
-	int err = um_place_fresh(heap, seg, UM_SEGMENT_SIZE);
+	/* what was advised where the application had memory before is gone */
+	um_alloc_forget(seg, UM_SEGMENT_SIZE);
+	/* On a device the header slice stays in host memory (a host bind of
+	 * part of the mapping would split its VMA for nothing). */
+	size_t skip = heap->oob ? UM_SLICE_SIZE : 0;
+	int err = um_alloc_place(heap->loc, (uint8_t *)seg + skip, UM_SEGMENT_SIZE - skip);
 	if (err == 0)
 		err = um_registry_set(seg, UM_SEGMENT_SIZE, seg);
 	if (err != 0) {
@@ -102,7 +135,7 @@ struct um_segment *um_segment_new(struct um_heap *heap)
 	seg->kind = UM_SEG_SMALL;
 	seg->map_size = UM_SEGMENT_SIZE;
 	seg->loc = heap->loc;
-	seg->heap = heap;
+	__atomic_store_n(&seg->heap, heap, __ATOMIC_RELAXED);
 	seg->used_mask = 1; /* slice 0: this header */
 	atomic_store_explicit(&seg->owner_tid, heap->tid, memory_order_release);
 	atomic_fetch_add_explicit(&um_stat_segments, 1, memory_order_relaxed);
@@ -112,207 +145,11 @@ struct um_segment *um_segment_new(struct um_heap *heap)
 
 void um_segment_delete(struct um_segment *seg)
 {
+	if (um_thread_segment == seg)
+		um_thread_segment = UM_NO_SEGMENT;
+	um_alloc_forget(seg, UM_SEGMENT_SIZE);
 	um_registry_clear(seg, UM_SEGMENT_SIZE, seg);
 	seg->magic = 0;
 	um_os_unmap(seg, UM_SEGMENT_SIZE);
 	atomic_fetch_sub_explicit(&um_stat_segments, 1, memory_order_relaxed);
-}
-
-/* ---- huge ------------------------------------------------------------ */
-
-/*
- * Freed huge mappings kept for reuse, so a loop of 1 MiB malloc/free (or
- * a producer/consumer pair) does not mmap, fault and munmap every time.
- * Bounded in count and bytes; an entry idle for UM_HUGE_IDLE_MS is
- * discarded (its pages go back to the OS, the mapping stays).
- */
-#define UM_HUGE_CACHE_MAX 128
-#define UM_HUGE_CACHE_BYTES ((size_t)256 << 20)
-#define UM_HUGE_IDLE_MS 250
-static uint64_t um_huge_aged_ms;
-static pthread_mutex_t um_huge_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct um_segment *um_huge_cache; /* newest first */
-static size_t um_huge_cache_count, um_huge_cache_bytes;
-
-/* Caller holds um_huge_mutex. Scans at most every 50 ms. */
-static void um_huge_cache_age(uint64_t now)
-{
-	if (now - um_huge_aged_ms < 50)
-		return;
-	um_huge_aged_ms = now;
-	for (struct um_segment *s = um_huge_cache; s; s = s->cache_next) {
-		if (!s->huge_discarded && now - s->cached_at_ms >= UM_HUGE_IDLE_MS) {
-			um_os_discard((uint8_t *)s + s->huge_offset,
-				      s->map_size - s->huge_offset);
-			s->huge_discarded = true;
-			s->huge_zero = true; /* private anonymous: refaults as zero */
-		}
-	}
-}
-
-void um_huge_lock_for_fork(void) { pthread_mutex_lock(&um_huge_mutex); }
-void um_huge_unlock_after_fork(void) { pthread_mutex_unlock(&um_huge_mutex); }
-
-static size_t um_huge_offset(size_t align)
-{
-	size_t off = um_os_page_size();
-	return align > off ? align : off;
-}
-
-static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
-					     unimem_location_t loc)
-{
-	struct um_segment *found = NULL;
-	uint64_t now = um_now_ms();
-	pthread_mutex_lock(&um_huge_mutex);
-	um_huge_cache_age(now);
-	for (struct um_segment **pp = &um_huge_cache; *pp; pp = &(*pp)->cache_next) {
-		struct um_segment *s = *pp;
-		/* big enough but not wasteful, same placement */
-		if (s->loc == loc && s->huge_offset == offset &&
-		    s->map_size >= map_size && s->map_size - map_size <= map_size / 4) {
-			*pp = s->cache_next;
-			um_huge_cache_count--;
-			um_huge_cache_bytes -= s->map_size;
-			found = s;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&um_huge_mutex);
-	return found;
-}
-
-static void um_huge_unmap(struct um_segment *seg)
-{
-	um_registry_clear(seg, seg->map_size, seg);
-	seg->magic = 0;
-	um_os_unmap(seg, seg->map_size);
-}
-
-void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
-{
-	size_t ps = um_os_page_size();
-	size_t offset = um_huge_offset(align);
-	size_t map_size = offset + ((size + ps - 1) & ~(ps - 1));
-	if (size > PTRDIFF_MAX || map_size < size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	size_t map_align = align > UM_SEGMENT_SIZE ? align : UM_SEGMENT_SIZE;
-	unimem_location_t loc = heap->loc;
-
-	struct um_segment *seg = um_huge_cache_take(map_size, offset, loc);
-	if (seg == NULL) {
-		seg = um_os_map(map_size, map_align);
-		if (seg == NULL) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		int err = um_place_fresh(heap, seg, map_size);
-		if (err == 0)
-			err = um_registry_set(seg, map_size, seg);
-		if (err != 0) {
-			um_os_unmap(seg, map_size);
-			errno = -err;
-			return NULL;
-		}
-		seg->magic = UM_SEG_MAGIC;
-		seg->kind = UM_SEG_HUGE;
-		seg->map_size = map_size;
-		seg->loc = loc;
-		seg->huge_offset = offset;
-		seg->huge_zero = true;
-		atomic_fetch_add_explicit(&um_stat_huge_total, 1, memory_order_relaxed);
-	}
-	uint8_t *p = (uint8_t *)seg + offset;
-	if (zero && !seg->huge_zero)
-		memset(p, 0, size); /* the rest is never handed out as zero */
-	seg->huge_zero = false;
-	atomic_store_explicit(&seg->huge_state, UM_HUGE_LIVE, memory_order_release);
-	atomic_fetch_add_explicit(&um_stat_huge, 1, memory_order_relaxed);
-	return p;
-}
-
-void um_huge_free(struct um_segment *seg, void *p)
-{
-	int live = UM_HUGE_LIVE;
-	if ((uint8_t *)p != (uint8_t *)seg + seg->huge_offset ||
-	    !atomic_compare_exchange_strong(&seg->huge_state, &live, UM_HUGE_CACHED)) {
-		um_report_invalid("free", p);
-		return;
-	}
-	atomic_fetch_sub_explicit(&um_stat_huge, 1, memory_order_relaxed);
-	struct um_segment *evict = NULL;
-	uint64_t now = um_now_ms();
-	pthread_mutex_lock(&um_huge_mutex);
-	um_huge_cache_age(now);
-	if (seg->map_size <= UM_HUGE_CACHE_BYTES / 4) {
-		seg->cached_at_ms = now;
-		seg->huge_discarded = false;
-		seg->cache_next = um_huge_cache;
-		um_huge_cache = seg;
-		um_huge_cache_count++;
-		um_huge_cache_bytes += seg->map_size;
-		seg = NULL;
-		/* over budget: drop the oldest (the tail) */
-		if (um_huge_cache_count > UM_HUGE_CACHE_MAX ||
-		    um_huge_cache_bytes > UM_HUGE_CACHE_BYTES) {
-			struct um_segment **pp = &um_huge_cache;
-			while ((*pp)->cache_next)
-				pp = &(*pp)->cache_next;
-			evict = *pp;
-			*pp = NULL;
-			um_huge_cache_count--;
-			um_huge_cache_bytes -= evict->map_size;
-		}
-	}
-	pthread_mutex_unlock(&um_huge_mutex);
-	if (seg)
-		um_huge_unmap(seg);
-	if (evict)
-		um_huge_unmap(evict);
-}
-
-void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
-{
-	size_t ps = um_os_page_size();
-	size_t offset = seg->huge_offset;
-	size_t need = offset + ((size + ps - 1) & ~(ps - 1));
-	if (size > PTRDIFF_MAX || need < size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	/* fits, and not shrinking by more than half: keep it */
-	if (need <= seg->map_size && need >= seg->map_size / 2)
-		return p;
-
-	size_t old_size = seg->map_size;
-	unimem_location_t loc = seg->loc;
-	struct um_segment *nseg =
-		um_os_remap(seg, old_size, need, offset > UM_SEGMENT_SIZE ? offset : UM_SEGMENT_SIZE);
-	if (nseg == NULL) {
-		if (need <= old_size)
-			return p; /* could not shrink: harmless */
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (nseg != seg) {
-		/* moved: the old granules are no longer ours */
-		um_registry_clear(seg, old_size, seg);
-	} else if (need < old_size) {
-		um_registry_clear((uint8_t *)seg + need, old_size - need, seg);
-		um_registry_set(seg, need, seg); /* the shared granule */
-	}
-	nseg->map_size = need;
-	if (need > old_size && loc != UNIMEM_LOC_NONE) {
-		/* mremap keeps the policy of the moved part; bind the new tail */
-		struct um_heap h = { .loc = loc };
-		um_place_fresh(&h, (uint8_t *)nseg + old_size, need - old_size);
-	}
-	if (um_registry_set(nseg, need, nseg) != 0) {
-		/* cannot happen below 2^47; keep it consistent anyway */
-		errno = ENOMEM;
-		return NULL;
-	}
-	return (uint8_t *)nseg + offset;
 }

@@ -10,7 +10,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -125,6 +127,12 @@ int main(void)
 	EXPECT(posix_memalign(&pm, 256, 1000) == 0 && ((uintptr_t)pm & 255) == 0,
 	       "posix_memalign");
 	expect_ours(pm, "posix_memalign");
+	/* glibc 2.36 accepts any alignment here (memalign's rounding) */
+	void *odd = aligned_alloc(24, 100), *zero = aligned_alloc(0, 10);
+	EXPECT(odd && ((uintptr_t)odd & 31) == 0, "aligned_alloc(24, 100)");
+	EXPECT(zero != NULL, "aligned_alloc(0, 10)");
+	free(odd);
+	free(zero);
 	void *aa = aligned_alloc(4096, 8192);
 	EXPECT(aa && ((uintptr_t)aa & 4095) == 0, "aligned_alloc");
 	expect_ours(aa, "aligned_alloc");
@@ -153,6 +161,44 @@ int main(void)
 	free(pv);
 	free(s);
 	free(big);
+
+	/* statistics and trimming (glibc's names) */
+	{
+		char *b4[4];
+		size_t n = (size_t)60 << 20;
+		for (int i = 0; i < 4; i++) {
+			b4[i] = malloc(n);
+			memset(b4[i], 1, n);
+		}
+		struct mallinfo2 mi = mallinfo2();
+		EXPECT(mi.hblks >= 4 && mi.hblkhd >= 4 * n, "mallinfo2 with 240 MiB live: "
+		       "hblks %zu hblkhd %zu", mi.hblks, mi.hblkhd);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+		EXPECT(mallinfo().hblks >= 4, "mallinfo");
+#pragma GCC diagnostic pop
+		for (int i = 0; i < 4; i++)
+			free(b4[i]);
+		mi = mallinfo2();
+		EXPECT(mi.hblkhd < n, "mallinfo2 after the frees: hblkhd %zu", mi.hblkhd);
+		EXPECT(malloc_trim(0) == 1, "malloc_trim gave nothing back");
+		unsigned char vec[1];
+		size_t still = 0;
+		for (int i = 0; i < 4; i++)
+			for (size_t off = 0; off < n; off += (size_t)1 << 20)
+				if (mincore(b4[i] + off - ((uintptr_t)(b4[i] + off) & 4095), 4096,
+					    vec) == 0)
+					still += vec[0] & 1;
+		EXPECT(still == 0, "%zu MiB of the freed blocks resident after malloc_trim", still);
+		EXPECT(mallopt(M_TRIM_THRESHOLD, 1 << 20) == 1, "mallopt");
+		EXPECT(mallopt(M_ARENA_MAX, 2) == 1, "mallopt(M_ARENA_MAX)");
+		int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 2);
+		malloc_stats();
+		dup2(saved, 2);
+		close(saved);
+		close(devnull);
+	}
 
 	/* cross-thread frees, and threads that come and go */
 	long bad = 0;

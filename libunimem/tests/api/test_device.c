@@ -76,6 +76,37 @@ static unimem_location_t attr(const void *p, size_t size, enum unimem_range_attr
 	return loc;
 }
 
+/*
+ * Small blocks on a device stay there (issue 13, defect 6): the allocator
+ * keeps their metadata in host memory, so allocating, freeing and
+ * allocating again does not fault device pages back.
+ */
+static void small_blocks_stay_on_device(void)
+{
+	enum { N = 2000 };
+	static char *v[N];
+	unimem_location_t dev = UNIMEM_LOC_DEVICE(0);
+
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			v[i] = unimem_malloc_on(64 + (size_t)(i % 4) * 400, dev);
+			CHECK(v[i] != NULL);
+		}
+		size_t off_device = 0;
+		for (int i = 0; i < N; i++)
+			if (v[i])
+				off_device += um_pages_not_at((void *)((uintptr_t)v[i] & ~(ps - 1)),
+							      1, ps, dev);
+		CHECK_EQ(off_device, 0);
+		for (int i = 0; i < N; i += 1 + round)
+			unimem_free(v[i]);
+		for (int i = 0; i < N; i += 1 + round)
+			v[i] = NULL;
+		for (int i = 0; i < N; i++)
+			unimem_free(v[i]);
+	}
+}
+
 static int with_module(void)
 {
 	const size_t npages = 256, size = npages * ps;
@@ -269,6 +300,7 @@ static int with_module(void)
 	free(locs);
 	munmap(mem, size);
 	close(fd);
+	small_blocks_stay_on_device();
 	return um_test_done("test_device (module)");
 }
 

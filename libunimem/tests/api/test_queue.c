@@ -4,7 +4,9 @@
  * event returns the pages moved, a shared queue keeps its order, sync waits
  * for everything, and synchronous batches run concurrently.
  */
+#include <dirent.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -85,6 +87,49 @@ static void *batch_worker(void *arg)
 	return NULL;
 }
 
+/* The worker must not take the application's signals (it inherited the
+ * creating thread's mask): every other thread of this process blocks all. */
+static void worker_blocks_signals(void)
+{
+	unimem_queue_t *q;
+	char path[300], line[256];
+	int workers = 0;
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	DIR *d;
+	struct dirent *e;
+
+	CHECK_EQ(unimem_queue_create(&q), 0);
+	/* once it has done work, the worker runs with its own mask (a thread
+	 * being created blocks everything for a moment) */
+	char *mem = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unimem_event_t *ev;
+	CHECK_EQ(unimem_prefetch_async(q, mem, ps, UNIMEM_LOC_SYSTEM, 0, &ev), 0);
+	CHECK_EQ(unimem_event_wait(ev), 1);
+	unimem_event_release(ev);
+	munmap(mem, ps);
+	d = opendir("/proc/self/task");
+	CHECK(d != NULL);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		FILE *f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (strncmp(line, "SigBlk:", 7) == 0) {
+				unsigned long long blk = strtoull(line + 7, NULL, 16);
+				/* SIGINT, SIGTERM, SIGUSR1, SIGALRM at least */
+				CHECK((blk & 0x6202ull) == 0x6202ull); /* bits of signals 2, 10, 14, 15 */
+				workers++;
+			}
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	CHECK(workers >= 1);
+	CHECK_EQ(unimem_queue_destroy(q), 0);
+}
+
 int main(void)
 {
 	pthread_t t[2 * NTHREADS];
@@ -118,5 +163,6 @@ int main(void)
 		munmap(mem, 256 * ps);
 	}
 	CHECK_EQ(unimem_queue_destroy(shared), 0);
+	worker_blocks_signals();
 	return um_test_done("test_queue");
 }

@@ -5,7 +5,8 @@
  * Works from the first malloc ld.so or libc makes, before any constructor:
  * the allocator initialises itself lazily and needs nothing from libc's
  * malloc (no dlsym, no lazy binding: the library is linked -z now).
- * fork() is safe through the allocator's pthread_atfork handlers.
+ * fork() is safe through the library's fork-handler registry. malloc_trim,
+ * mallinfo/mallinfo2, malloc_stats and mallopt are unimem's too.
  *
  * Environment:
  *   UNIMEM_LOCATION=<name>    place the heap there ("node1", "host:1",
@@ -64,13 +65,11 @@ UM_PRELOAD_API void *memalign(size_t align, size_t size)
 	return um_aligned(align, size);
 }
 
+/* glibc 2.36's aligned_alloc is memalign (2.38 started rejecting
+ * non-powers of two): programs built against it rely on that. */
 UM_PRELOAD_API void *aligned_alloc(size_t align, size_t size)
 {
-	if (!um_is_pow2(align)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return um_aligned(align, size);
+	return memalign(align, size);
 }
 
 UM_PRELOAD_API int posix_memalign(void **memptr, size_t align, size_t size)
@@ -89,18 +88,90 @@ UM_PRELOAD_API int posix_memalign(void **memptr, size_t align, size_t size)
 
 UM_PRELOAD_API void *valloc(size_t size)
 {
-	return um_aligned(um_os_page_size(), size);
+	return um_aligned(um_page_size(), size);
 }
 
 UM_PRELOAD_API void *pvalloc(size_t size)
 {
-	size_t ps = um_os_page_size();
+	size_t ps = um_page_size();
 	size_t rounded = (size + ps - 1) & ~(ps - 1);
 	if (rounded < size) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	return um_aligned(ps, rounded ? rounded : ps);
+}
+
+/* ---- statistics and trimming (glibc's names) ------------------------- */
+
+/*
+ * mallinfo2: small segments are the "arena" (uordblks counts the slices in
+ * pages, whose blocks are live or free: an upper bound of what is in use),
+ * huge allocations the "mmapped" blocks.
+ */
+UM_PRELOAD_API struct mallinfo2 mallinfo2(void)
+{
+	struct um_alloc_stats st;
+	struct mallinfo2 mi;
+	um_alloc_get_stats(&st);
+	memset(&mi, 0, sizeof(mi));
+	mi.arena = st.segments_mapped * UM_SEGMENT_SIZE;
+	mi.uordblks = st.page_bytes;
+	mi.fordblks = mi.arena > mi.uordblks ? mi.arena - mi.uordblks : 0;
+	mi.hblks = st.huge_live;
+	mi.hblkhd = st.huge_bytes;
+	return mi;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+UM_PRELOAD_API struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m2 = mallinfo2();
+	struct mallinfo mi;
+	memset(&mi, 0, sizeof(mi));
+	/* int fields, as glibc: they wrap above 2 GiB */
+	mi.arena = (int)m2.arena;
+	mi.uordblks = (int)m2.uordblks;
+	mi.fordblks = (int)m2.fordblks;
+	mi.hblks = (int)m2.hblks;
+	mi.hblkhd = (int)m2.hblkhd;
+	return mi;
+}
+#pragma GCC diagnostic pop
+
+/* Everything the allocator keeps for reuse goes back; @pad does not apply. */
+UM_PRELOAD_API int malloc_trim(size_t pad)
+{
+	(void)pad;
+	return unimem_collect() > 0;
+}
+
+/* Same layout as glibc's, on stderr. */
+UM_PRELOAD_API void malloc_stats(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	char msg[512];
+	int len = snprintf(msg, sizeof(msg),
+			   "Arena 0:\nsystem bytes     = %10zu\nin use bytes     = %10zu\n"
+			   "Total (incl. mmap):\nsystem bytes     = %10zu\n"
+			   "in use bytes     = %10zu\nmax mmap regions = %10zu\n"
+			   "max mmap bytes   = %10zu\n",
+			   mi.arena, mi.uordblks, mi.arena + mi.hblkhd, mi.uordblks + mi.hblkhd,
+			   mi.hblks, mi.hblkhd);
+	if (len > 0) {
+		ssize_t r = write(STDERR_FILENO, msg, (size_t)len < sizeof(msg) ? (size_t)len
+								  : sizeof(msg) - 1);
+		(void)r;
+	}
+}
+
+/* glibc's tunables steer glibc's heap: accepted, nothing to do here. */
+UM_PRELOAD_API int mallopt(int param, int value)
+{
+	(void)param;
+	(void)value;
+	return 1;
 }
 
 /* ---- environment ----------------------------------------------------- */
@@ -156,7 +227,7 @@ __attribute__((constructor)) static void um_preload_init(void)
 		um_preload_say(msg);
 		return;
 	}
-	/* One allocation there proves the backend can place memory on it. */
+	/* One allocation there proves the provider can place memory on it. */
 	void *probe = unimem_malloc_on(1, loc);
 	if (probe == NULL) {
 		snprintf(msg, sizeof(msg),

@@ -45,7 +45,7 @@ static const struct {
 	{ ENODEV, "no such location (unknown node or device, or no unimem module loaded)" },
 	{ EFAULT, "address range is not mapped" },
 	{ ENOMEM, "out of memory" },
-	{ ENOTSUP, "operation not supported by this backend" },
+	{ ENOTSUP, "operation not supported by this provider" },
 	{ ENOENT, "not a unimem allocation" },
 	{ EBUSY, "pages are busy and could not be moved" },
 	{ EIO, "device or module I/O error" },
@@ -53,6 +53,7 @@ static const struct {
 	{ EAGAIN, "resource temporarily unavailable, try again" },
 	{ EPERM, "operation not permitted" },
 	{ ENOSPC, "not enough free memory at the target location" },
+	{ ECANCELED, "canceled: queued work did not run (the process forked)" },
 };
 
 const char *unimem_strerror(int err)

@@ -1,29 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * os.c - the only place that calls the kernel's memory syscalls directly.
- * Everything above works in terms of "map aligned", "unmap", "discard"
- * and "remap", so another OS (or a device mapping) fits behind this file.
+ * os.c - the allocator's OS layer: the only place it calls the kernel's
+ * memory syscalls. Everything above works in terms of "map aligned",
+ * "unmap", "discard" and "remap", so another OS fits behind this file.
+ * (Where pages live is the providers' business, not this file's.)
  */
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
 #include "alloc/alloc.h"
-
-static size_t um_page_size_cached;
-
-size_t um_os_page_size(void)
-{
-	size_t ps = __atomic_load_n(&um_page_size_cached, __ATOMIC_RELAXED);
-	if (um_unlikely(ps == 0)) {
-		long v = sysconf(_SC_PAGESIZE);
-		ps = v > 0 ? (size_t)v : 4096;
-		__atomic_store_n(&um_page_size_cached, ps, __ATOMIC_RELAXED);
-	}
-	return ps;
-}
 
 static void *um_os_mmap(void *hint, size_t size, int prot)
 {
@@ -37,9 +26,9 @@ static void *um_os_mmap(void *hint, size_t size, int prot)
  * when a segment or a huge allocation is created, which the heaps and the
  * huge cache make rare.
  */
-static void *um_os_map_prot(size_t size, size_t align, int prot)
+static void *um_os_map_prot_at(size_t size, size_t align, size_t offset, int prot)
 {
-	size_t ps = um_os_page_size();
+	size_t ps = um_page_size();
 	if (align < ps)
 		align = ps;
 	size = (size + ps - 1) & ~(ps - 1);
@@ -53,7 +42,11 @@ static void *um_os_map_prot(size_t size, size_t align, int prot)
 	uint8_t *raw = um_os_mmap(NULL, over, prot);
 	if (raw == NULL)
 		return NULL;
-	uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+	/* the first address >= raw where start + offset is aligned */
+	uintptr_t start = (((uintptr_t)raw + offset + align - 1) & ~(uintptr_t)(align - 1)) -
+			  offset;
+	if (start < (uintptr_t)raw)
+		start += align;
 	size_t head = start - (uintptr_t)raw;
 	size_t tail = over - head - size;
 	if (head)
@@ -63,9 +56,19 @@ static void *um_os_map_prot(size_t size, size_t align, int prot)
 	return (void *)start;
 }
 
+static void *um_os_map_prot(size_t size, size_t align, int prot)
+{
+	return um_os_map_prot_at(size, align, 0, prot);
+}
+
 void *um_os_map(size_t size, size_t align)
 {
 	return um_os_map_prot(size, align, PROT_READ | PROT_WRITE);
+}
+
+void *um_os_map_at_offset(size_t size, size_t align, size_t offset)
+{
+	return um_os_map_prot_at(size, align, offset, PROT_READ | PROT_WRITE);
 }
 
 void um_os_unmap(void *addr, size_t size)
@@ -87,7 +90,7 @@ void um_os_discard(void *addr, size_t size)
  */
 void *um_os_remap(void *addr, size_t old_size, size_t new_size, size_t align)
 {
-	size_t ps = um_os_page_size();
+	size_t ps = um_page_size();
 	new_size = (new_size + ps - 1) & ~(ps - 1);
 	void *p = mremap(addr, old_size, new_size, 0);
 	if (p != MAP_FAILED)
@@ -101,4 +104,16 @@ void *um_os_remap(void *addr, size_t old_size, size_t new_size, size_t align)
 		return NULL;
 	}
 	return p;
+}
+
+/* Entropy for the allocator's cookies; never blocks, never fails. */
+uintptr_t um_os_random(void)
+{
+	uintptr_t r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = (uintptr_t)ts.tv_nsec * 0x9e3779b97f4a7c15u ^ (uintptr_t)&r;
+	}
+	return r;
 }

@@ -1,25 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * backend_module.c - devices of the unimem kernel module (/dev/unimemN).
+ * device.c - the device provider: devices of the unimem kernel module
+ * (/dev/unimemN), all through its ioctls.
  *
  * One open file of /dev/unimem0 is this process's context (the module binds
  * it to our mm); migrations name their target device by index, so one file
  * serves every device. A fork()ed child gets its own context on first use.
  *
- * Range advice (preferred location, accessed-by, read-mostly, granularity)
- * lives in the library's range table (hints.c) and is pushed to the module
- * through UNIMEM_IOCTL_ATTR when the module has it.
+ * Range advice: when the module has range attributes (UNIMEM_IOCTL_ATTR),
+ * its store is the truth for preferred location, read-mostly and
+ * granularity; hints/ sets and reads them through um_device_attrs().
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "provider/provider.h"
 #include <linux/unimem.h>
 
 #define MODULE_DEV_FMT "/dev/unimem%u"
@@ -36,6 +39,20 @@ static struct {
 	pid_t pid;
 } mod = { .once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 
+/* The child reopens its own context (context_fd() compares the pid). */
+static _Atomic int mod_initialising;
+static void module_init_once(void);
+/* A probe under way finishes before the fork (the child re-runs it). */
+static void mod_fork_prepare(void)
+{
+	if (atomic_load(&mod_initialising))
+		pthread_once(&mod.once, module_init_once);
+	pthread_mutex_lock(&mod.lock);
+}
+static void mod_fork_release(void) { pthread_mutex_unlock(&mod.lock); }
+UM_FORK_HOOKS(mod_fork_hooks, UM_FORK_RANK_DEVICE, mod_fork_prepare, mod_fork_release,
+	      mod_fork_release);
+
 static int open_context(void)
 {
 	char path[32];
@@ -46,6 +63,7 @@ static int open_context(void)
 
 static void module_init_once(void)
 {
+	atomic_store(&mod_initialising, 1);
 	int fd = open_context();
 
 	if (fd < 0) {
@@ -53,7 +71,7 @@ static void module_init_once(void)
 		mod.init_err = -ENODEV;
 		snprintf(mod.init_msg, sizeof(mod.init_msg),
 			 "no unimem module loaded (/dev/unimem0: %s)", strerror(err));
-		return;
+		goto done;
 	}
 	if (ioctl(fd, UNIMEM_IOCTL_VERSION, &mod.version) < 0) {
 		int err = errno;
@@ -61,7 +79,7 @@ static void module_init_once(void)
 		mod.init_err = -ENODEV;
 		snprintf(mod.init_msg, sizeof(mod.init_msg), "/dev/unimem0 does not answer "
 			 "the unimem version ioctl: %s", strerror(err));
-		return;
+		goto done;
 	}
 	if ((mod.version.api_version >> 16) != UNIMEM_API_VERSION_MAJOR) {
 		close(fd);
@@ -69,7 +87,7 @@ static void module_init_once(void)
 		snprintf(mod.init_msg, sizeof(mod.init_msg), "unimem module API %u.%u is not "
 			 "supported (library speaks %u.x)", mod.version.api_version >> 16,
 			 mod.version.api_version & 0xffff, UNIMEM_API_VERSION_MAJOR);
-		return;
+		goto done;
 	}
 	mod.ndevices = mod.version.ndevices > UNIMEM_MAX_DEVICES ? UNIMEM_MAX_DEVICES
 								 : (int)mod.version.ndevices;
@@ -82,6 +100,8 @@ static void module_init_once(void)
 	}
 	mod.fd = fd;
 	mod.pid = getpid();
+done:
+	atomic_store(&mod_initialising, 0);
 }
 
 /* Quiet probe: absence of the module is not an error by itself. */
@@ -99,7 +119,7 @@ static int module_init(void)
 	return err < 0 ? um_error(err, "%s", mod.init_msg) : 0;
 }
 
-bool um_module_present(void)
+bool um_device_present(void)
 {
 	return module_probe() == 0;
 }
@@ -181,7 +201,7 @@ static int migrate_errno(int err, const char *what, unimem_location_t loc)
  * Migrate a page-aligned range to a device (or back to system memory for
  * host/system targets). Returns pages at the target afterwards.
  */
-long um_module_migrate(void *addr, size_t size, unimem_location_t loc, unsigned int flags)
+static long device_place(void *addr, size_t size, unimem_location_t loc, unsigned int flags)
 {
 	bool to_device = UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE;
 	long at_target = 0;
@@ -191,6 +211,21 @@ long um_module_migrate(void *addr, size_t size, unimem_location_t loc, unsigned 
 		return fd;
 	if (!(mod.version.features & UNIMEM_FEAT_MIGRATE))
 		return um_error(-ENOTSUP, "prefetch: this unimem module cannot migrate");
+	/*
+	 * All or nothing: what can be known before anything moves is checked
+	 * before the first chunk (a range larger than the device would
+	 * otherwise move its first gigabytes, then fail). Busy pages are only
+	 * known chunk by chunk: the chunks before such a failure stay moved.
+	 */
+	if ((flags & UNIMEM_PREFETCH_ALL_OR_NOTHING) && to_device) {
+		for (int i = 0; i < mod.ndevices; i++)
+			if (mod.dev[i].index == UNIMEM_LOC_INDEX(loc) &&
+			    size > mod.dev[i].mem_total)
+				return um_error(-ENOMEM, "prefetch: [%p, +%zu) is larger than "
+						"device unimem%u (%llu bytes)", addr, size,
+						UNIMEM_LOC_INDEX(loc),
+						(unsigned long long)mod.dev[i].mem_total);
+	}
 	for (size_t off = 0; off < size;) {
 		struct unimem_migrate m;
 		size_t len = size - off;
@@ -226,30 +261,51 @@ long um_module_migrate(void *addr, size_t size, unimem_location_t loc, unsigned 
 	return at_target;
 }
 
-static long module_prefetch(void *addr, size_t size, unimem_location_t loc,
-			    unsigned int flags)
-{
-	return um_module_migrate(addr, size, loc, flags);
-}
+/* Advice was ever set in the module: its store then needs resetting when
+ * the allocator hands memory to a new owner. */
+_Atomic int um_device_advised;
 
 /*
- * Allocation placement on a device: populate the fresh pages in device
- * memory now (best effort; pages that do not fit stay unpopulated and land
- * in host memory on first touch).
+ * map: BIND (allocation placement) populates the fresh pages in device
+ * memory now (best effort: pages that do not fit stay unpopulated and
+ * land in host memory on first touch); PREFER is the module's preferred
+ * location attribute (kept by the module, if it has range attributes).
  */
-static int module_place(void *addr, size_t size, unimem_location_t loc)
+static int device_map(void *addr, size_t size, unimem_location_t loc, enum um_map_mode mode)
 {
-	long r = module_prefetch(addr, size, loc, 0);
+	if (mode == UM_MAP_PREFER) {
+		struct unimem_attr a = { UNIMEM_RANGE_ATTR_PREFERRED_LOC, um_device_target(loc) };
+		int r = um_device_attrs(UNIMEM_RANGE_ATTR_OP_SET, (uintptr_t)addr,
+					(uintptr_t)addr + size, &a, 1);
+		return r < 0 ? r : 0;
+	}
+	long r = device_place(addr, size, loc, 0);
 	return r < 0 ? (int)r : 0;
 }
 
-/* Pushed with the other range attributes (um_module_set_range_attrs()). */
-static int module_apply_preferred(void *addr, size_t size, unimem_location_t loc)
+/* Dropping device pages is dropping the mapping's pages: the kernel's job. */
+static void device_discard(void *addr, size_t size)
 {
-	return 0;
+	(void)madvise(addr, size, MADV_DONTNEED);
 }
 
-static int module_page_locations(const void *addr, size_t npages, unimem_location_t *out)
+/* The module drops attributes on munmap; a range the allocator hands to a
+ * new owner gets the defaults back. */
+static void device_unmap(void *addr, size_t size)
+{
+	if (!atomic_load_explicit(&um_device_advised, memory_order_relaxed))
+		return;
+	struct unimem_attr a[4] = {
+		{ UNIMEM_RANGE_ATTR_PREFERRED_LOC, UNIMEM_TARGET_NONE },
+		{ UNIMEM_RANGE_ATTR_ACCESSED_BY, 0 },
+		{ UNIMEM_RANGE_ATTR_READ_MOSTLY, 0 },
+		{ UNIMEM_RANGE_ATTR_GRANULARITY, UNIMEM_GRANULARITY_DEFAULT },
+	};
+	(void)um_device_attrs(UNIMEM_RANGE_ATTR_OP_SET, (uintptr_t)addr,
+			      (uintptr_t)addr + size, a, 4);
+}
+
+static int device_describe(const void *addr, size_t npages, unimem_location_t *out)
 {
 	size_t ps = um_page_size();
 	uint32_t *entries;
@@ -287,66 +343,76 @@ static int module_page_locations(const void *addr, size_t npages, unimem_locatio
 }
 
 /*
- * Range attributes in the module (UNIMEM_IOCTL_ATTR), once it has them: the
- * library's range table stays the reference for unimem_range_get_attr(), and
- * each change is pushed so the module's fault and migration policy sees it.
- * A module without the ioctl (ENOTTY) is remembered and skipped quietly.
+ * Range attributes in the module (UNIMEM_IOCTL_ATTR): when it has them, its
+ * store is the truth for preferred location, read-mostly and granularity
+ * (the library keeps no copy). A module without the ioctl (ENOTTY) is
+ * remembered and skipped quietly.
  */
 static int attr_ioctl = -1; /* -1 unknown, 0 absent, 1 present */
 
-int um_module_set_range_attrs(uintptr_t start, uintptr_t end, unimem_location_t preferred,
-			      uint32_t device_mask, bool read_mostly, unsigned granularity)
+int um_device_attrs(uint32_t op, uintptr_t start, uintptr_t end, struct unimem_attr *a,
+		    unsigned n)
 {
-	struct unimem_attr a[4];
-	struct unimem_attr_op op;
-	int fd, known = __atomic_load_n(&attr_ioctl, __ATOMIC_RELAXED);
+	struct unimem_attr_op req;
+	int fd;
 
-	if (known == 0 || module_probe() < 0)
+	if (__atomic_load_n(&attr_ioctl, __ATOMIC_RELAXED) == 0 || module_probe() < 0)
 		return 0;
 	fd = context_fd();
 	if (fd < 0)
 		return 0;
-	a[0].type = UNIMEM_RANGE_ATTR_PREFERRED_LOC;
-	switch (UNIMEM_LOC_KIND(preferred)) {
-	case UNIMEM_LOC_KIND_DEVICE:
-		a[0].value = UNIMEM_LOC_INDEX(preferred);
-		break;
-	case UNIMEM_LOC_KIND_HOST: /* the module knows only CPU RAM as a whole */
-	case UNIMEM_LOC_KIND_SYSTEM:
-		a[0].value = UNIMEM_TARGET_SYSTEM;
-		break;
-	default:
-		a[0].value = UNIMEM_TARGET_NONE;
-		break;
-	}
-	a[1].type = UNIMEM_RANGE_ATTR_ACCESSED_BY;
-	a[1].value = device_mask;
-	a[2].type = UNIMEM_RANGE_ATTR_READ_MOSTLY;
-	a[2].value = read_mostly;
-	a[3].type = UNIMEM_RANGE_ATTR_GRANULARITY;
-	a[3].value = granularity;
-	memset(&op, 0, sizeof(op));
-	op.addr = start;
-	op.length = end - start;
-	op.op = UNIMEM_RANGE_ATTR_OP_SET;
-	op.nattrs = 4;
-	op.attrs = (uintptr_t)a;
-	if (ioctl(fd, UNIMEM_IOCTL_ATTR, &op) < 0) {
+	memset(&req, 0, sizeof(req));
+	req.addr = start;
+	req.length = end - start;
+	req.op = op;
+	req.nattrs = n;
+	req.attrs = (uintptr_t)a;
+	if (ioctl(fd, UNIMEM_IOCTL_ATTR, &req) < 0) {
 		int err = errno;
 
 		if (err == ENOTTY) {
 			__atomic_store_n(&attr_ioctl, 0, __ATOMIC_RELAXED);
 			return 0;
 		}
-		return um_error(-err, "advise: the unimem module refused the range attributes "
-				"of [%p, +%zu): %s", (void *)start, (size_t)(end - start),
+		return um_error(-err, "%s: the unimem module refused the range attributes "
+				"of [%p, +%zu): %s", op == UNIMEM_RANGE_ATTR_OP_SET ? "advise"
+				: "range_get_attr", (void *)start, (size_t)(end - start),
 				strerror(err));
 	}
 	__atomic_store_n(&attr_ioctl, 1, __ATOMIC_RELAXED);
-	return 0;
+	if (op == UNIMEM_RANGE_ATTR_OP_SET)
+		atomic_store_explicit(&um_device_advised, 1, memory_order_relaxed);
+	return 1;
 }
 
-bool um_module_device_exists(unsigned index)
+bool um_device_has_attrs(void)
+{
+	static char probe_page[1] __attribute__((aligned(4096)));
+	int known = __atomic_load_n(&attr_ioctl, __ATOMIC_RELAXED);
+
+	if (known >= 0)
+		return known == 1;
+	if (module_probe() < 0)
+		return false;
+	struct unimem_attr a = { UNIMEM_RANGE_ATTR_READ_MOSTLY, 0 };
+	uintptr_t s = (uintptr_t)probe_page;
+	return um_device_attrs(UNIMEM_RANGE_ATTR_OP_GET, s, s + um_page_size(), &a, 1) == 1;
+}
+
+uint32_t um_device_target(unimem_location_t loc)
+{
+	switch (UNIMEM_LOC_KIND(loc)) {
+	case UNIMEM_LOC_KIND_DEVICE:
+		return UNIMEM_LOC_INDEX(loc);
+	case UNIMEM_LOC_KIND_HOST: /* the module knows only CPU RAM as a whole */
+	case UNIMEM_LOC_KIND_SYSTEM:
+		return UNIMEM_TARGET_SYSTEM;
+	default:
+		return UNIMEM_TARGET_NONE;
+	}
+}
+
+bool um_device_exists(unsigned index)
 {
 	if (module_probe() < 0)
 		return false;
@@ -356,7 +422,7 @@ bool um_module_device_exists(unsigned index)
 	return false;
 }
 
-int um_module_api_version(uint64_t *features)
+int um_device_api_version(uint64_t *features)
 {
 	int err = module_init();
 
@@ -367,14 +433,20 @@ int um_module_api_version(uint64_t *features)
 	return (int)mod.version.api_version;
 }
 
-const struct um_backend_ops um_backend_module = {
-	.name = "module",
+int unimem_module_version(void)
+{
+	return um_device_api_version(NULL);
+}
+
+const struct um_provider um_provider_device = {
+	.name = "device",
 	.init = module_init,
-	.location_count = module_location_count,
-	.location_info = module_location_info,
-	.refresh_free = module_refresh_free,
-	.prefetch = module_prefetch,
-	.place = module_place,
-	.apply_preferred = module_apply_preferred,
-	.page_locations = module_page_locations,
+	.count = module_location_count,
+	.info = module_location_info,
+	.refresh = module_refresh_free,
+	.map = device_map,
+	.place = device_place,
+	.discard = device_discard,
+	.unmap = device_unmap,
+	.describe = device_describe,
 };

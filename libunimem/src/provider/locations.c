@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "provider/provider.h"
 
 static struct {
 	pthread_once_t once;
@@ -21,31 +21,26 @@ static struct {
 	struct unimem_location_info info[UM_MAX_LOCATIONS];
 } table = { .once = PTHREAD_ONCE_INIT };
 
-static void add_backend(const struct um_backend_ops *be)
+static void add_provider(const struct um_provider *pv)
 {
-	if (be->init() < 0)
+	if (pv->init() < 0)
 		return;
-	for (int i = 0; i < be->location_count() && table.count < UM_MAX_LOCATIONS; i++)
-		if (be->location_info(i, &table.info[table.count]) == 0)
+	for (int i = 0; i < pv->count() && table.count < UM_MAX_LOCATIONS; i++)
+		if (pv->info(i, &table.info[table.count]) == 0)
 			table.count++;
 }
 
 static void table_init(void)
 {
-	add_backend(&um_backend_host);
-	if (um_module_present())
-		add_backend(&um_backend_module);
+	table.count = 0; /* a child re-runs this if the parent forked during it */
+	add_provider(&um_provider_host);
+	if (um_device_present())
+		add_provider(&um_provider_device);
 }
 
 static void table_load(void)
 {
 	pthread_once(&table.once, table_init);
-}
-
-int um_location_table_count(void)
-{
-	table_load();
-	return table.count;
 }
 
 unimem_location_t um_location_at(int index)
@@ -76,9 +71,9 @@ static void fill(int i, struct unimem_location_info *info)
 {
 	*info = table.info[i];
 	if (UNIMEM_LOC_KIND(info->location) == UNIMEM_LOC_KIND_DEVICE)
-		um_backend_module.refresh_free(info);
+		um_provider_device.refresh(info);
 	else
-		um_backend_host.refresh_free(info);
+		um_provider_host.refresh(info);
 }
 
 int unimem_location_get(int i, struct unimem_location_info *info)

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * backend_host.c - host NUMA nodes through hwloc.
+ * host.c - the host provider: NUMA nodes.
  *
- * This is the backend used alone when no unimem module is loaded (the
- * embedded default). Topology, binding and migration come from hwloc; the
- * few things hwloc does not offer are read from Linux directly and marked
- * as such: per-page residency (hwloc only reports the union of nodes of an
- * area), the CPUs local to a node (hwloc gives CPU-less nodes the cpuset of
- * their parent) and free memory per node.
+ * The provider used alone when no unimem module is loaded (the embedded
+ * default). The topology comes from hwloc; pages are bound with mbind(2)
+ * and moved and located with move_pages(2), which neither allocate nor
+ * touch the range's policy. Read from Linux directly too: the CPUs local
+ * to a node (hwloc gives CPU-less nodes the cpuset of their parent) and
+ * free memory per node.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,11 @@
 #include <hwloc.h>
 #include <hwloc/linux.h>
 
-#include "backend.h"
+#include "provider/provider.h"
 
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE (1 << 1)
+#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -65,16 +69,23 @@ static int node_local_cpus(hwloc_obj_t node)
 	return n < 0 ? 0 : n;
 }
 
+/* hwloc's topology load takes hwloc's own locks: a fork in the middle
+ * would leave them held in the child, which re-runs the once routine. */
+static _Atomic int host_initialising;
+
 static void host_init_once(void)
 {
 	hwloc_obj_t obj = NULL;
 
+	atomic_store(&host_initialising, 1);
+	host.nnodes = 0;
+
 	if (hwloc_topology_init(&host.topo) < 0 ||
 	    hwloc_topology_load(host.topo) < 0) {
 		host.init_err = um_error(-errno ? -errno : -EIO,
-					 "host backend: hwloc could not load the topology: %s",
+					 "host provider: hwloc could not load the topology: %s",
 					 strerror(errno));
-		return;
+		goto done;
 	}
 	while ((obj = hwloc_get_next_obj_by_type(host.topo, HWLOC_OBJ_NUMANODE, obj))) {
 		struct host_node *n;
@@ -89,8 +100,18 @@ static void host_init_once(void)
 	}
 	qsort(host.nodes, host.nnodes, sizeof(host.nodes[0]), cmp_node);
 	if (host.nnodes == 0)
-		host.init_err = um_error(-ENODEV, "host backend: hwloc found no NUMA node");
+		host.init_err = um_error(-ENODEV, "host provider: hwloc found no NUMA node");
+done:
+	atomic_store(&host_initialising, 0);
 }
+
+/* fork waits for a topology load under way (see host_initialising). */
+static void host_fork_prepare(void)
+{
+	if (atomic_load(&host_initialising))
+		pthread_once(&host.once, host_init_once);
+}
+UM_FORK_HOOKS(host_fork_hooks, UM_FORK_RANK_PROVIDER, host_fork_prepare, NULL, NULL);
 
 static int host_init(void)
 {
@@ -151,21 +172,12 @@ static int host_location_info(int i, struct unimem_location_info *info)
 	return 0;
 }
 
-static hwloc_nodeset_t nodeset_of(unsigned os_index)
-{
-	hwloc_nodeset_t set = hwloc_bitmap_alloc();
-
-	if (set)
-		hwloc_bitmap_only(set, os_index);
-	return set;
-}
-
 /*
  * Per-page residency: move_pages(2) in query mode, in chunks. hwloc offers
  * only the union over an area (hwloc_get_area_memlocation).
  */
 #define QUERY_CHUNK 512
-static int host_page_locations(const void *addr, size_t npages, unimem_location_t *out)
+static int host_describe(const void *addr, size_t npages, unimem_location_t *out)
 {
 	size_t ps = um_page_size();
 	void *pages[QUERY_CHUNK];
@@ -199,7 +211,7 @@ static long count_at(const void *addr, size_t size, unimem_location_t loc)
 
 		for (size_t i = 0; i < n; i++)
 			buf[i] = UNIMEM_LOC_NONE;
-		err = host_page_locations((const char *)addr + done * ps, n, buf);
+		err = host_describe((const char *)addr + done * ps, n, buf);
 		if (err < 0)
 			return err;
 		for (size_t i = 0; i < n; i++)
@@ -217,94 +229,111 @@ static void populate(void *addr, size_t size)
 	(void)madvise(addr, size, MADV_POPULATE_WRITE); /* best effort (>= 5.14) */
 }
 
-static long host_prefetch(void *addr, size_t size, unimem_location_t loc,
+/*
+ * Move pages with move_pages(2): a prefetch moves what is there and leaves
+ * the range's memory policy (the application's, or unimem's placement)
+ * alone. Never-touched pages are faulted in first, under that policy, and
+ * then moved like the others.
+ */
+static long host_place(void *addr, size_t size, unimem_location_t loc,
 			  unsigned int flags)
 {
-	hwloc_nodeset_t set;
-	int rc, err;
+	size_t ps = um_page_size(), npages = size / ps;
+	int target = (int)UNIMEM_LOC_INDEX(loc);
+	void *pages[QUERY_CHUNK];
+	int nodes[QUERY_CHUNK], status[QUERY_CHUNK];
+	long at = 0, busy = 0, unmapped = 0;
 
 	if (host_init() < 0)
 		return host.init_err;
-	if (UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_SYSTEM) {
-		populate(addr, size);
-		return count_at(addr, size, loc);
-	}
-
-	/* Already all there: nothing to move (and no policy to touch). */
-	long at = count_at(addr, size, loc);
-	if (at == (long)(size / um_page_size()))
-		return at;
-
-	set = nodeset_of(UNIMEM_LOC_INDEX(loc));
-	if (!set)
-		return um_error(-ENOMEM, "prefetch: out of memory");
-	/* Strict bind + migrate moves the pages; the policy is restored after. */
-	rc = hwloc_set_area_membind(host.topo, addr, size, set, HWLOC_MEMBIND_BIND,
-				    HWLOC_MEMBIND_MIGRATE | HWLOC_MEMBIND_STRICT |
-				    HWLOC_MEMBIND_BYNODESET);
-	err = errno;
-	hwloc_bitmap_free(set);
-	if (rc < 0 && !(err == EIO && !(flags & UNIMEM_PREFETCH_ALL_OR_NOTHING))) {
-		um_hints_restore_policy((uintptr_t)addr, (uintptr_t)addr + size);
-		if (err == EIO)
-			return um_error(-EBUSY, "prefetch: some pages of [%p, +%zu) could not be "
-					"moved to node%u (shared or pinned)", addr, size,
-					UNIMEM_LOC_INDEX(loc));
-		if (err == EFAULT || err == ENOMEM)
-			return um_error(-EFAULT, "prefetch: [%p, +%zu) is not (fully) mapped",
-					addr, size);
-		return um_error(-err, "prefetch to node%u failed: %s",
-				UNIMEM_LOC_INDEX(loc), strerror(err));
-	}
 	populate(addr, size);
-	um_hints_restore_policy((uintptr_t)addr, (uintptr_t)addr + size);
-	return count_at(addr, size, loc);
+	if (UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_SYSTEM)
+		return count_at(addr, size, loc);
+
+	for (size_t done = 0; done < npages;) {
+		size_t n = npages - done < QUERY_CHUNK ? npages - done : QUERY_CHUNK;
+
+		for (size_t i = 0; i < n; i++) {
+			pages[i] = (char *)addr + (done + i) * ps;
+			nodes[i] = target;
+		}
+		if (syscall(SYS_move_pages, 0, (unsigned long)n, pages, nodes, status,
+			    MPOL_MF_MOVE) < 0) {
+			int err = errno;
+			if (err == ENODEV || err == EINVAL)
+				return um_error(-ENODEV, "prefetch: node%d cannot take pages: %s",
+						target, strerror(err));
+			return um_error(-err, "prefetch to node%d failed: %s", target,
+					strerror(err));
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (status[i] == target)
+				at++;
+			else if (status[i] == -EFAULT || status[i] == -ENOENT)
+				unmapped++;
+			else
+				busy++;
+		}
+		done += n;
+	}
+	if (flags & UNIMEM_PREFETCH_ALL_OR_NOTHING) {
+		if (unmapped)
+			return um_error(-EFAULT, "prefetch: %ld pages of [%p, +%zu) are not "
+					"mapped or could not be populated", unmapped, addr, size);
+		if (busy)
+			return um_error(-EBUSY, "prefetch: %ld pages of [%p, +%zu) could not be "
+					"moved to node%d (shared, pinned or busy)", busy, addr,
+					size, target);
+	}
+	return at;
 }
 
-static int apply_bind(void *addr, size_t size, unimem_location_t loc, int strict,
-		      const char *what)
-{
-	hwloc_nodeset_t set;
-	int rc, err;
+/*
+ * map: mbind(2) directly (hwloc's binding allocates its bitmaps with
+ * malloc, and the allocator maps fresh memory from its own slow path).
+ * BIND is the allocation's guarantee (MPOL_BIND), PREFER a preference
+ * (MPOL_PREFERRED, no migration), NONE or "system" the default policy.
+ */
+#define MPOL_DEFAULT 0
+#define MPOL_PREFERRED 1
+#define MPOL_BIND 2
+#define MASK_WORDS 16 /* nodes 0..1022 */
 
-	if (host_init() < 0)
-		return host.init_err;
-	if (UNIMEM_LOC_KIND(loc) != UNIMEM_LOC_KIND_HOST) {
-		/* Back to the default policy: the kernel's choice. */
-		set = hwloc_bitmap_dup(hwloc_topology_get_complete_nodeset(host.topo));
-		if (!set)
-			return um_error(-ENOMEM, "%s: out of memory", what);
-		rc = hwloc_set_area_membind(host.topo, addr, size, set,
-					    HWLOC_MEMBIND_DEFAULT, HWLOC_MEMBIND_BYNODESET);
-	} else {
-		set = nodeset_of(UNIMEM_LOC_INDEX(loc));
-		if (!set)
-			return um_error(-ENOMEM, "%s: out of memory", what);
-		rc = hwloc_set_area_membind(host.topo, addr, size, set, HWLOC_MEMBIND_BIND,
-					    HWLOC_MEMBIND_BYNODESET |
-					    (strict ? HWLOC_MEMBIND_STRICT : 0));
+static int host_map(void *addr, size_t size, unimem_location_t loc, enum um_map_mode mode)
+{
+	unsigned long mask[MASK_WORDS] = { 0 };
+	unsigned node = UNIMEM_LOC_INDEX(loc);
+	int policy = MPOL_DEFAULT;
+	const char *what = mode == UM_MAP_BIND ? "place" : "advise";
+
+	if (UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_HOST) {
+		if (node >= MASK_WORDS * 64 - 1)
+			return um_error(-ENODEV, "%s: node%u is beyond what mbind takes", what, node);
+		mask[node / 64] = 1ul << (node % 64);
+		policy = mode == UM_MAP_BIND ? MPOL_BIND : MPOL_PREFERRED;
 	}
-	err = errno;
-	hwloc_bitmap_free(set);
-	if (rc < 0) {
+	if (syscall(SYS_mbind, addr, size, policy, policy == MPOL_DEFAULT ? NULL : mask,
+		    policy == MPOL_DEFAULT ? 0 : MASK_WORDS * 64, 0) < 0) {
+		int err = errno;
 		if (err == EFAULT || err == ENOMEM)
 			return um_error(-EFAULT, "%s: [%p, +%zu) is not (fully) mapped",
 					what, addr, size);
-		return um_error(-err, "%s: binding failed: %s", what, strerror(err));
+		return um_error(-err, "%s: binding to node%u failed: %s", what, node,
+				strerror(err));
 	}
 	return 0;
 }
 
-/* Allocation placement is a guarantee: strict bind (MPOL_BIND). */
-static int host_place(void *addr, size_t size, unimem_location_t loc)
+static void host_discard(void *addr, size_t size)
 {
-	return apply_bind(addr, size, loc, 1, "place");
+	(void)madvise(addr, size, MADV_DONTNEED);
 }
 
-/* A preferred location is a preference: bind without STRICT (MPOL_PREFERRED). */
-static int host_apply_preferred(void *addr, size_t size, unimem_location_t loc)
+/* The kernel drops a range's policy with the mapping; nothing is kept here. */
+static void host_unmap(void *addr, size_t size)
 {
-	return apply_bind(addr, size, loc, 0, "advise");
+	(void)addr;
+	(void)size;
 }
 
 /* For the summary query: union of the nodes of the area (one syscall). */
@@ -340,14 +369,15 @@ bool um_host_node_exists(unsigned os_index)
 	return host_init() == 0 && host_node_by_os(os_index) != NULL;
 }
 
-const struct um_backend_ops um_backend_host = {
+const struct um_provider um_provider_host = {
 	.name = "host",
 	.init = host_init,
-	.location_count = host_location_count,
-	.location_info = host_location_info,
-	.refresh_free = host_refresh_free,
-	.prefetch = host_prefetch,
+	.count = host_location_count,
+	.info = host_location_info,
+	.refresh = host_refresh_free,
+	.map = host_map,
 	.place = host_place,
-	.apply_preferred = host_apply_preferred,
-	.page_locations = host_page_locations,
+	.discard = host_discard,
+	.unmap = host_unmap,
+	.describe = host_describe,
 };

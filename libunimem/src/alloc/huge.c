@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * huge.c - allocations above UM_SMALL_MAX: each its own mapping with the
+ * header (struct um_segment, kind HUGE) in its first page, realloc through
+ * mremap, and a bounded cache of freed mappings.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "alloc/alloc.h"
+
+/*
+ * Freed huge mappings kept for reuse, so a loop of 1 MiB malloc/free (or
+ * a producer/consumer pair) does not mmap, fault and munmap every time.
+ * Bounded in count (128) and address space (256 MiB), and in memory: big
+ * entries (4 MiB and more) beyond 64 MiB resident are discarded at once,
+ * oldest first (pages back to the OS, the mapping stays, refaults as
+ * zero). Any entry idle for UM_HUGE_IDLE_MS is discarded too.
+ * unimem_collect() empties the cache.
+ */
+#define UM_HUGE_CACHE_MAX 128
+#define UM_HUGE_CACHE_BYTES ((size_t)256 << 20)
+#define UM_HUGE_CACHE_RESIDENT ((size_t)64 << 20)
+#define UM_HUGE_IDLE_MS 250
+#define UM_HUGE_BIG UM_SEGMENT_SIZE /* bounded by memory at once */
+static uint64_t um_huge_aged_ms;
+static pthread_mutex_t um_huge_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct um_segment *um_huge_cache; /* newest first */
+static size_t um_huge_cache_count, um_huge_cache_bytes;
+static size_t um_huge_cache_resident; /* of big entries */
+
+/* Caller holds um_huge_mutex. */
+static void um_huge_discard(struct um_segment *s)
+{
+	um_os_discard((uint8_t *)s + s->huge_offset, s->map_size - s->huge_offset);
+	s->huge_discarded = true;
+	s->huge_zero = true; /* private anonymous: refaults as zero */
+	if (s->map_size >= UM_HUGE_BIG)
+		um_huge_cache_resident -= s->map_size;
+}
+
+/* Caller holds um_huge_mutex. Idle entries: scans at most every 50 ms. */
+static void um_huge_cache_age(uint64_t now)
+{
+	/* Over the memory bound: the oldest resident big entries go at once
+	 * (small ones churn through the cache in producer/consumer patterns,
+	 * and are bounded by count and age). */
+	while (um_huge_cache_resident > UM_HUGE_CACHE_RESIDENT) {
+		struct um_segment *oldest = NULL;
+		for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
+			if (!s->huge_discarded && s->map_size >= UM_HUGE_BIG)
+				oldest = s;
+		if (oldest == NULL)
+			break;
+		um_huge_discard(oldest);
+	}
+	if (now - um_huge_aged_ms < 50)
+		return;
+	um_huge_aged_ms = now;
+	for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
+		if (!s->huge_discarded && now - s->cached_at_ms >= UM_HUGE_IDLE_MS)
+			um_huge_discard(s);
+}
+
+static void um_huge_fork_prepare(void) { pthread_mutex_lock(&um_huge_mutex); }
+static void um_huge_fork_release(void) { pthread_mutex_unlock(&um_huge_mutex); }
+UM_FORK_HOOKS(um_huge_fork_hooks, UM_FORK_RANK_HUGE, um_huge_fork_prepare,
+	      um_huge_fork_release, um_huge_fork_release);
+
+/*
+ * Where the user block starts in its mapping: after the header page, or at
+ * the alignment asked for. Alignments above a segment put the block one
+ * segment in, on a mapping placed so that this is aligned: the address
+ * space taken is size + 4 MiB whatever the alignment (it used to be
+ * size + alignment: a terabyte for posix_memalign(1 << 40)).
+ */
+static size_t um_huge_offset(size_t align)
+{
+	size_t off = um_page_size();
+	if (align > UM_SEGMENT_SIZE)
+		return UM_SEGMENT_SIZE;
+	return align > off ? align : off;
+}
+
+static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
+					     size_t align, unimem_location_t loc)
+{
+	struct um_segment *found = NULL;
+	uint64_t now = um_now_ms();
+	pthread_mutex_lock(&um_huge_mutex);
+	um_huge_cache_age(now);
+	for (struct um_segment **pp = &um_huge_cache; *pp; pp = &(*pp)->cache_next) {
+		struct um_segment *s = *pp;
+		/* big enough but not wasteful, same placement */
+		if (s->loc == loc && s->huge_offset == offset &&
+		    (align <= offset || (((uintptr_t)s + offset) & (align - 1)) == 0) &&
+		    s->map_size >= map_size && s->map_size - map_size <= map_size / 4) {
+			*pp = s->cache_next;
+			um_huge_cache_count--;
+			um_huge_cache_bytes -= s->map_size;
+			if (!s->huge_discarded && s->map_size >= UM_HUGE_BIG)
+				um_huge_cache_resident -= s->map_size;
+			found = s;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&um_huge_mutex);
+	return found;
+}
+
+static void um_huge_unmap(struct um_segment *seg)
+{
+	um_alloc_forget(seg, seg->map_size);
+	um_registry_clear(seg, seg->map_size, seg);
+	seg->magic = 0;
+	um_os_unmap(seg, seg->map_size);
+}
+
+void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
+{
+	size_t ps = um_page_size();
+	size_t offset = um_huge_offset(align);
+	size_t map_size = offset + ((size + ps - 1) & ~(ps - 1));
+	if (size > PTRDIFF_MAX || map_size < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t map_align = align > UM_SEGMENT_SIZE ? align : UM_SEGMENT_SIZE;
+	size_t map_offset = align > UM_SEGMENT_SIZE ? offset : 0;
+	unimem_location_t loc = heap->loc;
+
+	struct um_segment *seg = um_huge_cache_take(map_size, offset, align, loc);
+	if (seg == NULL) {
+		seg = um_os_map_at_offset(map_size, map_align, map_offset);
+		if (seg == NULL) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		um_alloc_forget(seg, map_size);
+		/* On a device the header page stays in host memory; a host bind
+		 * covers it too (one VMA, so realloc's mremap works). */
+		size_t skip = heap->oob ? offset : 0;
+		int err = um_alloc_place(loc, (uint8_t *)seg + skip, map_size - skip);
+		if (err == 0)
+			err = um_registry_set(seg, map_size, seg);
+		if (err != 0) {
+			um_os_unmap(seg, map_size);
+			errno = -err;
+			return NULL;
+		}
+		seg->magic = UM_SEG_MAGIC;
+		seg->kind = UM_SEG_HUGE;
+		seg->map_size = map_size;
+		seg->loc = loc;
+		seg->huge_offset = offset;
+		seg->huge_zero = true;
+		atomic_fetch_add_explicit(&um_stat_huge_total, 1, memory_order_relaxed);
+	}
+	uint8_t *p = (uint8_t *)seg + offset;
+	if (zero && !seg->huge_zero)
+		memset(p, 0, size); /* the rest is never handed out as zero */
+	seg->huge_zero = false;
+	atomic_store_explicit(&seg->huge_state, UM_HUGE_LIVE, memory_order_release);
+	um_huge_account(1, (int64_t)seg->map_size);
+	return p;
+}
+
+void um_huge_free(struct um_segment *seg, void *p)
+{
+	int live = UM_HUGE_LIVE;
+	if ((uint8_t *)p != (uint8_t *)seg + seg->huge_offset ||
+	    !atomic_compare_exchange_strong(&seg->huge_state, &live, UM_HUGE_CACHED)) {
+		um_report_invalid("free", p, "double free or not a live unimem allocation");
+		return;
+	}
+	um_huge_account(-1, -(int64_t)seg->map_size);
+	/* cached blocks carry no advice: the next owner starts clean */
+	um_alloc_reuse(p, seg->map_size - seg->huge_offset, seg->loc);
+	struct um_segment *evict = NULL;
+	uint64_t now = um_now_ms();
+	pthread_mutex_lock(&um_huge_mutex);
+	um_huge_cache_age(now);
+	if (seg->map_size <= UM_HUGE_CACHE_BYTES / 4) {
+		seg->cached_at_ms = now;
+		seg->huge_discarded = false;
+		seg->cache_next = um_huge_cache;
+		um_huge_cache = seg;
+		um_huge_cache_count++;
+		um_huge_cache_bytes += seg->map_size;
+		if (seg->map_size >= UM_HUGE_BIG)
+			um_huge_cache_resident += seg->map_size;
+		seg = NULL;
+		/* over budget: drop the oldest (the tail) */
+		if (um_huge_cache_count > UM_HUGE_CACHE_MAX ||
+		    um_huge_cache_bytes > UM_HUGE_CACHE_BYTES) {
+			struct um_segment **pp = &um_huge_cache;
+			while ((*pp)->cache_next)
+				pp = &(*pp)->cache_next;
+			evict = *pp;
+			*pp = NULL;
+			um_huge_cache_count--;
+			um_huge_cache_bytes -= evict->map_size;
+			if (!evict->huge_discarded && evict->map_size >= UM_HUGE_BIG)
+				um_huge_cache_resident -= evict->map_size;
+		}
+		um_huge_cache_age(now); /* the resident bound, with the new entry */
+	}
+	pthread_mutex_unlock(&um_huge_mutex);
+	if (seg)
+		um_huge_unmap(seg);
+	if (evict)
+		um_huge_unmap(evict);
+}
+
+void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
+{
+	size_t ps = um_page_size();
+	size_t offset = seg->huge_offset;
+	size_t need = offset + ((size + ps - 1) & ~(ps - 1));
+	if (size > PTRDIFF_MAX || need < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* fits, and not shrinking by more than half: keep it */
+	if (need <= seg->map_size && need >= seg->map_size / 2)
+		return p;
+
+	size_t old_size = seg->map_size;
+	unimem_location_t loc = seg->loc;
+	struct um_segment *nseg =
+		um_os_remap(seg, old_size, need, UM_SEGMENT_SIZE);
+	if (nseg == NULL) {
+		if (need <= old_size)
+			return p; /* could not shrink: harmless */
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (nseg != seg) {
+		/* moved: the old granules are no longer ours */
+		um_alloc_forget(seg, old_size);
+		um_registry_clear(seg, old_size, seg);
+	} else if (need < old_size) {
+		um_alloc_forget((uint8_t *)seg + need, old_size - need);
+		um_registry_clear((uint8_t *)seg + need, old_size - need, seg);
+		um_registry_set(seg, need, seg); /* the shared granule */
+	}
+	nseg->map_size = need;
+	um_huge_account(0, (int64_t)need - (int64_t)old_size);
+	if (need > old_size && loc != UNIMEM_LOC_NONE) {
+		/* mremap keeps the policy of the moved part; bind the new tail */
+		um_alloc_place(loc, (uint8_t *)nseg + old_size, need - old_size);
+	}
+	if (um_registry_set(nseg, need, nseg) != 0) {
+		/* cannot happen below 2^47; keep it consistent anyway */
+		errno = ENOMEM;
+		return NULL;
+	}
+	return (uint8_t *)nseg + offset;
+}
+
+size_t um_huge_cache_flush(void)
+{
+	pthread_mutex_lock(&um_huge_mutex);
+	struct um_segment *list = um_huge_cache;
+	um_huge_cache = NULL;
+	um_huge_cache_count = um_huge_cache_bytes = um_huge_cache_resident = 0;
+	pthread_mutex_unlock(&um_huge_mutex);
+	size_t bytes = 0;
+	while (list) {
+		struct um_segment *next = list->cache_next;
+		bytes += list->map_size;
+		um_huge_unmap(list);
+		list = next;
+	}
+	return bytes;
+}

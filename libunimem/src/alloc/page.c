@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * page.c - pages of same-size blocks: carving, the owner's and remote
+ * frees, full pages, out-of-band pages (device heaps), and the slow path
+ * of malloc (finding or making a page with a free block).
+ *
+ * Ownership rule: only the thread whose tid a segment carries touches the
+ * plain fields of its pages. Other threads only push onto atomic lists
+ * (page->thread_free, heap->delayed) or flip out-of-band bitmap bits.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "alloc/alloc.h"
+
+#define UM_EXTEND_BYTES ((size_t)16 << 10) /* carve blocks 16 KiB at a time */
+/* Freed slices are discarded (MADV_DONTNEED) once a heap has 16 MiB of
+ * them, at most every 100 ms: memory freed now is often wanted again soon
+ * and refaulting it costs more than keeping it a little. */
+#define UM_PURGE_SLICES 256
+#define UM_PURGE_INTERVAL_MS 100
+#define UM_KEEP_EMPTY_SEGMENTS 16 /* mmap/munmap churn guard; RSS bounded by the purge */
+
+/* ---- page queues ----------------------------------------------------- */
+
+static inline void um_queue_sync(struct um_heap *heap, struct um_page_queue *q)
+{
+	if (q != &heap->full) {
+		size_t cls = (size_t)(q - heap->queue);
+		heap->pages[cls] = q->first ? q->first : &um_page_empty;
+	}
+}
+
+void um_queue_remove(struct um_heap *heap, struct um_page_queue *q,
+			    struct um_page *page)
+{
+	if (page->prev)
+		page->prev->next = page->next;
+	else
+		q->first = page->next;
+	if (page->next)
+		page->next->prev = page->prev;
+	else
+		q->last = page->prev;
+	page->next = page->prev = NULL;
+	um_queue_sync(heap, q);
+}
+
+void um_queue_push_front(struct um_heap *heap, struct um_page_queue *q,
+				struct um_page *page)
+{
+	page->prev = NULL;
+	page->next = q->first;
+	if (q->first)
+		q->first->prev = page;
+	else
+		q->last = page;
+	q->first = page;
+	um_queue_sync(heap, q);
+}
+
+void um_queue_push_back(struct um_heap *heap, struct um_page_queue *q,
+			       struct um_page *page)
+{
+	page->next = NULL;
+	page->prev = q->last;
+	if (q->last)
+		q->last->next = page;
+	else
+		q->first = page;
+	q->last = page;
+	um_queue_sync(heap, q);
+}
+
+/* ---- pages ----------------------------------------------------------- */
+
+/* Enough slices for at least 8 blocks, at most UM_PAGE_MAX_SLICES. */
+static int um_class_slices(size_t block_size)
+{
+	size_t n = (block_size * 8 + UM_SLICE_SIZE - 1) / UM_SLICE_SIZE;
+	if (n < 1)
+		n = 1;
+	if (n > UM_PAGE_MAX_SLICES)
+		n = UM_PAGE_MAX_SLICES;
+	return (int)n;
+}
+
+static int um_find_run(uint64_t used, int n)
+{
+	uint64_t want = um_slice_bits(0, n);
+	for (int i = 1; i + n <= UM_SLICES; i++) {
+		if (((used >> i) & want) == 0)
+			return i;
+	}
+	return -1;
+}
+
+size_t um_heap_purge(struct um_heap *heap)
+{
+	size_t bytes = 0;
+	for (struct um_segment *seg = heap->segments; seg; seg = seg->next) {
+		uint64_t m = seg->dirty_mask & ~seg->used_mask;
+		while (m) {
+			int i = __builtin_ctzll(m);
+			int j = i;
+			while (j < UM_SLICES && (m >> j & 1))
+				j++;
+			um_os_discard((uint8_t *)seg + ((size_t)i << UM_SLICE_SHIFT),
+				      (size_t)(j - i) << UM_SLICE_SHIFT);
+			bytes += (size_t)(j - i) << UM_SLICE_SHIFT;
+			m &= ~um_slice_bits(i, j - i);
+		}
+		seg->dirty_mask = 0;
+	}
+	heap->dirty_slices = 0;
+	return bytes;
+}
+
+static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
+{
+	size_t bs = um_class_size(cls);
+	int n = um_class_slices(bs);
+	struct um_segment *seg;
+	int idx = -1;
+	for (seg = heap->segments; seg; seg = seg->next) {
+		if (UM_SLICES - __builtin_popcountll(seg->used_mask) < n)
+			continue;
+		idx = um_find_run(seg->used_mask, n);
+		if (idx >= 0)
+			break;
+	}
+	if (seg == NULL && um_heap_reclaim(heap))
+		return um_page_new(heap, cls); /* retry with what came back */
+	if (seg == NULL) {
+		seg = um_segment_new(heap);
+		if (seg == NULL)
+			return NULL;
+		seg->next = heap->segments;
+		if (heap->segments)
+			heap->segments->prev = seg;
+		heap->segments = seg;
+		heap->segment_count++;
+		idx = 1;
+	}
+	uint64_t bits = um_slice_bits(idx, n);
+	atomic_fetch_add_explicit(&um_stat_page_bytes, (uint64_t)n << UM_SLICE_SHIFT,
+				  memory_order_relaxed);
+	if (seg->used_mask == 1 && heap->empty_segments > 0)
+		heap->empty_segments--;
+	seg->used_mask |= bits;
+	heap->dirty_slices -= (size_t)__builtin_popcountll(seg->dirty_mask & bits);
+	seg->dirty_mask &= ~bits;
+	/* unimem_ptr_info() may read these from another thread: atomic
+	 * stores (plain movs), in_use last with release */
+	for (int i = idx; i < idx + n; i++)
+		__atomic_store_n(&seg->slice_page[i], (uint8_t)idx, __ATOMIC_RELAXED);
+
+	struct um_page *page = &seg->pages[idx];
+	page->free = NULL;
+	page->used = 0;
+	__atomic_store_n(&page->capacity, 0, __ATOMIC_RELAXED);
+	page->reserved = (uint32_t)(((size_t)n << UM_SLICE_SHIFT) / bs);
+	__atomic_store_n(&page->block_size, (uint32_t)bs, __ATOMIC_RELAXED);
+	page->div_magic = um_div_magic((uint32_t)bs);
+	page->cls = (uint8_t)cls;
+	page->slice_count = (uint8_t)n;
+	page->slice_index = (uint8_t)idx;
+	page->in_full = 0;
+	__atomic_store_n(&page->start, (uint8_t *)seg + ((size_t)idx << UM_SLICE_SHIFT),
+			 __ATOMIC_RELAXED);
+	atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
+	page->next = page->prev = NULL;
+	page->heap = heap;
+	if (heap->oob) {
+		/* every block exists from the start: nothing is carved */
+		page->div_magic = 0; /* free's fast path steps aside */
+		page->capacity = page->reserved;
+		page->oob_hint = 0;
+		atomic_store_explicit(&page->oob_used, 0, memory_order_relaxed);
+		__atomic_store_n(&page->in_use, UM_PAGE_OOB, __ATOMIC_RELEASE);
+	} else {
+		__atomic_store_n(&page->in_use, UM_PAGE_IN_USE, __ATOMIC_RELEASE);
+	}
+	return page;
+}
+
+void um_heap_unlink_segment(struct um_heap *heap, struct um_segment *seg)
+{
+	if (seg->prev)
+		seg->prev->next = seg->next;
+	else
+		heap->segments = seg->next;
+	if (seg->next)
+		seg->next->prev = seg->prev;
+	heap->segment_count--;
+	heap->dirty_slices -= (size_t)__builtin_popcountll(seg->dirty_mask);
+}
+
+/* Give an empty page's slices back to its segment; @force also unmaps the
+ * heap's last segment when it empties (thread exit). */
+void um_page_release(struct um_heap *heap, struct um_page *page, bool force)
+{
+	um_queue_remove(heap, &heap->queue[page->cls], page);
+	struct um_segment *seg = um_segment_of_page(page);
+	uint64_t bits = um_slice_bits(page->slice_index, page->slice_count);
+	seg->used_mask &= ~bits;
+	atomic_fetch_sub_explicit(&um_stat_page_bytes, (uint64_t)page->slice_count << UM_SLICE_SHIFT,
+				  memory_order_relaxed);
+	um_alloc_reuse(page->start, (size_t)page->slice_count << UM_SLICE_SHIFT, seg->loc);
+	if (page->capacity) {
+		seg->dirty_mask |= bits;
+		heap->dirty_slices += page->slice_count;
+	}
+	__atomic_store_n(&page->in_use, 0, __ATOMIC_RELAXED);
+	page->div_magic = 0; /* free's grid check now fails: no block is live */
+	if (seg->used_mask == 1) {
+		/* Keep a few empty segments: a heap that breathes in and out
+		 * would otherwise mmap and munmap (and fault) all the time. */
+		if (force || heap->empty_segments >= UM_KEEP_EMPTY_SEGMENTS) {
+			um_heap_unlink_segment(heap, seg);
+			um_segment_delete(seg);
+			return;
+		}
+		heap->empty_segments++;
+	}
+	if (heap->dirty_slices >= UM_PURGE_SLICES) {
+		uint64_t now = um_now_ms();
+		if (now - heap->last_purge_ms >= UM_PURGE_INTERVAL_MS) {
+			heap->last_purge_ms = now;
+			um_heap_purge(heap);
+		}
+	}
+}
+
+static void um_page_extend(struct um_page *page)
+{
+	size_t bs = page->block_size;
+	uint32_t n = page->reserved - page->capacity;
+	uint32_t max = bs >= UM_EXTEND_BYTES ? 1 : (uint32_t)(UM_EXTEND_BYTES / bs);
+	if (n > max)
+		n = max;
+	uint8_t *b = page->start + (size_t)page->capacity * bs;
+	for (uint32_t i = 0; i + 1 < n; i++)
+		*(void **)(b + i * bs) = b + (i + 1) * bs;
+	*(void **)(b + (size_t)(n - 1) * bs) = page->free;
+	page->free = b;
+	__atomic_store_n(&page->capacity, page->capacity + n, __ATOMIC_RELAXED);
+}
+
+void um_page_take_list(struct um_page *page, uintptr_t list)
+{
+	void *head = (void *)list, *tail = head;
+	uint32_t n = 1;
+	while (*(void **)tail) {
+		tail = *(void **)tail;
+		n++;
+	}
+	*(void **)tail = page->free;
+	page->free = head;
+	page->used -= n;
+}
+
+/* Move frees made by other threads onto the owner's list. Only for pages
+ * in a class queue, whose state bits are NORMAL (0). */
+void um_page_collect(struct um_page *page)
+{
+	if (atomic_load_explicit(&page->thread_free, memory_order_relaxed) == 0)
+		return;
+	uintptr_t tf = atomic_exchange_explicit(&page->thread_free, 0,
+						memory_order_acquire);
+	if (tf & ~UM_TF_STATE)
+		um_page_take_list(page, tf & ~UM_TF_STATE);
+}
+
+/*
+ * The page has no free block: park it in the full list. The FULL bit is
+ * set only if no remote free raced in (CAS from empty), so a remote free
+ * either lands before (we collect it) or sees the bit and goes to the
+ * heap's delayed list, which the owner always drains.
+ */
+static bool um_page_try_full(struct um_heap *heap, struct um_page *page)
+{
+	uintptr_t expected = 0;
+	if (!atomic_compare_exchange_strong_explicit(&page->thread_free, &expected,
+						     UM_TF_FULL, memory_order_acq_rel,
+						     memory_order_relaxed))
+		return false;
+	um_queue_remove(heap, &heap->queue[page->cls], page);
+	page->in_full = 1;
+	um_queue_push_back(heap, &heap->full, page);
+	return true;
+}
+
+static void um_page_unfull(struct um_heap *heap, struct um_page *page)
+{
+	uintptr_t tf = atomic_exchange_explicit(&page->thread_free, 0,
+						memory_order_acq_rel);
+	um_queue_remove(heap, &heap->full, page);
+	page->in_full = 0;
+	um_queue_push_back(heap, &heap->queue[page->cls], page);
+	if (tf & ~UM_TF_STATE)
+		um_page_take_list(page, tf & ~UM_TF_STATE);
+}
+
+/* Owner's free found the page empty or full (rare): fix its queue. */
+void um_page_free_slow(struct um_page *page)
+{
+	struct um_heap *heap = page->heap;
+	if (page->in_full)
+		um_page_unfull(heap, page);
+	if (um_page_used(page) == 0) {
+		struct um_page_queue *q = &heap->queue[page->cls];
+		if (q->first == page && page->next == NULL)
+			return; /* the class's only page: keep it warm */
+		um_page_release(heap, page, false);
+	}
+}
+
+void um_free_owned(struct um_page *page, void *p)
+{
+	*(void **)p = page->free;
+	page->free = p;
+	if (--page->used == 0 || page->in_full)
+		um_page_free_slow(page);
+}
+
+void um_free_remote(struct um_page *page, void *p)
+{
+	/* Before p is pushed the segment cannot go away: look now whether it
+	 * belongs to an exited thread (after the push another thread may
+	 * reclaim it, find it empty and unmap it). */
+	struct um_segment *seg = um_segment_of_page(page);
+	struct um_heap *abandoned =
+		um_unlikely(atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
+			    UM_TID_ABANDONED)
+			? __atomic_load_n(&seg->heap, __ATOMIC_RELAXED)
+			: NULL;
+	uintptr_t old = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+	for (;;) {
+		if ((old & UM_TF_STATE) == UM_TF_FULL) {
+			/* Claim the notification; the heap cannot change while
+			 * the state is FREEING, nor the page go (p is not out). */
+			if (!atomic_compare_exchange_weak_explicit(
+				    &page->thread_free, &old,
+				    (old & ~UM_TF_STATE) | UM_TF_FREEING,
+				    memory_order_acquire, memory_order_relaxed))
+				continue;
+			struct um_heap *heap = page->heap;
+			uintptr_t h = atomic_load_explicit(&heap->delayed,
+							   memory_order_relaxed);
+			do {
+				*(uintptr_t *)p = h;
+			} while (!atomic_compare_exchange_weak_explicit(
+				&heap->delayed, &h, (uintptr_t)p,
+				memory_order_release, memory_order_relaxed));
+			/* FREEING -> NOTIFIED, unless the owner reset the state */
+			old = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+			while ((old & UM_TF_STATE) == UM_TF_FREEING &&
+			       !atomic_compare_exchange_weak_explicit(
+				       &page->thread_free, &old,
+				       (old & ~UM_TF_STATE) | UM_TF_NOTIFIED,
+				       memory_order_release, memory_order_relaxed))
+				;
+			break;
+		}
+		*(uintptr_t *)p = old & ~UM_TF_STATE;
+		if (atomic_compare_exchange_weak_explicit(
+			    &page->thread_free, &old,
+			    (uintptr_t)p | (old & UM_TF_STATE),
+			    memory_order_release, memory_order_relaxed))
+			break;
+	}
+	/* A free into the heap of an exited thread: take the heap over, so
+	 * what it no longer uses goes back (p was pushed: the remote way is
+	 * done before the heap changes hands). */
+	if (um_unlikely(abandoned != NULL) && um_thread_tld != NULL)
+		um_reclaim_heap(abandoned);
+}
+
+void um_heap_process_delayed(struct um_heap *heap)
+{
+	if (atomic_load_explicit(&heap->delayed, memory_order_relaxed) == 0)
+		return;
+	uintptr_t list = atomic_exchange_explicit(&heap->delayed, 0,
+						  memory_order_acquire);
+	while (list) {
+		void *b = (void *)list;
+		list = *(uintptr_t *)b;
+		struct um_segment *seg =
+			(struct um_segment *)((uintptr_t)b & ~UM_SEGMENT_MASK);
+		um_free_owned(um_page_of(seg, b), b);
+	}
+}
+
+static struct um_page *um_heap_find_page(struct um_heap *heap, size_t cls)
+{
+	struct um_page_queue *q = &heap->queue[cls];
+	struct um_page *page = q->first;
+	while (page) {
+		struct um_page *next = page->next;
+		um_page_collect(page);
+		if (page->free)
+			goto found;
+		if (page->capacity < page->reserved) {
+			um_page_extend(page);
+			goto found;
+		}
+		if (!um_page_try_full(heap, page)) {
+			um_page_collect(page); /* a remote free raced in */
+			if (page->free)
+				goto found;
+		}
+		page = next;
+	}
+	page = um_page_new(heap, cls);
+	if (page == NULL)
+		return NULL;
+	um_page_extend(page);
+	um_queue_push_front(heap, q, page);
+	return page;
+found:
+	if (page != q->first) {
+		um_queue_remove(heap, q, page);
+		um_queue_push_front(heap, q, page);
+	}
+	return page;
+}
+
+/* Claim a free block of an out-of-band page, or NULL if it is full. */
+static void *um_oob_claim(struct um_page *page)
+{
+	struct um_segment *seg = um_segment_of_page(page);
+	_Atomic uint64_t *bits = um_oob_bits(seg, page);
+	uint32_t words = (page->reserved + 63) / 64;
+	for (uint32_t k = 0; k < words; k++) {
+		uint32_t w = (page->oob_hint + k) % words;
+		uint64_t valid = w + 1 < words || page->reserved % 64 == 0
+					 ? ~(uint64_t)0
+					 : ((uint64_t)1 << (page->reserved % 64)) - 1;
+		uint64_t v = atomic_load_explicit(&bits[w], memory_order_relaxed);
+		while (~v & valid) {
+			uint64_t m = (uint64_t)1 << __builtin_ctzll(~v & valid);
+			v = atomic_fetch_or_explicit(&bits[w], m, memory_order_acquire);
+			if (!(v & m)) {
+				page->oob_hint = w;
+				atomic_fetch_add_explicit(&page->oob_used, 1, memory_order_relaxed);
+				return page->start + ((size_t)w * 64 + (size_t)__builtin_ctzll(m)) *
+							     page->block_size;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void *um_oob_alloc(struct um_heap *heap, size_t cls)
+{
+	struct um_page_queue *q = &heap->queue[cls];
+	for (struct um_page *page = q->first; page; page = page->next) {
+		void *b = um_oob_claim(page);
+		if (b) {
+			if (page != q->first) {
+				um_queue_remove(heap, q, page);
+				um_queue_push_front(heap, q, page);
+			}
+			return b;
+		}
+	}
+	struct um_page *page = um_page_new(heap, cls);
+	if (page == NULL)
+		return NULL;
+	um_queue_push_front(heap, q, page);
+	return um_oob_claim(page);
+}
+
+void um_oob_free(struct um_segment *seg, struct um_page *page, void *p)
+{
+	size_t off = (size_t)((uint8_t *)p - page->start);
+	if (off % page->block_size != 0 || off / page->block_size >= page->reserved) {
+		um_report_invalid("free", p, "pointer into the middle of a block");
+		return;
+	}
+	size_t i = off / page->block_size;
+	uint64_t m = (uint64_t)1 << (i % 64);
+	uint64_t old = atomic_fetch_and_explicit(&um_oob_bits(seg, page)[i / 64], ~m,
+						 memory_order_release);
+	if (!(old & m)) {
+		um_report_invalid("free", p, "double free");
+		return;
+	}
+	if (atomic_fetch_sub_explicit(&page->oob_used, 1, memory_order_relaxed) == 1 &&
+	    atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) == um_thread_tid)
+		um_page_free_slow(page); /* the owner gives an empty page back */
+}
+
+bool um_oob_is_free(struct um_segment *seg, struct um_page *page, const void *base)
+{
+	size_t i = (size_t)((const uint8_t *)base - page->start) / page->block_size;
+	uint64_t v = atomic_load_explicit(&um_oob_bits(seg, page)[i / 64], memory_order_relaxed);
+	return !(v & ((uint64_t)1 << (i % 64)));
+}
+
+void *um_heap_alloc_class(struct um_heap *heap, size_t cls)
+{
+	if (um_unlikely(heap->oob))
+		return um_oob_alloc(heap, cls);
+	struct um_page *page = heap->pages[cls];
+	if (page->free == NULL) {
+		um_heap_process_delayed(heap);
+		page = heap->pages[cls];
+		if (page->free == NULL) {
+			page = um_heap_find_page(heap, cls);
+			if (page == NULL)
+				return NULL; /* errno set by the segment layer */
+		}
+	}
+	void *b = page->free;
+	page->free = *(void **)b;
+	page->used++;
+	um_block_clear_tag(b);
+	return b;
+}
