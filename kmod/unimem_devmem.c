@@ -243,6 +243,7 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 /**
  * struct unimem_evictor - state of one eviction sweep
  * @udev: the device being evicted
+ * @own: mm of the migration that asked for room (@self), or NULL
  * @held: mm whose mmap lock the caller holds, or NULL
  * @wait: sleep for other mms' mmap locks (unload) instead of trying them
  * @gfp: allocation flags of the system pages
@@ -255,6 +256,7 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
  */
 struct unimem_evictor {
 	struct unimem_device *udev;
+	struct mm_struct *own;
 	struct mm_struct *held;
 	bool wait;
 	gfp_t gfp;
@@ -269,7 +271,7 @@ struct unimem_evictor {
 static bool unimem_evict_keep(const struct unimem_evictor *ev,
 			      struct mm_struct *mm, unsigned long addr)
 {
-	return ev->self && mm == ev->held && addr >= ev->self->end &&
+	return ev->self && mm == ev->own && addr >= ev->self->end &&
 	       addr < ev->self->keep_end;
 }
 
@@ -330,7 +332,7 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 			continue;
 		unimem_dirty_from_device(args.dst[i]);
 		moved++;
-		if (ev->self && vma->vm_mm == ev->held &&
+		if (ev->self && vma->vm_mm == ev->own &&
 		    addr >= ev->self->start && addr < ev->self->end)
 			(*ev->self->evicted)++;
 	}
@@ -489,6 +491,7 @@ static int unimem_evictor_init(struct unimem_evictor *ev,
 	gfp_t gfp = GFP_KERNEL | (unload ? __GFP_NOFAIL : 0);
 
 	ev->udev = udev;
+	ev->own = held;
 	ev->held = held;
 	ev->self = NULL;
 	ev->nbusy = 0;
@@ -507,14 +510,33 @@ static void unimem_evictor_fini(struct unimem_evictor *ev)
 	kfree(ev->dst);
 }
 
+/*
+ * Test hook: 1 makes the next eviction sweep stop once it holds the
+ * device's eviction lock, report 2, and wait until it is set back to 0
+ * (or its task is killed).  Lets a test hold a sweep open on purpose.
+ */
+static int inject_evict_hold;
+module_param(inject_evict_hold, int, 0600);
+MODULE_PARM_DESC(inject_evict_hold,
+		 "test only: 1 = hold the next eviction sweep until set to 0");
+
+static void unimem_evict_hold(void)
+{
+	if (likely(!READ_ONCE(inject_evict_hold)))
+		return;
+	WRITE_ONCE(inject_evict_hold, 2);
+	while (READ_ONCE(inject_evict_hold) && !fatal_signal_pending(current))
+		msleep_interruptible(10);
+}
+
 /**
  * unimem_evict() - make room on a device by evicting its coldest pages
  * @udev: the device
  * @want: number of pages wanted free
- * @ctx: context to charge the evictions to (may be NULL); the caller
- *       holds the mmap lock of its mm for read
+ * @ctx: context to charge the evictions to (may be NULL)
  * @self: the migration of @ctx asking for room (may be NULL): evicted
  *        pages of the part of its range it has done are counted there
+ * @locked: the caller holds the mmap lock of @ctx's mm for read
  *
  * A CLOCK over 2 MiB windows of device memory approximates LRU: a window
  * whose reference bit is set (a page of it was allocated or accessed by the
@@ -524,27 +546,42 @@ static void unimem_evictor_fini(struct unimem_evictor *ev)
  * is busy stay for a later sweep.  The caller must not hold locked device
  * pages it expects to be evicted, nor any context lock.
  *
- * Return: number of pages evicted.
+ * Sweeps of one device are serialised and can be long.  A caller that holds
+ * an mmap lock never waits for another's sweep (its own process's munmap()
+ * and faults would queue behind it): it gets -EBUSY and should drop the lock
+ * and call again unlocked, which waits, killably.
+ *
+ * Return: number of pages evicted, -EBUSY (see above) or -EINTR.
  */
-unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
-			   struct unimem_ctx *ctx,
-			   struct unimem_evict_self *self)
+long unimem_evict(struct unimem_device *udev, unsigned long want,
+		  struct unimem_ctx *ctx, struct unimem_evict_self *self,
+		  bool locked)
 {
 	unsigned long nwin = udev->npages / UNIMEM_WINDOW_PAGES;
 	unsigned long per = UNIMEM_CHUNK_MAX / PAGE_SIZE / UNIMEM_WINDOW_PAGES;
+	struct mm_struct *mm = ctx ? ctx->notifier.mm : NULL;
 	unsigned long scanned, evicted = 0;
 	struct unimem_evictor ev;
+	long ret = 0;
 
 	if (!nwin)
 		return 0;
-	if (unimem_evictor_init(&ev, udev, ctx ? ctx->notifier.mm : NULL,
-				false))
+	if (unimem_evictor_init(&ev, udev, mm, false))
 		goto out;
 	ev.self = ctx ? self : NULL;
+	if (!locked)
+		ev.held = NULL;	/* every mm is only tried, our own too */
 
-	/* other processes hold it for whole sweeps: let a killed caller go */
-	if (mutex_lock_killable(&udev->evict_lock))
+	if (locked) {
+		if (!mutex_trylock(&udev->evict_lock)) {
+			ret = -EBUSY;
+			goto out;
+		}
+	} else if (mutex_lock_killable(&udev->evict_lock)) {
+		ret = -EINTR;
 		goto out;
+	}
+	unimem_evict_hold();
 	for (scanned = 0; scanned < 2 * nwin + 1; scanned++) {
 		unsigned long w = udev->clock_hand++ % nwin;
 		struct unimem_chunk *chunk = udev->chunks[w / per];
@@ -566,7 +603,7 @@ out:
 	unimem_evictor_fini(&ev);
 	unimem_dcount(udev, UNIMEM_CNT_EVICTIONS, evicted);
 	unimem_count(ctx, UNIMEM_CNT_EVICTIONS, evicted);
-	return evicted;
+	return ret ? ret : evicted;
 }
 
 static void unimem_chunk_free(struct unimem_chunk *chunk, bool mapped)

@@ -133,8 +133,16 @@ struct unimem_device {
  * struct unimem_ctx - one open file: a mirror of one mm in one device
  * @udev: the device whose page table this is
  * @umm: the mm's record for the device page reverse map
- * @notifier: interval notifier over the whole user address space
- * @lock: protects @pt and @mig_*; taken by the invalidation callback
+ * @notifier: interval notifier over the whole user address space: names
+ *            the mm, lets attributes follow munmap, and serves the
+ *            non-faulting scans (snapshots, the placement policy)
+ * @notifiers: the notifiers of the device page table, struct
+ *             unimem_notifier by vaddr >> UNIMEM_NOTIFIER_SHIFT, created on
+ *             the first device fault in their range
+ * @notifiers_sem: read by a device fault while it uses a notifier of
+ *                 @notifiers, written to insert or remove one
+ * @notifiers_dead: notifiers whose range was unmapped whole (to remove)
+ * @lock: protects @pt and @mig_*; taken by the invalidation callbacks
  * @pt: the device page table: xarray of struct unimem_pt_leaf indexed by
  *      vaddr / 2 MiB
  * @migrate_lock: serialises migrations issued through this context
@@ -142,9 +150,6 @@ struct unimem_device {
  * @mig_start: start of the range being migrated (no faults installed there)
  * @mig_end: end of it, 0 when no migration is running
  * @mig_wq: faulters wait here for a migration of their range to finish
- * @mig_gen: bumped (under @lock) when a migration of this context starts
- *           and ends; a device fault that raced with one retries (our own
- *           migrations skip the notifier, so its sequence does not move)
  * @node: entry in the device's @ctx_list
  * @cnt: context counters, indexed by enum unimem_counter
  */
@@ -152,16 +157,47 @@ struct unimem_ctx {
 	struct unimem_device *udev;
 	struct unimem_mm *umm;
 	struct mmu_interval_notifier notifier;
+	struct xarray notifiers;
+	struct rw_semaphore notifiers_sem;
+	atomic_t notifiers_dead;
 	struct mutex lock;		/* see above */
 	struct xarray pt;
 	struct mutex migrate_lock;	/* see above */
 	struct task_struct *migrator;
 	unsigned long mig_start, mig_end;
 	wait_queue_head_t mig_wq;
-	unsigned long mig_gen;
 	struct list_head node;
 	atomic64_t cnt[UNIMEM_CNT_NR];
 };
+
+/*
+ * The device page table is watched by interval notifiers over 64 MiB parts
+ * of the address space, as drm_gpusvm does: an invalidation restarts only
+ * the device faults of the parts it touches.  Smaller parts mean fewer
+ * restarts and more notifiers to walk per invalidation.
+ */
+#define UNIMEM_NOTIFIER_SHIFT	26
+
+/**
+ * struct unimem_notifier - the interval notifier of one part of a mirror
+ * @mni: the notifier, over one UNIMEM_NOTIFIER_SHIFT-aligned part
+ * @ctx: the context whose device page table it guards
+ * @start: first address of the part
+ * @gen: bumped (under @ctx->lock) when a migration of @ctx over this part
+ *       starts and ends; a device fault that raced with one retries (our
+ *       own migrations skip the notifier, so its sequence does not move)
+ * @dead: its whole range was unmapped: removed at the next insertion
+ */
+struct unimem_notifier {
+	struct mmu_interval_notifier mni;
+	struct unimem_ctx *ctx;
+	unsigned long start;
+	unsigned long gen;
+	bool dead;
+};
+
+void unimem_notifiers_bump(struct unimem_ctx *ctx, unsigned long start,
+			   unsigned long end);
 
 #define UNIMEM_PTE_WRITE	1UL
 #define UNIMEM_PT_LEAF_SHIFT	9
@@ -233,9 +269,9 @@ struct unimem_evict_self {
 	u64 *evicted;
 };
 
-unsigned long unimem_evict(struct unimem_device *udev, unsigned long want,
-			   struct unimem_ctx *ctx,
-			   struct unimem_evict_self *self);
+long unimem_evict(struct unimem_device *udev, unsigned long want,
+		  struct unimem_ctx *ctx, struct unimem_evict_self *self,
+		  bool locked);
 void unimem_page_touch(struct page *page);
 
 /* mirror */

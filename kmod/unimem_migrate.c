@@ -15,7 +15,16 @@
  *
  * Before a batch the target device is given room: if it has fewer free
  * pages than the batch needs, its coldest pages are evicted (see
- * unimem_evict()); an allocation that still fails evicts again.
+ * unimem_evict()); an allocation that still fails evicts again, and pages
+ * that found no room are retried after another eviction.
+ *
+ * The mmap lock is held for one batch at a time, never while waiting for
+ * another task's eviction sweep: those are serialised per device and can
+ * take long, and the caller's own munmap(), mprotect() and page faults
+ * would queue behind the lock.  Eviction with the lock held only tries the
+ * device's eviction lock; when it is taken, the batch ends, the mmap lock is
+ * dropped and the eviction runs unlocked (killably), then the walk goes on
+ * from where it was, looking the VMA up again.
  *
  * A CPU fault on a device page (migrate_to_ram) migrates the faulting page
  * and the other device pages of an aligned window of unimem_fault_window
@@ -41,12 +50,17 @@ struct unimem_mig {
 	struct page **pool;		/* bulk-allocated system pages */
 	unsigned long npool, ipool;
 	bool evict_futile;		/* an eviction of this batch freed nothing */
+	bool evict_busy;		/* another sweep runs: evict unlocked */
 	struct page **repl;		/* device -> system: new storage */
 	bool handover;			/* device -> system: no copy (see main) */
 	struct vm_area_struct *vma;	/* for alloc_page_vma() */
 	unsigned long addr;
 	struct unimem_migrate *res;	/* counters of the current batch */
 	struct unimem_evict_self self;	/* the request's own evictions */
+	unsigned long want;		/* evict this many before the next try */
+	bool room_made;			/* the batch at @next had its eviction */
+	u64 left;			/* pages of that batch still without room */
+	unsigned int tries;		/* retries of that batch so far */
 };
 
 /*
@@ -100,8 +114,13 @@ static struct page *unimem_mig_alloc(struct unimem_mig *st, bool zero,
 	page = unimem_alloc_page(st->target, zero);
 	if (!page && !st->evict_futile) {
 		/* one fruitless sweep per batch is enough */
-		if (!unimem_evict(st->target, need, st->ctx, &st->self))
+		long n = unimem_evict(st->target, need, st->ctx, &st->self,
+				      true);
+
+		if (n <= 0)
 			st->evict_futile = true;
+		if (n == -EBUSY)
+			st->evict_busy = true;
 		page = unimem_alloc_page(st->target, zero);
 	}
 	return page;
@@ -113,7 +132,7 @@ static void unimem_fence(struct unimem_ctx *ctx, unsigned long start,
 	mutex_lock(&ctx->lock);
 	WRITE_ONCE(ctx->mig_start, start);
 	WRITE_ONCE(ctx->mig_end, end);
-	WRITE_ONCE(ctx->mig_gen, ctx->mig_gen + 1);
+	unimem_notifiers_bump(ctx, start, end);
 	unimem_pt_clear(ctx, start, end);
 	mutex_unlock(&ctx->lock);
 	WRITE_ONCE(ctx->migrator, current);
@@ -123,8 +142,8 @@ static void unimem_unfence(struct unimem_ctx *ctx)
 {
 	WRITE_ONCE(ctx->migrator, NULL);
 	mutex_lock(&ctx->lock);
+	unimem_notifiers_bump(ctx, ctx->mig_start, ctx->mig_end);
 	WRITE_ONCE(ctx->mig_end, 0);
-	WRITE_ONCE(ctx->mig_gen, ctx->mig_gen + 1);
 	mutex_unlock(&ctx->lock);
 	wake_up_all(&ctx->mig_wq);
 }
@@ -158,8 +177,6 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	st->self.end = start;
 	st->self.keep_end = end;
 	st->evict_futile = false;
-	if (st->target && unimem_nfree(st->target) < npages)
-		unimem_evict(st->target, npages, ctx, &st->self);
 
 	unimem_fence(ctx, start, end);
 	ret = migrate_vma_setup(&args);
@@ -347,36 +364,93 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 }
 
 /*
- * Run a batch; pages that found no room (other migrations held the target's
- * pages locked) are retried once the batch has released its own pages.
+ * One step of the walk, mmap lock held: account the unmapped and
+ * unsupported parts before the next batch at *@next and run that batch, or
+ * its retry.  Return 0 with *@next advanced, -EAGAIN when the target needs
+ * room first (st->want pages, to be evicted with the mmap lock dropped), or
+ * a negative errno that stops the walk.
  */
-static int unimem_migrate_retry(struct unimem_mig *st,
-				struct vm_area_struct *vma,
-				unsigned long start, unsigned long end)
+static int unimem_migrate_step(struct unimem_mig *st, unsigned long *next,
+			       unsigned long end, unsigned long batch)
 {
+	struct mm_struct *mm = st->ctx->notifier.mm;
 	struct unimem_migrate *res = st->res, r2;
-	u64 nomem0 = res->nomem, left;
-	int tries, ret;
+	unsigned long addr = *next, vend, bend;
+	struct vm_area_struct *vma;
+	u64 nomem0, moved;
+	int ret;
 
-	ret = unimem_migrate_batch(st, vma, start, end);
-	if (ret || !st->target)
-		return ret;
-	left = res->nomem - nomem0;
-	for (tries = 0; left && tries < 8; tries++) {
+	for (;;) {
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start >= end) {
+			res->unmapped += (end - addr) >> PAGE_SHIFT;
+			*next = end;
+			st->left = 0;
+			return 0;
+		}
+		if (vma->vm_start > addr) {
+			res->unmapped += (vma->vm_start - addr) >> PAGE_SHIFT;
+			addr = vma->vm_start;
+		}
+		vend = min(end, vma->vm_end);
+		if (unimem_vma_supported(vma))
+			break;
+		res->unsupported += (vend - addr) >> PAGE_SHIFT;
+		addr = vend;
+		if (addr >= end) {
+			*next = end;
+			st->left = 0;
+			return 0;
+		}
+	}
+	if (addr != *next) {	/* a new batch */
+		*next = addr;
+		st->room_made = false;
+		st->left = 0;
+	}
+	bend = min(vend, addr + (batch << PAGE_SHIFT));
+
+	if (!st->left) {
+		unsigned long npages = (bend - addr) >> PAGE_SHIFT;
+
+		if (st->target && !st->room_made &&
+		    unimem_nfree(st->target) < npages) {
+			st->self.end = addr;
+			st->self.keep_end = bend;
+			st->room_made = true;
+			st->want = npages;
+			return -EAGAIN;
+		}
+		st->evict_busy = false;
+		nomem0 = res->nomem;
+		ret = unimem_migrate_batch(st, vma, addr, bend);
+		if (ret)
+			return ret;
+		st->left = res->nomem - nomem0;
+		st->tries = 0;
+	} else {
+		/* a retry: only pages that move now leave the nomem count */
 		memset(&r2, 0, sizeof(r2));
 		st->res = &r2;
-		unimem_evict(st->target, left, st->ctx, &st->self);
-		ret = unimem_migrate_batch(st, vma, start, end);
+		st->evict_busy = false;
+		ret = unimem_migrate_batch(st, vma, addr, bend);
 		st->res = res;
 		if (ret)
 			return ret;
-		r2.moved = min(r2.moved, left);
-		res->moved += r2.moved;
-		res->nomem -= r2.moved;
-		left -= r2.moved;
-		if (left)
-			schedule_timeout_uninterruptible(1);
+		moved = min(r2.moved, st->left);
+		res->moved += moved;
+		res->nomem -= moved;
+		st->left -= moved;
+		st->tries++;
 	}
+	/* pages that found no room: evict again (unlocked) and retry */
+	if (st->target && st->left && st->tries < 8) {
+		st->want = st->left;
+		return -EAGAIN;
+	}
+	st->left = 0;
+	st->room_made = false;
+	*next = bend;
 	return 0;
 }
 
@@ -417,42 +491,38 @@ int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
 		goto out_free;
 	}
 
-	mutex_lock(&ctx->migrate_lock);
-	mmap_read_lock(mm);
+	if (mutex_lock_killable(&ctx->migrate_lock)) {
+		ret = -EINTR;
+		goto out_free;
+	}
 	while (addr < end) {
-		struct vm_area_struct *vma = find_vma(mm, addr);
-		unsigned long vend;
-
-		if (!vma || vma->vm_start >= end) {
-			m->unmapped += (end - addr) >> PAGE_SHIFT;
+		if (mmap_read_lock_killable(mm)) {
+			ret = -EINTR;
 			break;
 		}
-		if (vma->vm_start > addr) {
-			m->unmapped += (vma->vm_start - addr) >> PAGE_SHIFT;
-			addr = vma->vm_start;
-		}
-		vend = min(end, vma->vm_end);
-		if (!unimem_vma_supported(vma)) {
-			m->unsupported += (vend - addr) >> PAGE_SHIFT;
-			addr = vend;
-			continue;
-		}
-		while (addr < vend) {
-			unsigned long bend = min(vend, addr +
-						 (batch << PAGE_SHIFT));
+		ret = unimem_migrate_step(&st, &addr, end, batch);
+		mmap_read_unlock(mm);
+		if (ret == -EAGAIN) {
+			long n = unimem_evict(st.target, st.want, ctx,
+					      &st.self, false);
 
-			ret = unimem_migrate_retry(&st, vma, addr, bend);
-			if (ret)
-				goto out_unlock;
-			addr = bend;
-			if (fatal_signal_pending(current)) {
+			ret = 0;
+			if (n == -EINTR) {
 				ret = -EINTR;
-				goto out_unlock;
+				break;
 			}
+			/* a retry found room taken by others meanwhile */
+			if (st.left && !st.evict_busy)
+				schedule_timeout_killable(1);
 		}
+		if (ret)
+			break;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
 	}
-out_unlock:
-	mmap_read_unlock(mm);
 	mutex_unlock(&ctx->migrate_lock);
 out_free:
 	kvfree(st.repl);

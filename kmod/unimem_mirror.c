@@ -9,11 +9,19 @@
  * table is an xarray indexed by virtual page number whose entries point to
  * the struct page currently backing that address (a system page or a unimem
  * device page, of any unimem device), tagged writable or not.  No page
- * reference is held: an mmu_interval_notifier over the whole address space
- * clears entries before the core mm changes or frees what they point to.
- * The device engine only dereferences entries with @ctx->lock held, the same
- * lock the invalidation callback takes, so once an invalidation returns the
- * device no longer accesses the old page.
+ * reference is held: mmu_interval_notifiers clear entries before the core
+ * mm changes or frees what they point to.  The device engine only
+ * dereferences entries with @ctx->lock held, the same lock the invalidation
+ * callbacks take, so once an invalidation returns the device no longer
+ * accesses the old page.
+ *
+ * As in drm_gpusvm, the notifiers cover bounded parts of the address space
+ * (64 MiB, struct unimem_notifier), created by the first device fault in
+ * their part: an invalidation elsewhere - another thread's migration, an
+ * munmap() - neither takes @ctx->lock nor restarts a device fault here.  A
+ * part unmapped whole is removed at the next insertion.  One more notifier
+ * covers the whole address space without guarding entries: it names the mm,
+ * lets attributes follow munmap() and serves non-faulting scans.
  *
  * A device access to an absent entry is a device fault: hmm_range_fault() in
  * the usual mmu_interval_read_begin()/read_retry() loop, asking for write
@@ -25,9 +33,10 @@
  * migrator is the current task) are skipped: the migration code clears the
  * affected entries itself beforehand and holds new faults off that range
  * until the migration is complete.  Because a skipped invalidation does not
- * advance the notifier sequence, the migration also bumps @ctx->mig_gen when
- * it starts and ends, and a device fault that sampled an older generation
- * before hmm_range_fault() retries instead of installing stale pages.
+ * advance the notifier sequence, the migration also bumps the generation of
+ * the parts it covers when it starts and ends, and a device fault that
+ * sampled an older generation before hmm_range_fault() retries instead of
+ * installing stale pages.
  */
 #include <linux/hmm.h>
 #include <linux/migrate.h>
@@ -199,15 +208,15 @@ static int unimem_pt_install(struct unimem_ctx *ctx, unsigned long start,
 	return 0;
 }
 
+/* Invalidation of one part of the device page table. */
 static bool unimem_invalidate(struct mmu_interval_notifier *mni,
 			      const struct mmu_notifier_range *range,
 			      unsigned long cur_seq)
 {
-	struct unimem_ctx *ctx = container_of(mni, struct unimem_ctx,
-					      notifier);
-
-	/* Attributes follow munmap/mremap (no-op for other events). */
-	unimem_policy_invalidate(ctx, range);
+	struct unimem_notifier *nt = container_of(mni, struct unimem_notifier,
+						  mni);
+	const unsigned long size = 1UL << UNIMEM_NOTIFIER_SHIFT;
+	struct unimem_ctx *ctx = nt->ctx;
 
 	/*
 	 * Our own migration: it handles its page-table entries itself.  An
@@ -231,7 +240,13 @@ static bool unimem_invalidate(struct mmu_interval_notifier *mni,
 	}
 
 	mmu_interval_set_seq(mni, cur_seq);
-	unimem_pt_clear(ctx, range->start, range->end);
+	unimem_pt_clear(ctx, max(range->start, nt->start),
+			min(range->end, nt->start + size));
+	if (range->event == MMU_NOTIFY_UNMAP && range->start <= nt->start &&
+	    range->end >= nt->start + size && !nt->dead) {
+		nt->dead = true;
+		atomic_inc(&ctx->notifiers_dead);
+	}
 	mutex_unlock(&ctx->lock);
 
 	unimem_count(ctx, UNIMEM_CNT_INVALIDATIONS, 1);
@@ -246,6 +261,141 @@ static bool unimem_invalidate(struct mmu_interval_notifier *mni,
 static const struct mmu_interval_notifier_ops unimem_mn_ops = {
 	.invalidate = unimem_invalidate,
 };
+
+/*
+ * Invalidation anywhere in the mm: attributes follow munmap/mremap (no-op
+ * for other events); the sequence moves for the non-faulting scans.
+ */
+static bool unimem_invalidate_all(struct mmu_interval_notifier *mni,
+				  const struct mmu_notifier_range *range,
+				  unsigned long cur_seq)
+{
+	struct unimem_ctx *ctx = container_of(mni, struct unimem_ctx,
+					      notifier);
+
+	unimem_policy_invalidate(ctx, range);
+	mmu_interval_set_seq(mni, cur_seq);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops unimem_mn_all_ops = {
+	.invalidate = unimem_invalidate_all,
+};
+
+/**
+ * unimem_notifiers_bump() - a migration of @ctx starts or ends over a range
+ * @ctx: the context, its @lock held
+ * @start: start of the range
+ * @end: end of the range
+ *
+ * Device faults in the parts it covers that sampled the generation before
+ * retry (see the DOC above).
+ */
+void unimem_notifiers_bump(struct unimem_ctx *ctx, unsigned long start,
+			   unsigned long end)
+{
+	struct unimem_notifier *nt;
+	unsigned long idx;
+
+	lockdep_assert_held(&ctx->lock);
+	if (end <= start)
+		return;
+	xa_for_each_range(&ctx->notifiers, idx, nt,
+			  start >> UNIMEM_NOTIFIER_SHIFT,
+			  (end - 1) >> UNIMEM_NOTIFIER_SHIFT)
+		WRITE_ONCE(nt->gen, nt->gen + 1);
+}
+
+/* Remove one notifier; @ctx->notifiers_sem held for write (or unshared). */
+static void unimem_notifier_remove(struct unimem_ctx *ctx,
+				   struct unimem_notifier *nt)
+{
+	const unsigned long size = 1UL << UNIMEM_NOTIFIER_SHIFT;
+
+	/* its entries lose their guard: drop them first */
+	mutex_lock(&ctx->lock);
+	xa_erase(&ctx->notifiers, nt->start >> UNIMEM_NOTIFIER_SHIFT);
+	unimem_pt_clear(ctx, nt->start, nt->start + size);
+	mutex_unlock(&ctx->lock);
+	mmu_interval_notifier_remove(&nt->mni);
+	kfree(nt);
+}
+
+/*
+ * Create the notifier of the part holding @addr unless it exists; notifiers
+ * of parts unmapped whole are removed first, so their number stays bounded
+ * by the parts mapped and mirrored.
+ */
+static int unimem_notifier_insert(struct unimem_ctx *ctx, unsigned long addr)
+{
+	const unsigned long size = 1UL << UNIMEM_NOTIFIER_SHIFT;
+	unsigned long idx = addr >> UNIMEM_NOTIFIER_SHIFT;
+	struct unimem_notifier *nt;
+	int ret = 0;
+
+	if (down_write_killable(&ctx->notifiers_sem))
+		return -EINTR;
+	if (atomic_read(&ctx->notifiers_dead)) {
+		unsigned long i;
+
+		atomic_set(&ctx->notifiers_dead, 0);
+		xa_for_each(&ctx->notifiers, i, nt)
+			if (READ_ONCE(nt->dead))
+				unimem_notifier_remove(ctx, nt);
+	}
+	if (xa_load(&ctx->notifiers, idx))
+		goto out;
+	nt = kzalloc(sizeof(*nt), GFP_KERNEL_ACCOUNT);
+	if (!nt) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	nt->ctx = ctx;
+	nt->start = idx << UNIMEM_NOTIFIER_SHIFT;
+	ret = mmu_interval_notifier_insert(&nt->mni, ctx->notifier.mm,
+					   nt->start, size, &unimem_mn_ops);
+	if (ret) {
+		kfree(nt);
+		goto out;
+	}
+	mutex_lock(&ctx->lock);	/* unimem_notifiers_bump() walks them */
+	ret = xa_err(xa_store(&ctx->notifiers, idx, nt, GFP_KERNEL_ACCOUNT));
+	mutex_unlock(&ctx->lock);
+	if (ret) {
+		mmu_interval_notifier_remove(&nt->mni);
+		kfree(nt);
+	}
+out:
+	up_write(&ctx->notifiers_sem);
+	return ret;
+}
+
+/*
+ * The notifiers of the parts [start, end) touches (at most two: callers
+ * fault at most UNIMEM_FAULT_BATCH pages at a time), created if needed.
+ * Returns with @ctx->notifiers_sem held for read, or a negative errno.
+ */
+static int unimem_notifiers_get(struct unimem_ctx *ctx, unsigned long start,
+				unsigned long end,
+				struct unimem_notifier **nt)
+{
+	unsigned long first = start >> UNIMEM_NOTIFIER_SHIFT;
+	unsigned long last = (end - 1) >> UNIMEM_NOTIFIER_SHIFT;
+	int ret;
+
+	for (;;) {
+		if (down_read_killable(&ctx->notifiers_sem))
+			return -EINTR;
+		nt[0] = xa_load(&ctx->notifiers, first);
+		nt[1] = last != first ? xa_load(&ctx->notifiers, last) : NULL;
+		if (nt[0] && (last == first || nt[1]))
+			return 0;
+		up_read(&ctx->notifiers_sem);
+		ret = unimem_notifier_insert(ctx, nt[0] ? end - 1 : start);
+		if (ret)
+			return ret;
+	}
+}
 
 /**
  * unimem_ctx_open() - create a context for current->mm on @udev
@@ -274,9 +424,11 @@ int unimem_ctx_open(struct unimem_device *udev, struct unimem_ctx **out)
 	mutex_init(&ctx->migrate_lock);
 	xa_init(&ctx->pt);
 	init_waitqueue_head(&ctx->mig_wq);
+	xa_init(&ctx->notifiers);
+	init_rwsem(&ctx->notifiers_sem);
 	ret = mmu_interval_notifier_insert(&ctx->notifier, current->mm, 0,
 					   ULONG_MAX & PAGE_MASK,
-					   &unimem_mn_ops);
+					   &unimem_mn_all_ops);
 	if (ret)
 		goto err_umm;
 	ret = unimem_policy_ctx_open(ctx);
@@ -303,11 +455,16 @@ err_umm:
 void unimem_ctx_release(struct unimem_ctx *ctx)
 {
 	struct unimem_device *udev = ctx->udev;
+	struct unimem_notifier *nt;
+	unsigned long idx;
 
 	spin_lock(&udev->ctx_lock);
 	list_del(&ctx->node);
 	spin_unlock(&udev->ctx_lock);
 	unimem_policy_ctx_release(ctx);
+	xa_for_each(&ctx->notifiers, idx, nt)
+		unimem_notifier_remove(ctx, nt);
+	xa_destroy(&ctx->notifiers);
 	mmu_interval_notifier_remove(&ctx->notifier);
 	unimem_pt_destroy(ctx);
 	unimem_mm_put(ctx->umm, 1);
@@ -424,27 +581,93 @@ static bool unimem_uffd_fault(struct mm_struct *mm, unsigned long start,
 	return faulted;
 }
 
+/*
+ * One attempt of a device fault of [start, end): sample the notifiers of its
+ * parts, hmm_range_fault() each part, and on success return 0 with
+ * @ctx->lock held and the sequences still valid.  -EAGAIN means try again.
+ */
+static int unimem_mirror_try(struct unimem_ctx *ctx, unsigned long start,
+			     unsigned long end, bool write,
+			     unsigned long *pfns, void **owner)
+{
+	struct mm_struct *mm = ctx->notifier.mm;
+	unsigned long n = (end - start) >> PAGE_SHIFT;
+	unsigned long gen[2], split;
+	struct unimem_notifier *nt[2];
+	struct hmm_range range[2];
+	int i, nparts, ret;
+	bool uffd;
+
+	ret = unimem_notifiers_get(ctx, start, end, nt);
+	if (ret)
+		return ret;
+	nparts = nt[1] ? 2 : 1;
+	split = nt[1] ? nt[1]->start : end;
+	for (i = 0; i < nparts; i++) {
+		range[i] = (struct hmm_range) {
+			.notifier = &nt[i]->mni,
+			.start = i ? split : start,
+			.end = i ? end : split,
+			.hmm_pfns = i ? pfns + ((split - start) >> PAGE_SHIFT) :
+					pfns,
+			.dev_private_owner = *owner,
+		};
+		range[i].notifier_seq = mmu_interval_read_begin(&nt[i]->mni);
+		/* sample before walking the page tables (see DOC) */
+		gen[i] = smp_load_acquire(&nt[i]->gen);
+	}
+
+	mmap_read_lock(mm);
+	/* userfaultfd ranges: look only, fault below (see there) */
+	uffd = unimem_uffd_armed(mm, start, end);
+	for (i = 0, ret = 0; i < nparts && !ret; i++) {
+		range[i].default_flags = uffd ? 0 : HMM_PFN_REQ_FAULT |
+					 (write ? HMM_PFN_REQ_WRITE : 0);
+		ret = hmm_range_fault(&range[i]);
+	}
+	if (!ret && uffd && unimem_uffd_fault(mm, start, n, pfns, write, &ret))
+		ret = ret ? ret : -EAGAIN;
+	mmap_read_unlock(mm);
+	if (ret == -EBUSY)
+		ret = -EAGAIN;
+	if (ret)
+		goto out;
+	/*
+	 * hmm_range_fault() reports our own device pages without faulting,
+	 * even read-only ones (shared copy-on-write after fork).  A write to
+	 * one must break the sharing: fault again as a foreign owner, which
+	 * brings the page back to system memory and copies it.
+	 */
+	if (write && !unimem_all_writable(pfns, n)) {
+		*owner = NULL;
+		ret = -EAGAIN;
+		goto out;
+	}
+	mutex_lock(&ctx->lock);
+	for (i = 0; i < nparts; i++)
+		if (mmu_interval_read_retry(&nt[i]->mni,
+					    range[i].notifier_seq) ||
+		    READ_ONCE(nt[i]->gen) != gen[i])
+			ret = -EAGAIN;
+	if (!ret && unimem_mig_overlap(ctx, start, end))
+		ret = -EAGAIN;
+	if (ret)
+		mutex_unlock(&ctx->lock);
+out:
+	up_read(&ctx->notifiers_sem);
+	return ret;
+}
+
 /* unimem_mirror_lock(), with @spare for unimem_pt_install(). */
 static int __unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 				unsigned long end, bool write,
 				unsigned long *pfns, u64 *faults,
 				struct unimem_pt_leaf **spare)
 {
-	struct mm_struct *mm = ctx->notifier.mm;
-	struct hmm_range range = {
-		.notifier = &ctx->notifier,
-		.start = start,
-		.end = end,
-		.hmm_pfns = pfns,
-		.default_flags = HMM_PFN_REQ_FAULT |
-				 (write ? HMM_PFN_REQ_WRITE : 0),
-		.dev_private_owner = &unimem_owner,
-	};
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(UNIMEM_FAULT_TIMEOUT_MS);
 	unsigned long n = (end - start) >> PAGE_SHIFT;
-	unsigned long gen;
-	bool uffd;
+	void *owner = &unimem_owner;
 	int ret;
 
 	mutex_lock(&ctx->lock);
@@ -473,50 +696,13 @@ static int __unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 					   HZ);
 			continue;
 		}
-		range.notifier_seq = mmu_interval_read_begin(&ctx->notifier);
-		/* sample before walking the page tables (see DOC) */
-		gen = smp_load_acquire(&ctx->mig_gen);
-		mmap_read_lock(mm);
-		/* userfaultfd ranges: look only, fault below (see there) */
-		uffd = unimem_uffd_armed(mm, start, end);
-		range.default_flags = uffd ? 0 : HMM_PFN_REQ_FAULT |
-				      (write ? HMM_PFN_REQ_WRITE : 0);
-		ret = hmm_range_fault(&range);
-		if (!ret && uffd &&
-		    unimem_uffd_fault(mm, start, n, pfns, write, &ret)) {
-			mmap_read_unlock(mm);
-			if (ret)
-				return ret;
-			continue;
-		}
-		mmap_read_unlock(mm);
-		if (ret == -EBUSY) {
-			cond_resched();
-			continue;
-		}
-		if (ret)
-			return ret;
-		/*
-		 * hmm_range_fault() reports our own device pages without
-		 * faulting, even read-only ones (shared copy-on-write after
-		 * fork).  A write to one must break the sharing: fault again
-		 * as a foreign owner, which brings the page back to system
-		 * memory and copies it.
-		 */
-		if (write && !unimem_all_writable(pfns, n)) {
-			range.dev_private_owner = NULL;
-			continue;
-		}
-		mutex_lock(&ctx->lock);
-		if (mmu_interval_read_retry(&ctx->notifier,
-					    range.notifier_seq) ||
-		    READ_ONCE(ctx->mig_gen) != gen ||
-		    unimem_mig_overlap(ctx, start, end)) {
-			mutex_unlock(&ctx->lock);
-			continue;
-		}
-		break;
+		ret = unimem_mirror_try(ctx, start, end, write, pfns, &owner);
+		if (ret != -EAGAIN)
+			break;
+		cond_resched();
 	}
+	if (ret)
+		return ret;
 
 	ret = unimem_pt_install(ctx, start, n, pfns, spare);
 	if (ret) {
@@ -879,18 +1065,24 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 		}
 #endif
 
+		/*
+		 * The mmap lock is held until the page is unlocked: fork()
+		 * gives up with ENOMEM on a device-exclusive entry whose
+		 * page it cannot lock (copy_nonpresent_pte()).
+		 */
 		mmap_read_lock(mm);
 		ret = unimem_make_exclusive(mm, pa, &unimem_owner, &page);
-		mmap_read_unlock(mm);
 		if (!ret) {
 			p = kmap_local_page(page);
 			op->result = unimem_atomic_apply(p + off, op);
 			kunmap_local(p);
 			folio_mark_dirty(page_folio(page));	/* locked */
 			unlock_page(page);
+			mmap_read_unlock(mm);
 			put_page(page);
 			break;
 		}
+		mmap_read_unlock(mm);
 		if (ret != -EOPNOTSUPP && ret != -EBUSY)
 			return ret;
 		cond_resched();

@@ -7,6 +7,9 @@
 # unimem runs twice in that boot: copying device -> system as a real device
 # does (the default), and handing the device's storage pages over
 # (storage_handover=1, which only a RAM-backed virtual device can do).
+# Then device-fault latency while other processes thrash the device
+# (unimem-kbench stall; UNIMEM_BENCH_STALL_SAMPLES, default 200;
+# UNIMEM_BENCH_ONLY=stall runs only that).
 #
 # The kernel comes from tools/testkernel/testkernel.sh release SERIES
 # (UNIMEM_BENCH_SERIES: 6.12, the default, or 7.3; a prebuilt kit is named by
@@ -34,9 +37,14 @@ ${CC:-cc} -std=gnu11 -O2 -Wall -I"$root/kmod/include/uapi" \
 	-o "$work/stage/tests/bin/unimem-kbench"
 
 dev_mib=$((mib * 2 + 32))
+stall_samples=${UNIMEM_BENCH_STALL_SAMPLES:-200}
 param=/sys/module/unimem/parameters/storage_handover
-printf 'kbench\t3600\tinsmod /modules/unimem.ko ndevices=1 mem_mib=%s && insmod /modules/test_hmm.ko && echo "mode: copy (default)" && unimem-kbench %s %s && echo 1 > %s && echo "mode: storage hand-over" && unimem-kbench %s %s; rc=$?; rmmod unimem; rmmod test_hmm; exit $rc\n' \
-	"$dev_mib" "$reps" "$mib" "$param" "$reps" "$mib" > "$work/manifest"
+printf 'kbench\t3600\tinsmod /modules/unimem.ko ndevices=1 mem_mib=%s && insmod /modules/test_hmm.ko && echo "mode: copy (default)" && unimem-kbench %s %s && echo 1 > %s && echo "mode: storage hand-over" && unimem-kbench %s %s && echo 0 > %s && echo "mode: stall (copy)" && unimem-kbench stall %s %s; rc=$?; rmmod unimem; rmmod test_hmm; exit $rc\n' \
+	"$dev_mib" "$reps" "$mib" "$param" "$reps" "$mib" "$param" "$stall_samples" "$dev_mib" > "$work/manifest"
+if [ "${UNIMEM_BENCH_ONLY:-}" = stall ]; then
+	printf 'kbench\t3600\tinsmod /modules/unimem.ko ndevices=1 mem_mib=%s && echo "mode: stall (copy)" && unimem-kbench stall %s %s; rc=$?; rmmod unimem; exit $rc\n' \
+		"$dev_mib" "$stall_samples" "$dev_mib" > "$work/manifest"
+fi
 python3 "$root/tools/vm/unimem-vm" run --kernel "$kernel" \
 	--stage "$work/stage" --manifest "$work/manifest" --out "$work/out" >&2
 python3 "$root/tools/vm/unimem-vm" result --out "$work/out" kbench > "$work/result" || {

@@ -17,6 +17,15 @@
  *               (every page comes back on CPU faults)
  *  dev-read     device reads the range through a fresh (empty) mirror:
  *               device faults + copy to a user buffer
+ *
+ *   unimem-kbench stall [samples] [device MiB]
+ *
+ * Device-fault latency (p50/p99, ms) of a device read of a 2 MiB range the
+ * device never saw, in a process that is otherwise idle; then while two
+ * other processes thrash the device (migrations in both directions and CPU
+ * faults over more memory than the device has, so every migration evicts);
+ * then while, in addition, three threads of the measuring process migrate
+ * unrelated ranges of their own (half the device each).  unimem only: test_hmm has no eviction.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,7 +35,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +47,7 @@
 
 #define PAGE 4096UL
 #define MAXREPS 64
+#define MAXSAMPLES 1000
 
 static size_t SZ;
 
@@ -152,6 +165,154 @@ static const char *const wname[W_NR] = {
 	"device read, not yet mirrored (device faults)",
 };
 
+/* ---------------------------------------------------------------- stall */
+
+static volatile int stall_stop;
+
+/* Migrate @len at @p to the device and back, with CPU faults, until told. */
+static void thrash(int fd, uint8_t *p, size_t len)
+{
+	struct unimem_migrate m = { .addr = (uintptr_t)p, .length = len };
+	size_t i;
+
+	while (!stall_stop) {
+		m.target = 0;
+		if (ioctl(fd, UNIMEM_IOCTL_MIGRATE, &m))
+			die("thrash: migrate to device");
+		for (i = 0; i < len; i += 16 * PAGE)
+			p[i]++;		/* CPU faults bring some back */
+		m.target = UNIMEM_TARGET_SYSTEM;
+		if (ioctl(fd, UNIMEM_IOCTL_MIGRATE, &m))
+			die("thrash: migrate to system");
+	}
+}
+
+static pid_t thrasher(size_t len)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		int fd = open("/dev/unimem0", O_RDWR);
+		uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (fd < 0 || p == MAP_FAILED)
+			die("thrasher");
+		memset(p, 1, len);
+		thrash(fd, p, len);	/* until SIGTERM */
+		_exit(0);
+	}
+	return pid;
+}
+
+struct self_thrash {
+	int fd;
+	uint8_t *p;
+	size_t len;
+};
+
+static void *self_thrash(void *a)
+{
+	struct self_thrash *t = a;
+
+	thrash(t->fd, t->p, t->len);
+	return NULL;
+}
+
+/* Device reads of @n fresh 2 MiB ranges; latencies in ms into @ms. */
+static void stall_sample(int fd, double *ms, int n, uint8_t *out)
+{
+	const size_t len = 2UL << 20;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct unimem_dev_op op = {
+			.op = UNIMEM_OP_READ, .addr = (uintptr_t)p,
+			.length = len, .buf = (uintptr_t)out,
+		};
+		double t0;
+
+		if (p == MAP_FAILED)
+			die("mmap");
+		memset(p, 2, len);
+		t0 = now();
+		if (ioctl(fd, UNIMEM_IOCTL_DEV_EXEC, &op))
+			die("stall: device read");
+		ms[i] = (now() - t0) * 1e3;
+		munmap(p, len);
+	}
+	qsort(ms, n, sizeof(*ms), cmp_d);
+}
+
+static double pct(const double *sorted, int n, double q)
+{
+	int i = (int)(q * (n - 1) + 0.5);
+
+	return sorted[i];
+}
+
+static int stall_main(int samples, size_t dev_mib)
+{
+	/* each thrasher alone overfills the device by half */
+	size_t tlen = (dev_mib + dev_mib / 2) << 20;
+	static double idle[MAXSAMPLES], busy[MAXSAMPLES], self[MAXSAMPLES];
+	struct self_thrash st[3];
+	uint8_t *out = malloc(2UL << 20);
+	pid_t t1, t2;
+	pthread_t thr[3];
+	int fd, i;
+
+	if (samples < 10 || samples > MAXSAMPLES)
+		samples = 200;
+	fd = open("/dev/unimem0", O_RDWR);
+	if (fd < 0 || !out)
+		die("/dev/unimem0");
+	stall_sample(fd, idle, samples, out);
+
+	t1 = thrasher(tlen);
+	t2 = thrasher(tlen);
+	usleep(500 * 1000);	/* let them fill the device */
+	stall_sample(fd, busy, samples, out);
+
+	/* together they overfill the device too: they evict as well */
+	for (i = 0; i < 3; i++) {
+		st[i].fd = fd;
+		st[i].len = (dev_mib / 2) << 20;
+		st[i].p = mmap(NULL, st[i].len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (st[i].p == MAP_FAILED)
+			die("mmap");
+		memset(st[i].p, 3, st[i].len);
+		if (pthread_create(&thr[i], NULL, self_thrash, &st[i]))
+			die("pthread_create");
+	}
+	stall_sample(fd, self, samples, out);
+	stall_stop = 1;
+	for (i = 0; i < 3; i++)
+		pthread_join(thr[i], NULL);
+	kill(t1, SIGKILL);
+	kill(t2, SIGKILL);
+	waitpid(t1, NULL, 0);
+	waitpid(t2, NULL, 0);
+
+	printf("| device fault, 2 MiB never mirrored (%d samples, device %zu MiB) | p50 ms | p99 ms | p99 / idle p99 |\n",
+	       samples, dev_mib);
+	printf("| --- | ---: | ---: | ---: |\n");
+	printf("| idle | %.2f | %.2f | 1.00x |\n", pct(idle, samples, 0.5),
+	       pct(idle, samples, 0.99));
+	printf("| 2 other processes thrash the device | %.2f | %.2f | %.2fx |\n",
+	       pct(busy, samples, 0.5), pct(busy, samples, 0.99),
+	       pct(busy, samples, 0.99) / pct(idle, samples, 0.99));
+	printf("| + 3 threads of this process migrate other ranges | %.2f | %.2f | %.2fx |\n",
+	       pct(self, samples, 0.5), pct(self, samples, 0.99),
+	       pct(self, samples, 0.99) / pct(idle, samples, 0.99));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 5, r, w;
@@ -160,6 +321,9 @@ int main(int argc, char **argv)
 	uint8_t *out;
 	int fd, hfd;
 
+	if (argc > 1 && !strcmp(argv[1], "stall"))
+		return stall_main(argc > 2 ? atoi(argv[2]) : 200,
+				  argc > 3 ? strtoul(argv[3], NULL, 0) : 64);
 	if (reps < 1 || reps > MAXREPS)
 		reps = 5;
 	SZ = mib << 20;

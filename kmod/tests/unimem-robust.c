@@ -3,7 +3,7 @@
  * unimem-robust: what a local user can do to unimem.ko (issue 12): lost
  * device writes, userfaultfd ranges, failed loads, unload after fork,
  * mremap of device memory, attributes across exec, counter exposure,
- * per-mm limits.  One case per invocation, like unimem-func.
+ * per-mm limits, fork during device atomics, the mmap lock and eviction.  One case per invocation, like unimem-func.
  */
 #include "policy_ut.h"
 
@@ -603,6 +603,346 @@ static void t_attr_cap(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* ------------------------------------------------------------------ */
+/*
+ * fork() against device atomics.  A device atomic on system memory makes
+ * the page device-exclusive and returns with it locked; fork() copying a
+ * device-exclusive entry whose folio is locked gives up with ENOMEM
+ * (copy_pte_range() -> -EBUSY -> copy_pmd_range() -> -ENOMEM).  The
+ * module must not let fork() see that state: it keeps the mmap lock until
+ * the page is unlocked again.
+ */
+struct fork_atomic_arg {
+	int fd;
+	uint64_t *words;
+	unsigned long adds;
+	volatile int stop;
+};
+
+static void *fork_atomic_thread(void *a)
+{
+	struct fork_atomic_arg *arg = a;
+
+	while (!arg->stop) {
+		ut_atomic(arg->fd, UNIMEM_OP_ATOMIC_ADD,
+			  (uint8_t *)arg->words + (arg->adds % 8) * PAGE, 8, 1,
+			  0);
+		arg->adds++;
+	}
+	return NULL;
+}
+
+static void t_fork_atomic(void)
+{
+	/* work bound, not a verdict: forks are slow on a debug kernel */
+	const double deadline = ut_now() + 40;
+	const int nforks = 1500;
+	struct fork_atomic_arg arg = { .fd = ut_open(0) };
+	unsigned long sum = 0;
+	pthread_t thr;
+	int i, st;
+
+	arg.words = map_area(8 * PAGE);
+	ASSERT_EQ(madvise(arg.words, 8 * PAGE, MADV_NOHUGEPAGE), 0);
+	memset(arg.words, 0, 8 * PAGE);
+	ASSERT_EQ(pthread_create(&thr, NULL, fork_atomic_thread, &arg), 0);
+	for (i = 0; i < nforks && ut_now() < deadline; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			arg.stop = 1;
+			pthread_join(thr, NULL);
+			UT_FAIL("fork %d of %d during device atomics: %s", i,
+				nforks, strerror(errno));
+		}
+		if (!pid)
+			_exit(0);
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	arg.stop = 1;
+	ASSERT_EQ(pthread_join(thr, NULL), 0);
+	printf("%d forks during %lu device atomics\n", i, arg.adds);
+	/* every add landed exactly once, forks or not */
+	for (i = 0; i < 8; i++)
+		sum += arg.words[i * PAGE / 8];
+	ASSERT_EQ(sum, arg.adds);
+	close(arg.fd);
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * Item 2: a migration that needs room must not hold its mmap lock while an
+ * eviction sweep runs: the process's munmap()/mprotect() would wait for the
+ * whole sweep, and its page faults behind those.  inject_evict_hold keeps
+ * the sweep open until this test lets it go, so nothing here is timed: a
+ * watchdog only turns a deadlock into a failure.
+ */
+#define EVICT_HOLD "/sys/module/unimem/parameters/inject_evict_hold"
+
+static int evict_hold_state(void)
+{
+	FILE *f = fopen(EVICT_HOLD, "r");
+	int v = -1;
+
+	if (!f || fscanf(f, "%d", &v) != 1)
+		UT_FAIL("read %s", EVICT_HOLD);
+	fclose(f);
+	return v;
+}
+
+static void evict_hold_set(int v)
+{
+	FILE *f = fopen(EVICT_HOLD, "w");
+
+	if (!f || fprintf(f, "%d\n", v) < 0 || fclose(f))
+		UT_FAIL("write %s", EVICT_HOLD);
+}
+
+struct lock_scope_arg {
+	int fd;
+	uint8_t *p;
+	size_t len;
+	struct unimem_migrate m;
+	volatile int done;
+};
+
+static void *lock_scope_migrate(void *a)
+{
+	struct lock_scope_arg *arg = a;
+
+	arg->m = ut_migrate(arg->fd, arg->p, arg->len, 0, 0);
+	arg->done = 1;
+	return NULL;
+}
+
+static void *lock_scope_watchdog(void *a)
+{
+	volatile int *done = a;
+	int i;
+
+	for (i = 0; i < 600 && !*done; i++)
+		usleep(100 * 1000);
+	if (!*done)
+		evict_hold_set(0);	/* break the deadlock; the test fails */
+	return NULL;
+}
+
+static void t_evict_lock_scope(void)
+{
+	const size_t dev = 4 * MIB, len = 1 * MIB;
+	struct lock_scope_arg arg = { .fd = ut_open(0), .len = len };
+	volatile int unmapped = 0;
+	pthread_t thr, dog;
+	uint8_t *a = map_area(dev), *q;
+
+	ASSERT_EQ(madvise(a, dev, MADV_NOHUGEPAGE), 0);
+	ut_pattern(a, dev, 41);
+	ut_migrate_all(arg.fd, a, dev, 0);	/* the device is full */
+	arg.p = map_area(len);
+	ASSERT_EQ(madvise(arg.p, len, MADV_NOHUGEPAGE), 0);
+	ut_pattern(arg.p, len, 42);
+
+	evict_hold_set(1);
+	ASSERT_EQ(pthread_create(&thr, NULL, lock_scope_migrate, &arg), 0);
+	while (evict_hold_state() != 2)	/* the sweep is open */
+		usleep(1000);
+	ASSERT_EQ(arg.done, 0);
+
+	/* the migrating process changes its address space meanwhile */
+	ASSERT_EQ(pthread_create(&dog, NULL, lock_scope_watchdog,
+				 (void *)&unmapped), 0);
+	q = map_area(len);
+	memset(q, 1, len);
+	ASSERT_EQ(mprotect(q, len, PROT_READ), 0);
+	ASSERT_EQ(munmap(q, len), 0);
+	unmapped = 1;
+	ASSERT_EQ(pthread_join(dog, NULL), 0);
+	if (evict_hold_state() != 2)
+		UT_FAIL("munmap() waited for another task's eviction sweep");
+	ASSERT_EQ(arg.done, 0);
+
+	evict_hold_set(0);
+	ASSERT_EQ(pthread_join(thr, NULL), 0);
+	if (arg.m.moved != len / PAGE)
+		UT_FAIL("after the sweep: moved %llu of %zu (nomem %llu)",
+			(unsigned long long)arg.m.moved, len / PAGE,
+			(unsigned long long)arg.m.nomem);
+	ut_check_pattern(a, dev, 41, a);
+	ut_check_pattern(arg.p, len, 42, arg.p);
+	close(arg.fd);
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * Item 2: the device page table is guarded by notifiers over bounded parts
+ * of the address space (64 MiB).  An invalidation in a part the device never
+ * touched must not reach the mirror (with one notifier over the whole
+ * address space it did, and restarted every device fault in flight).  A
+ * part unmapped whole loses its notifier; mapped again it mirrors afresh.
+ */
+static void t_notifier_bounds(void)
+{
+	const size_t part = 64 * MIB, len = 2 * MIB;
+	int fd = ut_open(0);
+	uint8_t *res, *a, *b, *c, *buf = malloc(len);
+	uint64_t inv;
+
+	/* three 64 MiB parts, aligned: a in the first, b in the third */
+	res = mmap(NULL, 4 * part, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_TRUE(res != MAP_FAILED && buf);
+	a = (uint8_t *)(((uintptr_t)res + part - 1) & ~(part - 1));
+	b = a + 2 * part;
+	c = a + part;
+	ASSERT_EQ(mprotect(a, len, PROT_READ | PROT_WRITE), 0);
+	ASSERT_EQ(mprotect(b, len, PROT_READ | PROT_WRITE), 0);
+	ut_pattern(a, len, 51);
+	ut_pattern(b, len, 52);
+	ut_dev_read(fd, a, buf, len);	/* the device mirrors part a */
+	ut_check_pattern(buf, len, 51, a);
+
+	/* invalidations in part b, which the device never touched */
+	inv = ut_ctr(fd, UNIMEM_CNT_INVALIDATIONS);
+	ASSERT_EQ(madvise(b, len, MADV_DONTNEED), 0);
+	ut_pattern(b, len, 53);
+	ASSERT_EQ(mprotect(b, len, PROT_READ), 0);
+	ASSERT_EQ(munmap(b, len), 0);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_INVALIDATIONS), inv);
+
+	/* one in part a reaches it, and the device sees the new data */
+	ASSERT_EQ(madvise(a, len, MADV_DONTNEED), 0);
+	ASSERT_GT(ut_ctr(fd, UNIMEM_CNT_INVALIDATIONS), inv);
+	ut_pattern(a, len, 54);
+	ut_dev_read(fd, a, buf, len);
+	ut_check_pattern(buf, len, 54, a);
+
+	/* part a unmapped whole, mapped again: mirrored afresh */
+	ASSERT_EQ(munmap(a, part), 0);
+	ASSERT_TRUE(mmap(a, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == a);
+	ut_pattern(a, len, 55);
+	ASSERT_EQ(mprotect(c, len, PROT_READ | PROT_WRITE), 0);
+	ut_pattern(c, len, 56);
+	ut_dev_read(fd, c, buf, len);	/* a new part: the dead one goes */
+	ut_check_pattern(buf, len, 56, c);
+	ut_dev_read(fd, a, buf, len);
+	ut_check_pattern(buf, len, 55, a);
+	ut_dev_write(fd, a, buf + 1, len - 1);	/* shifted by one byte */
+	ASSERT_EQ(memcmp(a, buf + 1, len - 1), 0);
+	close(fd);
+	free(buf);
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * Item 6: kernel memory a process makes the module allocate is charged to
+ * its memory cgroup: attribute ranges and device page-table leaves show up
+ * in the cgroup's slab count.  Needs the memory controller (Debian's
+ * kernel has it; the debug test kernels do not: skipped there).
+ */
+#define CG "/sys/fs/cgroup"
+#define CG_TEST CG "/unimem-memcg"
+
+static long long cg_slab(void)
+{
+	FILE *f = fopen(CG_TEST "/memory.stat", "r");
+	char key[64];
+	long long v, slab = -1;
+
+	if (!f)
+		UT_FAIL("open memory.stat: %s", strerror(errno));
+	while (fscanf(f, "%63s %lld", key, &v) == 2)
+		if (!strcmp(key, "slab"))
+			slab = v;
+	fclose(f);
+	if (slab < 0)
+		UT_FAIL("no slab in memory.stat");
+	return slab;
+}
+
+static void t_memcg(void)
+{
+	const size_t nattr = 8192, nleaf = 256;
+	int go[2], done[2], st;
+	long long s0, s1, s2;
+	char c = 0, ctl[256] = "";
+	FILE *f;
+	pid_t pid;
+
+	if (access(CG "/cgroup.controllers", F_OK))
+		ut_sh("mount -t cgroup2 none " CG);
+	f = fopen(CG "/cgroup.controllers", "r");
+	if (!f || !fgets(ctl, sizeof(ctl), f) || !strstr(ctl, "memory")) {
+		printf("SKIP: no memory cgroup controller in this kernel\n");
+		ut_unload();
+		exit(UT_SKIP);
+	}
+	fclose(f);
+	ut_sh("echo +memory > " CG "/cgroup.subtree_control");
+	ut_sh("mkdir -p " CG_TEST);
+	ASSERT_EQ(pipe(go), 0);
+	ASSERT_EQ(pipe(done), 0);
+
+	pid = fork();
+	if (!pid) {
+		uint8_t *p, *q;
+		int fd;
+		size_t i;
+
+		ASSERT_EQ(read(go[0], &c, 1), 1);	/* in the cgroup now */
+		fd = ut_open(0);
+		p = mmap(NULL, nattr * PAGE, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		q = mmap(NULL, nleaf << 21, PROT_READ,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		ASSERT_TRUE(p != MAP_FAILED && q != MAP_FAILED);
+		ASSERT_EQ(write(done[1], &c, 1), 1);	/* baseline */
+		ASSERT_EQ(read(go[0], &c, 1), 1);
+		for (i = 0; i < nattr; i++) {
+			struct unimem_attr a = {
+				.type = UNIMEM_RANGE_ATTR_READ_MOSTLY,
+				.value = i & 1,
+			};
+
+			if (pol_attr(fd, UNIMEM_RANGE_ATTR_OP_SET,
+				     p + i * PAGE, PAGE, &a, 1))
+				UT_FAIL("attr %zu: %s", i, strerror(errno));
+		}
+		ASSERT_EQ(write(done[1], &c, 1), 1);	/* attributes */
+		ASSERT_EQ(read(go[0], &c, 1), 1);
+		for (i = 0; i < nleaf; i++) {	/* one leaf per 2 MiB */
+			uint8_t b[64];
+
+			ut_dev_read(fd, q + (i << 21), b, sizeof(b));
+		}
+		ASSERT_EQ(write(done[1], &c, 1), 1);	/* leaves */
+		ASSERT_EQ(read(go[0], &c, 1), 1);
+		_exit(0);
+	}
+	ut_sh("echo %d > " CG_TEST "/cgroup.procs", (int)pid);
+	ASSERT_EQ(write(go[1], &c, 1), 1);
+	ASSERT_EQ(read(done[0], &c, 1), 1);
+	s0 = cg_slab();
+	ASSERT_EQ(write(go[1], &c, 1), 1);
+	ASSERT_EQ(read(done[0], &c, 1), 1);
+	s1 = cg_slab();
+	ASSERT_EQ(write(go[1], &c, 1), 1);
+	ASSERT_EQ(read(done[0], &c, 1), 1);
+	s2 = cg_slab();
+	ASSERT_EQ(write(go[1], &c, 1), 1);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	printf("cgroup slab: %lld, +%lld for %zu attribute ranges, +%lld for "
+	       "%zu page-table leaves\n", s0, s1 - s0, nattr, s2 - s1, nleaf);
+	/* an attribute range is more than 32 bytes, a leaf is 4 KiB */
+	if (s1 - s0 < (long long)nattr * 32)
+		UT_FAIL("attribute ranges not charged to the cgroup");
+	if (s2 - s1 < (long long)nleaf * 4096)
+		UT_FAIL("device page-table leaves not charged to the cgroup");
+	ut_sh("rmdir " CG_TEST);
+}
+
 static const struct ut_case cases[] = {
 	{ "dirty", t_dirty, "ndevices=1 mem_mib=16" },
 	{ "uffd", t_uffd, "ndevices=1 mem_mib=16" },
@@ -613,6 +953,10 @@ static const struct ut_case cases[] = {
 	{ "insmod-fail", t_insmod_fail, "ndevices=1 mem_mib=4" },
 	{ "attr-race", t_attr_race, "ndevices=1 mem_mib=4" },
 	{ "attr-cap", t_attr_cap, "ndevices=1 mem_mib=4" },
+	{ "fork-atomic", t_fork_atomic, "ndevices=1 mem_mib=4" },
+	{ "evict-lock-scope", t_evict_lock_scope, "ndevices=1 mem_mib=4" },
+	{ "notifier-bounds", t_notifier_bounds, "ndevices=1 mem_mib=4" },
+	{ "memcg", t_memcg, "ndevices=1 mem_mib=4" },
 };
 
 int main(int argc, char **argv)
