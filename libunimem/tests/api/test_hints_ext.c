@@ -352,6 +352,43 @@ static void test_get_attrs(void)
 	munmap(mem, PAGES * ps);
 }
 
+/* With the module: devices in batches, discard of device pages, discard
+ * and prefetch to a device (fresh zeroed device pages). */
+static void test_device(unimem_location_t dev)
+{
+	enum { PAGES = 16 };
+	char *mem = map_pages(PAGES);
+	unimem_location_t pg[PAGES];
+
+	if (!mem)
+		return;
+	memset(mem, 0x21, PAGES * ps);
+	struct unimem_range_to r[3] = {
+		{ mem, 4 * ps, dev, 0 },
+		{ mem + 4 * ps, 4 * ps, nodes[nnodes - 1], 0 },
+		{ mem + 8 * ps, 8 * ps, dev, 0 },
+	};
+	CHECK_EQ(unimem_prefetch_batch_to(r, 3, 0), PAGES);
+	CHECK_EQ(um_pages_not_at(mem, 4, ps, dev), 0);
+	CHECK_EQ(um_pages_not_at(mem + 4 * ps, 4, ps, nodes[nnodes - 1]), 0);
+	CHECK_EQ(um_pages_not_at(mem + 8 * ps, 8, ps, dev), 0);
+
+	/* Discard device pages: they are freed, nothing comes back. */
+	CHECK_EQ(unimem_discard(mem + 8 * ps, 8 * ps, 0), 8);
+	CHECK_EQ(unimem_range_get_attr(mem, PAGES * ps, UNIMEM_ATTR_PAGE_LOCATIONS, pg,
+				       sizeof(pg)), 0);
+	for (int i = 8; i < PAGES; i++)
+		CHECK_EQ(pg[i], UNIMEM_LOC_NONE);
+	CHECK_EQ(pg[0], dev);
+
+	/* Discard and prefetch to the device: zero-filled device pages. */
+	struct unimem_range_to z = { mem, PAGES * ps, dev, 0 };
+	CHECK_EQ(unimem_prefetch_batch_to(&z, 1, UNIMEM_PREFETCH_DISCARD), PAGES);
+	CHECK_EQ(um_pages_not_at(mem, PAGES, ps, dev), 0);
+	CHECK_EQ(nonzero(mem, PAGES * ps), 0); /* read back: faults to the host */
+	munmap(mem, PAGES * ps);
+}
+
 static void test_heaps(void)
 {
 	unimem_heap_t *h, *hc;
@@ -424,6 +461,13 @@ int main(int argc, char **argv)
 	test_discard();
 	test_get_attrs();
 	test_heaps();
+	for (int i = 0; i < unimem_location_count(); i++)
+		if (unimem_location_get(i, &info) == 0 &&
+		    UNIMEM_LOC_KIND(info.location) == UNIMEM_LOC_KIND_DEVICE) {
+			printf("  with device %s\n", info.name);
+			test_device(info.location);
+			break;
+		}
 	printf("  %d host node(s) exercised\n", nnodes);
 	return um_test_done("test_hints_ext");
 }
