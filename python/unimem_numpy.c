@@ -229,6 +229,57 @@ static PyObject *py_prefetch(PyObject *self, PyObject *args, PyObject *kw)
 	return PyLong_FromLong(r);
 }
 
+/* Many arrays, each to its own location, in one unimem_prefetch_batch_to(). */
+static PyObject *py_prefetch_batch(PyObject *self, PyObject *args, PyObject *kw)
+{
+	static char *names[] = { "pairs", "discard", NULL };
+	struct unimem_range_to *r;
+	PyObject *pairs, *seq;
+	Py_ssize_t n;
+	int discard = 0;
+	long res;
+
+	(void)self;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p", names, &pairs, &discard))
+		return NULL;
+	seq = PySequence_Fast(pairs, "prefetch_batch: expected a sequence of (array, location)");
+	if (!seq)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	r = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*r));
+	if (!r) {
+		Py_DECREF(seq);
+		return PyErr_NoMemory();
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *pair = PySequence_Fast_GET_ITEM(seq, i), *arr, *loc;
+		const char *p;
+
+		if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+			PyErr_Format(PyExc_TypeError, "prefetch_batch: item %zd is not an "
+				     "(array, location) pair", i);
+			goto fail;
+		}
+		arr = PyTuple_GET_ITEM(pair, 0);
+		loc = PyTuple_GET_ITEM(pair, 1);
+		if (array_span(arr, &p, &r[i].size) < 0 || !parse_location(loc, &r[i].loc))
+			goto fail;
+		r[i].ptr = p;
+	}
+	Py_BEGIN_ALLOW_THREADS
+	res = unimem_prefetch_batch_to(r, (size_t)n, discard ? UNIMEM_PREFETCH_DISCARD : 0);
+	Py_END_ALLOW_THREADS
+	PyMem_Free(r);
+	Py_DECREF(seq);
+	if (res < 0)
+		return um_raise(res);
+	return PyLong_FromLong(res);
+fail:
+	PyMem_Free(r);
+	Py_DECREF(seq);
+	return NULL;
+}
+
 static PyObject *py_discard(PyObject *self, PyObject *args, PyObject *kw)
 {
 	static char *names[] = { "array", "lazy", NULL };
@@ -492,6 +543,10 @@ static PyMethodDef methods[] = {
 	{ "prefetch", (PyCFunction)(void (*)(void))py_prefetch, METH_VARARGS | METH_KEYWORDS,
 	  "prefetch(array, location, discard=False) -> pages at location: move its pages "
 	  "now (discard: drop the contents, pages arrive zero-filled)." },
+	{ "prefetch_batch", (PyCFunction)(void (*)(void))py_prefetch_batch,
+	  METH_VARARGS | METH_KEYWORDS,
+	  "prefetch_batch([(array, location), ...], discard=False) -> pages at their "
+	  "locations: every array to its own location in one unordered batch." },
 	{ "discard", (PyCFunction)(void (*)(void))py_discard, METH_VARARGS | METH_KEYWORDS,
 	  "discard(array, lazy=False) -> whole pages dropped: contents become zeros "
 	  "(lazy: MADV_FREE, zeros or old until written)." },

@@ -167,6 +167,22 @@ class TestHints(Base):
         self.assertEqual(unimem.prefetch(a, "current"), npages)
         self.assertEqual(unimem.location_of(a), unimem.current())
 
+    def test_prefetch_batch(self):
+        nodes = host_nodes()
+        arrays = [np.full(100_000, i, dtype=np.int64) for i in range(5)]
+        pairs = [(a, nodes[i % len(nodes)]) for i, a in enumerate(arrays)]
+        self.assertGreater(unimem.prefetch_batch(pairs), 0)
+        for i, (a, node) in enumerate(pairs):
+            self.assertEqual(set(unimem.page_locations(a)), {node})
+            self.assertTrue(bool((a == i).all()))
+        self.assertGreater(unimem.prefetch_batch(pairs[:2], discard=True), 0)
+        self.assertEqual(int(np.count_nonzero(arrays[1])), 0)
+        self.assertEqual(unimem.prefetch_batch([]), 0)
+        with self.assertRaises(TypeError):
+            unimem.prefetch_batch([arrays[0]])
+        with self.assertRaises(OSError):
+            unimem.prefetch_batch([(arrays[0], "node4000")])
+
     def test_discard(self):
         a = np.full(1 << 20, 3, dtype=np.int64)
         node = host_nodes()[-1]
