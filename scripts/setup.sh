@@ -6,7 +6,7 @@
 # the OpenCL layer and the samples need (no QEMU, kernel source or headers).
 set -euo pipefail
 
-runtime=(cmake make gcc g++ pkg-config python3 libc6-dev
+runtime=(cmake make gcc g++ pkg-config python3 libc6-dev python3-dev python3-numpy
 	libhwloc-dev hwloc
 	ocl-icd-opencl-dev ocl-icd-dev opencl-headers pocl-opencl-icd clinfo)
 full=(libbenchmark-dev libjemalloc-dev libmimalloc-dev

@@ -7,6 +7,14 @@
 //   HostToDevice     host -> unimem0 -> host round trips (skipped without the
 //                    module)
 //   AsyncBatch       many small ranges through a queue
+//   BatchTo          many small ranges, each with its own target, in one
+//                    unimem_prefetch_batch_to() call (issue 15) ...
+//   LoopSingle       ... against a loop of unimem_prefetch(), one a range
+//   Migrate          a range moved between two places (contents copied) ...
+//   DiscardPrefetch  ... against discard-and-prefetch to the same places
+//                    (UNIMEM_PREFETCH_DISCARD: dropped, arrives zero-filled)
+//   Discard          unimem_discard() then a write of every page (the
+//                    pages come back zero-filled on the policy's node)
 // and, in the same run, the peers they are judged against:
 //   Memcpy           memcpy of the same size (the ceiling of any copy)
 //   RawMovePages     move_pages(2) straight, no library (host node to node)
@@ -135,6 +143,118 @@ void BM_AsyncBatch(benchmark::State &state)
 	munmap(mem, size);
 }
 
+/*
+ * Batch with a target per range against a loop of single prefetches: the
+ * ranges (4 pages each) alternate between the two ends, and go back the
+ * other way at the next iteration.
+ */
+void BatchOrLoop(benchmark::State &state, bool batch)
+{
+	auto nodes = Locations(UNIMEM_LOC_KIND_HOST);
+	const size_t ps = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+	const size_t nranges = static_cast<size_t>(state.range(0)), rsize = 4 * ps;
+	const size_t size = nranges * rsize;
+	std::vector<unimem_range_to> ranges(nranges);
+	char *mem = MapTouched(size);
+	unimem_location_t a = nodes.at(0), b = nodes.size() > 1 ? nodes[1] : nodes[0];
+
+	if (!mem) {
+		state.SkipWithError("mmap failed");
+		return;
+	}
+	bool forth = true;
+	for (auto _ : state) {
+		for (size_t i = 0; i < nranges; i++)
+			ranges[i] = { mem + i * rsize, rsize, ((i & 1) == forth) ? a : b, 0 };
+		long r = 0;
+		if (batch) {
+			r = unimem_prefetch_batch_to(ranges.data(), nranges, 0);
+		} else {
+			for (size_t i = 0; i < nranges && r >= 0; i++)
+				r = unimem_prefetch(ranges[i].ptr, ranges[i].size, ranges[i].loc, 0);
+		}
+		if (r < 0) {
+			state.SkipWithError(unimem_last_error());
+			break;
+		}
+		forth = !forth;
+	}
+	state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(nranges));
+	state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
+	state.SetLabel(nodes.size() > 1 ? "4-page ranges node0<->node1" : "4-page ranges, one node");
+	munmap(mem, size);
+}
+
+void BM_BatchTo(benchmark::State &state) { BatchOrLoop(state, true); }
+void BM_LoopSingle(benchmark::State &state) { BatchOrLoop(state, false); }
+
+/*
+ * Moving a range between two places: with its contents (a migration) or
+ * without (discard and prefetch). arg 1: to a device and back (skipped
+ * without the module), else node0 <-> node1.
+ */
+void MigrateOrDiscard(benchmark::State &state, unsigned flags)
+{
+	auto nodes = Locations(UNIMEM_LOC_KIND_HOST);
+	auto devices = Locations(UNIMEM_LOC_KIND_DEVICE);
+	size_t size = static_cast<size_t>(state.range(0));
+	bool dev = state.range(1) != 0;
+
+	if (dev && devices.empty()) {
+		state.SkipWithError("no unimem module loaded: device rows skipped");
+		return;
+	}
+	unimem_location_t a = dev ? nodes.at(0) : nodes.at(0);
+	unimem_location_t b = dev ? devices[0] : (nodes.size() > 1 ? nodes[1] : nodes[0]);
+	char *mem = MapTouched(size);
+	if (!mem) {
+		state.SkipWithError("mmap failed");
+		return;
+	}
+	unimem_prefetch(mem, size, a, 0);
+	bool forth = true;
+	for (auto _ : state) {
+		long r = unimem_prefetch(mem, size, forth ? b : a, flags);
+		if (r < 0) {
+			state.SkipWithError(unimem_last_error());
+			break;
+		}
+		forth = !forth;
+	}
+	state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
+	state.SetLabel(dev ? "node0<->unimem0" : nodes.size() > 1 ? "node0<->node1"
+								  : "node0->node0 (one node)");
+	munmap(mem, size);
+}
+
+void BM_Migrate(benchmark::State &state) { MigrateOrDiscard(state, 0); }
+void BM_DiscardPrefetch(benchmark::State &state)
+{
+	MigrateOrDiscard(state, UNIMEM_PREFETCH_DISCARD);
+}
+
+void BM_Discard(benchmark::State &state)
+{
+	const size_t ps = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+	size_t size = static_cast<size_t>(state.range(0));
+	char *mem = MapTouched(size);
+
+	if (!mem) {
+		state.SkipWithError("mmap failed");
+		return;
+	}
+	for (auto _ : state) {
+		if (unimem_discard(mem, size, 0) < 0) {
+			state.SkipWithError(unimem_last_error());
+			break;
+		}
+		for (size_t i = 0; i < size; i += ps) /* fresh pages again */
+			mem[i] = 1;
+	}
+	state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
+	munmap(mem, size);
+}
+
 void BM_Memcpy(benchmark::State &state)
 {
 	size_t size = static_cast<size_t>(state.range(0));
@@ -218,5 +338,10 @@ BENCHMARK(BM_RawMigrateIoctl)->RangeMultiplier(8)->Range(64 << 10, 32 << 20)->Us
 BENCHMARK(BM_HostNodeToNode)->RangeMultiplier(8)->Range(64 << 10, 64 << 20)->UseRealTime();
 BENCHMARK(BM_HostToDevice)->RangeMultiplier(8)->Range(64 << 10, 32 << 20)->UseRealTime();
 BENCHMARK(BM_AsyncBatch)->Arg(16)->Arg(256)->UseRealTime();
+BENCHMARK(BM_BatchTo)->Arg(16)->Arg(256)->UseRealTime();
+BENCHMARK(BM_LoopSingle)->Arg(16)->Arg(256)->UseRealTime();
+BENCHMARK(BM_Migrate)->ArgsProduct({ { 256 << 10, 16 << 20 }, { 0, 1 } })->UseRealTime();
+BENCHMARK(BM_DiscardPrefetch)->ArgsProduct({ { 256 << 10, 16 << 20 }, { 0, 1 } })->UseRealTime();
+BENCHMARK(BM_Discard)->Arg(256 << 10)->Arg(16 << 20)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -25,7 +25,9 @@ extern "C" {
 #endif
 
 #define UNIMEM_VERSION_MAJOR 0
-#define UNIMEM_VERSION_MINOR 1
+#define UNIMEM_VERSION_MINOR 2 /* 2: issue 15 (locations with speeds, batch
+				 * prefetch per location, discard, several
+				 * attributes at once, named heaps) */
 #define UNIMEM_VERSION_PATCH 0
 #define UNIMEM_VERSION \
 	((UNIMEM_VERSION_MAJOR << 16) | (UNIMEM_VERSION_MINOR << 8) | \
@@ -48,6 +50,11 @@ UNIMEM_EXPORT int unimem_version(void);
  * A location is a place pages can live: a host NUMA node (as hwloc numbers
  * it, the OS index) or a unimem device (/dev/unimemN). It is a plain 32-bit
  * value, stable for the life of the process and comparable with ==.
+ *
+ * UNIMEM_LOC_HOST_CURRENT ("current", CUDA's HostNumaCurrent) names the host
+ * node of the CPU the calling thread runs on, resolved when a call takes
+ * it: every call that takes a target location accepts it (an asynchronous
+ * one resolves it at submission), and none ever returns it.
  * ------------------------------------------------------------------------ */
 typedef uint32_t unimem_location_t;
 
@@ -60,6 +67,7 @@ enum unimem_location_kind {
 	UNIMEM_LOC_KIND_DEVICE = 2, /* unimem device, index = N of /dev/unimemN */
 	UNIMEM_LOC_KIND_SYSTEM = 3, /* any host memory, kernel's choice */
 	UNIMEM_LOC_KIND_MIXED = 4,  /* query result: range spans several */
+	UNIMEM_LOC_KIND_HOST_CURRENT = 5, /* input: node of the calling thread */
 };
 
 #define UNIMEM_LOC(kind, index) \
@@ -68,6 +76,7 @@ enum unimem_location_kind {
 #define UNIMEM_LOC_NONE UNIMEM_LOC(UNIMEM_LOC_KIND_NONE, 0)
 #define UNIMEM_LOC_SYSTEM UNIMEM_LOC(UNIMEM_LOC_KIND_SYSTEM, 0)
 #define UNIMEM_LOC_MIXED UNIMEM_LOC(UNIMEM_LOC_KIND_MIXED, 0)
+#define UNIMEM_LOC_HOST_CURRENT UNIMEM_LOC(UNIMEM_LOC_KIND_HOST_CURRENT, 0)
 #define UNIMEM_LOC_HOST(node) UNIMEM_LOC(UNIMEM_LOC_KIND_HOST, node)
 #define UNIMEM_LOC_DEVICE(dev) UNIMEM_LOC(UNIMEM_LOC_KIND_DEVICE, dev)
 #define UNIMEM_LOC_KIND(loc) ((enum unimem_location_kind)((loc) >> UNIMEM_LOC_KIND_SHIFT))
@@ -86,7 +95,15 @@ struct unimem_location_info {
 	uint64_t free_bytes;     /* free now (best effort) */
 	int nearest_cpu_count;   /* CPUs local to it (0 for CPU-less/devices) */
 	int reserved0;
-	uint64_t reserved[4];
+	/*
+	 * Speed as hwloc's memory attributes give it (ACPI HMAT on real
+	 * machines and in QEMU guests with hmat-lb): the best value over the
+	 * initiators hwloc knows for it (its nearest CPUs). 0: not known (no
+	 * HMAT; devices of the module report none).
+	 */
+	uint64_t bandwidth_mibps; /* MiB/s */
+	uint64_t latency_ns;      /* ns */
+	uint64_t reserved[2];
 };
 
 /**
@@ -115,6 +132,38 @@ UNIMEM_EXPORT const char *unimem_location_name(unimem_location_t loc, char *buf,
  * (also "host:N", "device:N"). Returns 0 or -EINVAL.
  */
 UNIMEM_EXPORT int unimem_location_parse(const char *name, unimem_location_t *loc);
+
+/**
+ * unimem_location_current() - the host node of the CPU the calling thread
+ * runs on now (what UNIMEM_LOC_HOST_CURRENT resolves to). The thread may
+ * move afterwards unless it is bound. Never fails: the first host node if
+ * the CPU's node cannot be found.
+ */
+UNIMEM_EXPORT unimem_location_t unimem_location_current(void);
+
+/* What unimem_location_best() chooses by. */
+enum unimem_location_metric {
+	UNIMEM_METRIC_CAPACITY = 1,  /* largest total_bytes */
+	UNIMEM_METRIC_FREE = 2,      /* most free_bytes now */
+	UNIMEM_METRIC_BANDWIDTH = 3, /* highest bandwidth_mibps */
+	UNIMEM_METRIC_LATENCY = 4,   /* lowest latency_ns */
+};
+
+enum unimem_location_select_flags {
+	UNIMEM_SELECT_HOST = 1u << 0,       /* host nodes only */
+	UNIMEM_SELECT_CPU_ACCESS = 1u << 1, /* only what the CPU can load/store */
+};
+
+/**
+ * unimem_location_best() - the location that is best by @metric (as UMF's
+ * "highest bandwidth" / "lowest latency" memspaces), among those @flags
+ * (enum unimem_location_select_flags) allow; ties go to the first in
+ * table order. Locations whose value is not known (0) are not candidates.
+ * Returns 0 with *@out set, -EINVAL (bad metric, flags or @out), or
+ * -ENODATA when no candidate has the value (e.g. bandwidth without HMAT).
+ */
+UNIMEM_EXPORT int unimem_location_best(enum unimem_location_metric metric,
+				       unsigned int flags, unimem_location_t *out);
 
 /* ------------------------------------------------------------------------
  * Allocation: the malloc family, with C semantics.
@@ -174,6 +223,15 @@ enum unimem_prefetch_flags {
 	UNIMEM_PREFETCH_CONTENT_UNDEFINED = 1u << 0,
 	/* Report an error instead of moving what can be moved. */
 	UNIMEM_PREFETCH_ALL_OR_NOTHING = 1u << 1,
+	/*
+	 * Discard and prefetch (CUDA's cudaMemDiscardAndPrefetchBatchAsync):
+	 * the old contents are dropped and the range reads as zeros at the
+	 * target; nothing is copied. The whole pages of the range are dropped
+	 * (as unimem_discard()), the bytes of partial pages at its ends are
+	 * zeroed in place. A device target gets fresh zeroed device pages;
+	 * a host node gets fresh zero pages.
+	 */
+	UNIMEM_PREFETCH_DISCARD = 1u << 2,
 };
 
 /**
@@ -196,6 +254,58 @@ UNIMEM_EXPORT long unimem_prefetch_batch(const struct unimem_range *ranges,
 					 unsigned int flags);
 
 /*
+ * A range with its own target, for batches where each range goes to its
+ * own place (CUDA's cudaMemPrefetchBatchAsync with prefetchLocIdxs).
+ */
+struct unimem_range_to {
+	const void *ptr;
+	size_t size;
+	unimem_location_t loc; /* target (UNIMEM_LOC_HOST_CURRENT accepted) */
+	uint32_t reserved;     /* zero */
+};
+
+
+/**
+ * unimem_prefetch_batch_to() - prefetch @count ranges, each to its own
+ * location. Unordered: the ranges are taken grouped by target (all host
+ * pages in as few move_pages(2) calls as the batch needs, whatever the
+ * number of ranges); overlapping ranges with different targets end in one
+ * of them. Every range and location is checked before anything moves.
+ * Flags as unimem_prefetch() plus UNIMEM_PREFETCH_DISCARD. Returns the
+ * pages now at their targets (sum over ranges), or a negative errno.
+ */
+UNIMEM_EXPORT long unimem_prefetch_batch_to(const struct unimem_range_to *ranges,
+					    size_t count, unsigned int flags);
+
+enum unimem_discard_flags {
+	/*
+	 * MADV_FREE instead of MADV_DONTNEED: the kernel takes the pages only
+	 * when it needs memory, so a range may read as its old contents or as
+	 * zeros until it is written (cheaper when it will be written soon).
+	 */
+	UNIMEM_DISCARD_LAZY = 1u << 0,
+};
+
+/**
+ * unimem_discard() - drop the contents of [@ptr, @ptr + @size) without
+ * copying them anywhere (CUDA's cudaMemDiscardBatchAsync). By default
+ * (MADV_DONTNEED semantics) the range reads as zeros afterwards: its whole
+ * pages are freed wherever they are (host node or device memory; the
+ * memory goes back to the OS or the device) and fault in as zero pages on
+ * next touch under the range's policy; bytes of partial pages at the ends
+ * are zeroed in place. With UNIMEM_DISCARD_LAZY (MADV_FREE) the whole
+ * pages hold old contents or zeros until written, and partial pages are
+ * left alone. Advice on the range stays. For private anonymous memory
+ * (all unimem memory is); returns the whole pages dropped, -EINVAL (bad
+ * range or flags), -EFAULT (not mapped) or the kernel's refusal.
+ */
+UNIMEM_EXPORT long unimem_discard(const void *ptr, size_t size, unsigned int flags);
+
+/** unimem_discard_batch() - unimem_discard() over @count ranges (checked first). */
+UNIMEM_EXPORT long unimem_discard_batch(const struct unimem_range *ranges, size_t count,
+					unsigned int flags);
+
+/*
  * Asynchronous prefetch: work goes on an in-order queue served by a
  * background thread, so frameworks can overlap it with compute. Each
  * submission may return an event to wait on.
@@ -215,6 +325,16 @@ UNIMEM_EXPORT int unimem_prefetch_batch_async(unimem_queue_t *queue,
 					      size_t count, unimem_location_t loc,
 					      unsigned int flags,
 					      unimem_event_t **event);
+/* unimem_prefetch_batch_to() on the queue. */
+UNIMEM_EXPORT int unimem_prefetch_batch_to_async(unimem_queue_t *queue,
+						 const struct unimem_range_to *ranges,
+						 size_t count, unsigned int flags,
+						 unimem_event_t **event);
+/* unimem_discard_batch() on the queue (the event's result: pages dropped). */
+UNIMEM_EXPORT int unimem_discard_batch_async(unimem_queue_t *queue,
+					     const struct unimem_range *ranges,
+					     size_t count, unsigned int flags,
+					     unimem_event_t **event);
 /* Waits for everything queued so far; returns the first error, if any. */
 UNIMEM_EXPORT int unimem_queue_sync(unimem_queue_t *queue);
 /* Waits for the event; returns what the work returned (pages, or -errno). */
@@ -223,6 +343,13 @@ UNIMEM_EXPORT long unimem_event_wait(unimem_event_t *event);
 UNIMEM_EXPORT int unimem_event_query(unimem_event_t *event);
 UNIMEM_EXPORT void unimem_event_release(unimem_event_t *event);
 
+/*
+ * Advice takes a location where CUDA's does (cudaMemAdvise with a
+ * cudaMemLocation): a preferred location may be a host node, a device or
+ * "system"; accessed-by names any location (host nodes and "system" are
+ * kept and reported; the module maps device pages for devices).
+ * UNIMEM_LOC_HOST_CURRENT is resolved at the call.
+ */
 enum unimem_advice {
 	UNIMEM_ADVISE_SET_PREFERRED_LOCATION = 1,
 	UNIMEM_ADVISE_UNSET_PREFERRED_LOCATION = 2,
@@ -247,17 +374,28 @@ UNIMEM_EXPORT int unimem_advise(const void *ptr, size_t size,
 UNIMEM_EXPORT int unimem_set_granularity(const void *ptr, size_t size,
 					 unsigned int log2_pages);
 
+/*
+ * Range attributes. One rule for "mixed", every attribute alike: a range
+ * reports a value only if it holds on every page of it; otherwise it
+ * reads as that type's mixed value: UNIMEM_LOC_MIXED for a location,
+ * UNIMEM_ATTR_MIXED (-1, UINT_MAX unsigned) for a number. A list
+ * (accessed-by) lists what holds on every page, so it is never mixed.
+ * For LOCATION, pages never populated have no location and do not count.
+ */
+#define UNIMEM_ATTR_MIXED (-1)
+
 enum unimem_range_attr {
 	/* unimem_location_t: where the pages are now; MIXED if not all in one
 	 * place, NONE if none is populated. */
 	UNIMEM_ATTR_LOCATION = 1,
 	/* unimem_location_t[npages]: where each page is (NONE: not populated). */
 	UNIMEM_ATTR_PAGE_LOCATIONS = 2,
-	/* unimem_location_t: target of the last prefetch covering all of it. */
+	/* unimem_location_t: target of the last prefetch of its pages, NONE
+	 * (never prefetched), or MIXED. */
 	UNIMEM_ATTR_LAST_PREFETCH_LOCATION = 3,
 	/* unimem_location_t: preferred location, NONE, or MIXED. */
 	UNIMEM_ATTR_PREFERRED_LOCATION = 4,
-	/* int: 1 if read-mostly over the whole range, else 0. */
+	/* int: 1 read-mostly, 0 not, UNIMEM_ATTR_MIXED (-1) some pages are. */
 	UNIMEM_ATTR_READ_MOSTLY = 5,
 	/* unimem_location_t[]: locations set accessed-by over the whole range;
 	 * out_size / sizeof(unimem_location_t) slots, unused ones NONE. */
@@ -274,6 +412,63 @@ enum unimem_range_attr {
 UNIMEM_EXPORT int unimem_range_get_attr(const void *ptr, size_t size,
 					enum unimem_range_attr attr, void *out,
 					size_t out_size);
+
+/**
+ * unimem_range_get_attrs() - several attributes of one range at once
+ * (CUDA's cudaMemRangeGetAttributes): attribute @attrs[i] goes to
+ * @outs[i], a buffer of @out_sizes[i] bytes, as unimem_range_get_attr()
+ * would write it. Every argument is checked before anything is written;
+ * on an error no output is meaningful. Returns 0 or a negative errno
+ * (-EINVAL names the bad entry).
+ */
+UNIMEM_EXPORT int unimem_range_get_attrs(const void *ptr, size_t size,
+					 const enum unimem_range_attr *attrs,
+					 size_t nattrs, void *const *outs,
+					 const size_t *out_sizes);
+
+/* ------------------------------------------------------------------------
+ * Named heaps (as mimalloc's mi_heap_t or a UMF memory pool): a handle
+ * bound to one location, with its own name. Its blocks come from the
+ * allocator's heaps of that location (one per thread, as for
+ * unimem_malloc_on()), so any thread may allocate from it and free its
+ * blocks, with unimem_heap_free() or unimem_free() alike.
+ * ------------------------------------------------------------------------ */
+typedef struct unimem_heap unimem_heap_t;
+
+/**
+ * unimem_heap_create() - a heap placing its memory on @loc (a host node,
+ * a device, "system", NONE for the default placement, or
+ * UNIMEM_LOC_HOST_CURRENT, resolved now). @name (may be NULL) is copied,
+ * up to 31 bytes. Returns 0 with *@heap set, -EINVAL, -ENODEV (no such
+ * location) or -ENOMEM.
+ */
+UNIMEM_EXPORT int unimem_heap_create(const char *name, unimem_location_t loc,
+				     unimem_heap_t **heap);
+/** unimem_heap_malloc() - malloc() on @heap's location (NULL, errno set on failure). */
+UNIMEM_EXPORT UNIMEM_MALLOC_ATTR void *unimem_heap_malloc(unimem_heap_t *heap,
+							  size_t size);
+/** unimem_heap_calloc() - calloc() on @heap's location. */
+UNIMEM_EXPORT UNIMEM_MALLOC_ATTR void *unimem_heap_calloc(unimem_heap_t *heap,
+							  size_t nmemb, size_t size);
+/** unimem_heap_free() - free a block of @heap (any unimem block is accepted). */
+UNIMEM_EXPORT void unimem_heap_free(unimem_heap_t *heap, void *ptr);
+/** unimem_heap_location() - the location @heap was bound to. */
+UNIMEM_EXPORT unimem_location_t unimem_heap_location(const unimem_heap_t *heap);
+/** unimem_heap_name() - @heap's name ("" if none was given). */
+UNIMEM_EXPORT const char *unimem_heap_name(const unimem_heap_t *heap);
+/**
+ * unimem_heap_collect() - give back to the OS what the calling thread's
+ * part of @heap's location keeps free (as unimem_collect(), for one
+ * location). Returns the bytes unmapped or discarded.
+ */
+UNIMEM_EXPORT size_t unimem_heap_collect(unimem_heap_t *heap);
+/**
+ * unimem_heap_destroy() - release the handle (as mi_heap_delete): blocks
+ * still allocated stay valid and are freed with unimem_free(); the memory
+ * of the location's heaps is reused by later allocations there. NULL is
+ * accepted.
+ */
+UNIMEM_EXPORT void unimem_heap_destroy(unimem_heap_t *heap);
 
 /* ------------------------------------------------------------------------
  * Errors and state

@@ -118,8 +118,13 @@ static int cmd_info(void)
 			printf(" %5d ", info.nearest_cpu_count);
 		else
 			printf(" %5s ", "-");
-		printf(" %s%s\n", info.flags & UNIMEM_LOCF_CPU_ACCESS ? "cpu-access" : "device-private",
+		printf(" %s%s", info.flags & UNIMEM_LOCF_CPU_ACCESS ? "cpu-access" : "device-private",
 		       info.flags & UNIMEM_LOCF_CPULESS ? ",cpuless" : "");
+		if (info.bandwidth_mibps) /* known from HMAT (hwloc memattrs) */
+			printf(",%llu MiB/s", (unsigned long long)info.bandwidth_mibps);
+		if (info.latency_ns)
+			printf(",%llu ns", (unsigned long long)info.latency_ns);
+		printf("\n");
 	}
 	return 0;
 }

@@ -299,6 +299,7 @@ int unimem_posix_memalign(void **memptr, size_t alignment, size_t size)
 
 void *unimem_malloc_on(size_t size, unimem_location_t loc)
 {
+	loc = um_location_resolve(loc);
 	switch (UNIMEM_LOC_KIND(loc)) {
 	case UNIMEM_LOC_KIND_NONE:
 		if (loc != UNIMEM_LOC_NONE)
@@ -397,4 +398,121 @@ int unimem_ptr_info(const void *ptr, struct unimem_ptr_info *info)
 	info->region = ai.region;
 	info->region_size = ai.region_size;
 	return 0;
+}
+
+/* ---- named heaps ------------------------------------------------------ */
+
+/*
+ * A named handle over the per-thread heaps of one location: the
+ * allocator's ownership rules (a thread's heap is touched by its thread
+ * only) stay as they are, and any thread can use the handle.
+ */
+#define UM_HEAP_MAGIC 0x756d4850u /* "umHP" */
+struct unimem_heap {
+	uint32_t magic;
+	unimem_location_t loc;
+	char name[32];
+};
+
+static int um_heap_check(const char *what, const unimem_heap_t *heap)
+{
+	if (heap == NULL)
+		return um_error(-EINVAL, "%s: heap is NULL", what);
+	if (heap->magic != UM_HEAP_MAGIC)
+		return um_error(-EINVAL, "%s: %p is not a live unimem heap", what,
+				(const void *)heap);
+	return 0;
+}
+
+/* The calling thread's allocator heap for @h's location. */
+static struct um_heap *um_heap_of(unimem_heap_t *h)
+{
+	if (h->loc == UNIMEM_LOC_NONE) {
+		struct um_heap *heap = um_thread_heap;
+		return heap == &um_heap_empty ? um_thread_init() : heap;
+	}
+	return um_heap_for_location(h->loc);
+}
+
+int unimem_heap_create(const char *name, unimem_location_t loc, unimem_heap_t **heap)
+{
+	unimem_heap_t *h;
+	int err;
+
+	if (heap == NULL)
+		return um_error(-EINVAL, "heap_create: heap is NULL");
+	loc = um_location_resolve(loc);
+	if (loc != UNIMEM_LOC_NONE && (err = um_location_check("heap_create", loc)) < 0)
+		return err;
+	h = um_malloc(sizeof(*h));
+	if (h == NULL)
+		return um_error(-ENOMEM, "heap_create: out of memory");
+	h->magic = UM_HEAP_MAGIC;
+	h->loc = loc;
+	snprintf(h->name, sizeof(h->name), "%s", name ? name : "");
+	*heap = h;
+	return 0;
+}
+
+void *unimem_heap_malloc(unimem_heap_t *h, size_t size)
+{
+	struct um_heap *heap;
+
+	if (um_heap_check("heap_malloc", h) < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	heap = um_heap_of(h);
+	if (heap == NULL)
+		return NULL; /* errno set */
+	return um_heap_malloc(heap, size);
+}
+
+void *unimem_heap_calloc(unimem_heap_t *h, size_t n, size_t size)
+{
+	size_t total;
+	void *p;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = unimem_heap_malloc(h, total);
+	if (p)
+		memset(p, 0, total);
+	return p;
+}
+
+void unimem_heap_free(unimem_heap_t *h, void *p)
+{
+	(void)h; /* a block knows its heap */
+	um_free(p);
+}
+
+unimem_location_t unimem_heap_location(const unimem_heap_t *h)
+{
+	return um_heap_check("heap_location", h) < 0 ? UNIMEM_LOC_NONE : h->loc;
+}
+
+const char *unimem_heap_name(const unimem_heap_t *h)
+{
+	return um_heap_check("heap_name", h) < 0 ? "" : h->name;
+}
+
+size_t unimem_heap_collect(unimem_heap_t *h)
+{
+	struct um_heap *heap;
+
+	if (um_heap_check("heap_collect", h) < 0 || um_thread_tld == NULL)
+		return 0;
+	heap = um_heap_of(h);
+	return heap ? um_heap_collect(heap) : 0;
+}
+
+void unimem_heap_destroy(unimem_heap_t *h)
+{
+	if (h == NULL || um_heap_check("heap_destroy", h) < 0)
+		return;
+	h->magic = 0;
+	um_free(h);
 }

@@ -119,6 +119,7 @@ int unimem_advise(const void *ptr, size_t size, enum unimem_advice advice,
 	err = um_page_range("advise", ptr, size, &start, &end);
 	if (err < 0)
 		return err;
+	loc = um_location_resolve(loc);
 	switch (advice) {
 	case UNIMEM_ADVISE_SET_PREFERRED_LOCATION:
 	case UNIMEM_ADVISE_SET_ACCESSED_BY:

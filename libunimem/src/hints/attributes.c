@@ -32,14 +32,16 @@ static int summarize(uintptr_t s, uintptr_t e, const struct um_advice *a, void *
 			sum->loc = UNIMEM_LOC_MIXED;
 		break;
 	case UNIMEM_ATTR_LAST_PREFETCH_LOCATION:
-		/* Only a prefetch that covered all of the range counts. */
 		if (sum->first)
 			sum->loc = a->last_prefetch;
 		else if (sum->loc != a->last_prefetch)
-			sum->loc = UNIMEM_LOC_NONE;
+			sum->loc = UNIMEM_LOC_MIXED;
 		break;
 	case UNIMEM_ATTR_READ_MOSTLY:
-		sum->read_mostly = (sum->first || sum->read_mostly) && a->read_mostly;
+		if (sum->first)
+			sum->read_mostly = a->read_mostly ? 1 : 0;
+		else if (sum->read_mostly != (a->read_mostly ? 1 : 0))
+			sum->read_mostly = UNIMEM_ATTR_MIXED;
 		break;
 	case UNIMEM_ATTR_ACCESSED_BY:
 		sum->accessed_by = sum->first ? a->accessed_by : sum->accessed_by & a->accessed_by;
@@ -67,7 +69,7 @@ static int module_summary(uintptr_t start, uintptr_t end, struct summary *sum)
 	case UNIMEM_ATTR_READ_MOSTLY:
 		err = um_hints_device_get(start, end, UNIMEM_RANGE_ATTR_READ_MOSTLY, &v);
 		if (err == 0)
-			sum->read_mostly = v == 1;
+			sum->read_mostly = v == UNIMEM_RANGE_ATTR_MIXED ? UNIMEM_ATTR_MIXED : v == 1;
 		return err;
 	case UNIMEM_ATTR_GRANULARITY:
 		err = um_hints_device_get(start, end, UNIMEM_RANGE_ATTR_GRANULARITY, &v);
@@ -102,49 +104,40 @@ static int need(const char *what, size_t out_size, size_t size)
 	return 0;
 }
 
-int unimem_range_get_attr(const void *ptr, size_t size, enum unimem_range_attr attr,
-			  void *out, size_t out_size)
+/* Check one attribute and its output buffer for a range of @npages. */
+static int check_attr(enum unimem_range_attr attr, const void *out, size_t out_size,
+		      size_t npages)
 {
-	struct summary sum = { .attr = attr, .first = true };
-	uintptr_t start, end;
-	size_t npages;
-	int err;
-
-	err = um_page_range("range_get_attr", ptr, size, &start, &end);
-	if (err < 0)
-		return err;
 	if (!out)
 		return um_error(-EINVAL, "range_get_attr: out is NULL");
-	npages = (end - start) / um_page_size();
 	switch (attr) {
 	case UNIMEM_ATTR_LOCATION:
 	case UNIMEM_ATTR_LAST_PREFETCH_LOCATION:
 	case UNIMEM_ATTR_PREFERRED_LOCATION:
-		err = need("a location attribute", out_size, sizeof(unimem_location_t));
-		break;
+		return need("a location attribute", out_size, sizeof(unimem_location_t));
 	case UNIMEM_ATTR_PAGE_LOCATIONS:
 		if (npages > SIZE_MAX / sizeof(unimem_location_t))
 			return um_error(-EINVAL, "range_get_attr: range too large");
-		err = need("PAGE_LOCATIONS (one slot a page)", out_size,
-			   npages * sizeof(unimem_location_t));
-		break;
+		return need("PAGE_LOCATIONS (one slot a page)", out_size,
+			    npages * sizeof(unimem_location_t));
 	case UNIMEM_ATTR_READ_MOSTLY:
-		err = need("READ_MOSTLY", out_size, sizeof(int));
-		break;
+		return need("READ_MOSTLY", out_size, sizeof(int));
 	case UNIMEM_ATTR_ACCESSED_BY:
-		err = need("ACCESSED_BY", out_size, sizeof(unimem_location_t));
-		break;
+		return need("ACCESSED_BY", out_size, sizeof(unimem_location_t));
 	case UNIMEM_ATTR_GRANULARITY:
-		err = need("GRANULARITY", out_size, sizeof(unsigned int));
-		break;
+		return need("GRANULARITY", out_size, sizeof(unsigned int));
 	default:
 		return um_error(-EINVAL, "range_get_attr: unknown attribute %d", (int)attr);
 	}
-	if (err < 0)
-		return err;
-	err = um_check_mapped("range_get_attr", start, end);
-	if (err < 0)
-		return err;
+}
+
+/* Read one checked attribute of a checked, mapped, page-aligned range. */
+static int read_attr(uintptr_t start, uintptr_t end, enum unimem_range_attr attr, void *out,
+		     size_t out_size)
+{
+	struct summary sum = { .attr = attr, .first = true };
+	size_t npages = (end - start) / um_page_size();
+	int err;
 
 	if (attr == UNIMEM_ATTR_LOCATION) {
 		unimem_location_t loc = um_provider_where((const void *)start, end - start);
@@ -184,6 +177,57 @@ int unimem_range_get_attr(const void *ptr, size_t size, enum unimem_range_attr a
 	default:
 		memcpy(out, &sum.loc, sizeof(sum.loc));
 		break;
+	}
+	return 0;
+}
+
+int unimem_range_get_attr(const void *ptr, size_t size, enum unimem_range_attr attr,
+			  void *out, size_t out_size)
+{
+	uintptr_t start, end;
+	int err;
+
+	err = um_page_range("range_get_attr", ptr, size, &start, &end);
+	if (err < 0)
+		return err;
+	err = check_attr(attr, out, out_size, (end - start) / um_page_size());
+	if (err < 0)
+		return err;
+	err = um_check_mapped("range_get_attr", start, end);
+	if (err < 0)
+		return err;
+	return read_attr(start, end, attr, out, out_size);
+}
+
+int unimem_range_get_attrs(const void *ptr, size_t size, const enum unimem_range_attr *attrs,
+			   size_t nattrs, void *const *outs, const size_t *out_sizes)
+{
+	uintptr_t start, end;
+	size_t npages;
+	int err;
+
+	err = um_page_range("range_get_attrs", ptr, size, &start, &end);
+	if (err < 0)
+		return err;
+	if (nattrs == 0)
+		return um_error(-EINVAL, "range_get_attrs: no attribute asked for");
+	if (!attrs || !outs || !out_sizes)
+		return um_error(-EINVAL, "range_get_attrs: %s is NULL",
+				!attrs ? "attrs" : !outs ? "outs" : "out_sizes");
+	npages = (end - start) / um_page_size();
+	for (size_t i = 0; i < nattrs; i++) {
+		err = check_attr(attrs[i], outs[i], out_sizes[i], npages);
+		if (err < 0)
+			return um_error(err, "range_get_attrs: entry %zu: %s", i,
+					unimem_last_error());
+	}
+	err = um_check_mapped("range_get_attrs", start, end);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < nattrs; i++) {
+		err = read_attr(start, end, attrs[i], outs[i], out_sizes[i]);
+		if (err < 0)
+			return err;
 	}
 	return 0;
 }

@@ -23,6 +23,17 @@ UM_INTERNAL int um_prefetch_validate(const char *what, const struct unimem_range
 UM_INTERNAL long um_prefetch_user_range(const char *what, const void *ptr, size_t size,
 					unimem_location_t loc, unsigned int flags);
 
+/* unimem_prefetch_batch_to(): check everything, then run (the queue runs
+ * on its worker); and the same for unimem_discard_batch(). */
+UM_INTERNAL int um_prefetch_to_validate(const char *what, const struct unimem_range_to *ranges,
+					size_t count, unsigned int flags);
+UM_INTERNAL long um_prefetch_to_run(const char *what, const struct unimem_range_to *ranges,
+				    size_t count, unsigned int flags);
+UM_INTERNAL int um_discard_validate(const char *what, const struct unimem_range *ranges,
+				    size_t count, unsigned int flags);
+UM_INTERNAL long um_discard_run(const char *what, const struct unimem_range *ranges,
+				size_t count, unsigned int flags);
+
 /* advise.c: GET of one module attribute (UNIMEM_RANGE_ATTR_MIXED if it differs) */
 UM_INTERNAL int um_hints_device_get(uintptr_t start, uintptr_t end, uint32_t type,
 				    uint32_t *value);

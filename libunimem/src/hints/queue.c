@@ -40,8 +40,12 @@ struct unimem_event {
 	struct unimem_event *prev, *next; /* all_events */
 };
 
+enum work_kind { WORK_PREFETCH, WORK_PREFETCH_TO, WORK_DISCARD };
+
 struct work {
 	struct work *next;
+	enum work_kind kind;
+	struct unimem_range_to *to; /* WORK_PREFETCH_TO */
 	struct unimem_range *ranges;
 	size_t count;
 	unimem_location_t loc;
@@ -102,6 +106,7 @@ static void event_complete(unimem_event_t *ev, long result, const char *msg)
 
 static void work_free(struct work *w)
 {
+	free(w->to);
 	free(w->ranges);
 	free(w);
 }
@@ -151,6 +156,14 @@ static long run(const struct work *w, char *msg)
 {
 	long total = 0;
 
+	if (w->kind != WORK_PREFETCH) {
+		long r = w->kind == WORK_DISCARD
+				 ? um_discard_run("discard_async", w->ranges, w->count, w->flags)
+				 : um_prefetch_to_run("prefetch_async", w->to, w->count, w->flags);
+		if (r < 0)
+			snprintf(msg, MSG_MAX, "%s", unimem_last_error());
+		return r;
+	}
 	for (size_t i = 0; i < w->count; i++) {
 		long r = um_prefetch_user_range("prefetch_async", w->ranges[i].ptr,
 						 w->ranges[i].size, w->loc, w->flags);
@@ -298,39 +311,16 @@ int unimem_queue_destroy(unimem_queue_t *q)
 	return err;
 }
 
-int unimem_prefetch_batch_async(unimem_queue_t *q, const struct unimem_range *ranges,
-				size_t count, unimem_location_t loc, unsigned int flags,
-				unimem_event_t **event)
+/* Queue @w (ranges copied by the caller); its event if @event. */
+static int submit(unimem_queue_t *q, struct work *w, unimem_event_t **event)
 {
-	struct work *w;
 	unimem_event_t *ev = NULL;
 	int err;
 
-	if (event)
-		*event = NULL;
-	if (!q)
-		return um_error(-EINVAL, "prefetch_async: queue is NULL");
-	err = um_prefetch_validate("prefetch_async", ranges, count, loc, flags);
-	if (err < 0)
-		return err;
-	w = calloc(1, sizeof(*w));
-	if (w && count)
-		w->ranges = malloc(count * sizeof(*ranges));
-	if (event)
-		ev = calloc(1, sizeof(*ev));
-	if (!w || (count && !w->ranges) || (event && !ev)) {
-		if (w)
-			free(w->ranges);
-		free(w);
-		free(ev);
+	if (event && !(ev = calloc(1, sizeof(*ev)))) {
+		work_free(w);
 		return um_error(-ENOMEM, "prefetch_async: out of memory");
 	}
-	if (count)
-		memcpy(w->ranges, ranges, count * sizeof(*ranges));
-	w->count = count;
-	w->loc = loc;
-	w->flags = flags;
-
 	pthread_mutex_lock(&qlock);
 	err = start_worker(q);
 	if (err < 0) {
@@ -356,6 +346,96 @@ int unimem_prefetch_batch_async(unimem_queue_t *q, const struct unimem_range *ra
 	if (event)
 		*event = ev;
 	return 0;
+}
+
+/* A work item with a copy of @count elements of @size bytes at @src. */
+static struct work *work_new(enum work_kind kind, const void *src, size_t count, size_t size)
+{
+	struct work *w = calloc(1, sizeof(*w));
+	void *copy = NULL;
+
+	if (w && count) {
+		copy = malloc(count * size);
+		if (!copy) {
+			free(w);
+			return NULL;
+		}
+		memcpy(copy, src, count * size);
+	}
+	if (!w)
+		return NULL;
+	w->kind = kind;
+	w->count = count;
+	if (kind == WORK_PREFETCH_TO)
+		w->to = copy;
+	else
+		w->ranges = copy;
+	return w;
+}
+
+int unimem_prefetch_batch_async(unimem_queue_t *q, const struct unimem_range *ranges,
+				size_t count, unimem_location_t loc, unsigned int flags,
+				unimem_event_t **event)
+{
+	struct work *w;
+	int err;
+
+	if (event)
+		*event = NULL;
+	if (!q)
+		return um_error(-EINVAL, "prefetch_async: queue is NULL");
+	loc = um_location_resolve(loc); /* the submitting thread's node */
+	err = um_prefetch_validate("prefetch_async", ranges, count, loc, flags);
+	if (err < 0)
+		return err;
+	w = work_new(WORK_PREFETCH, ranges, count, sizeof(*ranges));
+	if (!w)
+		return um_error(-ENOMEM, "prefetch_async: out of memory");
+	w->loc = loc;
+	w->flags = flags;
+	return submit(q, w, event);
+}
+
+int unimem_prefetch_batch_to_async(unimem_queue_t *q, const struct unimem_range_to *ranges,
+				   size_t count, unsigned int flags, unimem_event_t **event)
+{
+	struct work *w;
+	int err;
+
+	if (event)
+		*event = NULL;
+	if (!q)
+		return um_error(-EINVAL, "prefetch_batch_to_async: queue is NULL");
+	err = um_prefetch_to_validate("prefetch_batch_to_async", ranges, count, flags);
+	if (err < 0)
+		return err;
+	w = work_new(WORK_PREFETCH_TO, ranges, count, sizeof(*ranges));
+	if (!w)
+		return um_error(-ENOMEM, "prefetch_batch_to_async: out of memory");
+	for (size_t i = 0; i < count; i++) /* the submitting thread's node */
+		w->to[i].loc = um_location_resolve(w->to[i].loc);
+	w->flags = flags;
+	return submit(q, w, event);
+}
+
+int unimem_discard_batch_async(unimem_queue_t *q, const struct unimem_range *ranges,
+			       size_t count, unsigned int flags, unimem_event_t **event)
+{
+	struct work *w;
+	int err;
+
+	if (event)
+		*event = NULL;
+	if (!q)
+		return um_error(-EINVAL, "discard_batch_async: queue is NULL");
+	err = um_discard_validate("discard_batch_async", ranges, count, flags);
+	if (err < 0)
+		return err;
+	w = work_new(WORK_DISCARD, ranges, count, sizeof(*ranges));
+	if (!w)
+		return um_error(-ENOMEM, "discard_batch_async: out of memory");
+	w->flags = flags;
+	return submit(q, w, event);
 }
 
 int unimem_prefetch_async(unimem_queue_t *q, const void *ptr, size_t size,

@@ -283,10 +283,20 @@ static int device_map(void *addr, size_t size, unimem_location_t loc, enum um_ma
 	return r < 0 ? (int)r : 0;
 }
 
-/* Dropping device pages is dropping the mapping's pages: the kernel's job. */
-static void device_discard(void *addr, size_t size)
+/*
+ * Dropping device pages is dropping the mapping's pages: the kernel's job
+ * (MADV_DONTNEED zaps device-private entries, and the module gets its pages
+ * back through its page_free callback). MADV_FREE leaves device pages
+ * where they are (the kernel skips non-present entries).
+ */
+static int device_discard(void *addr, size_t size, bool lazy)
 {
-	(void)madvise(addr, size, MADV_DONTNEED);
+	if (madvise(addr, size, lazy ? MADV_FREE : MADV_DONTNEED) < 0) {
+		int err = errno;
+		return um_error(err == ENOMEM ? -EFAULT : -err, "discard: the kernel refused "
+				"[%p, +%zu): %s", addr, size, strerror(err));
+	}
+	return 0;
 }
 
 /* The module drops attributes on munmap; a range the allocator hands to a

@@ -36,6 +36,7 @@ struct host_node {
 	uint64_t total_bytes;
 	int local_cpus;
 	bool cpuless;
+	uint64_t bandwidth, latency; /* hwloc memattrs, 0 unknown */
 };
 
 static struct {
@@ -69,6 +70,32 @@ static int node_local_cpus(hwloc_obj_t node)
 	return n < 0 ? 0 : n;
 }
 
+/*
+ * A memory attribute of a node: the best value over the initiators hwloc
+ * has for it (from HMAT: the node's nearest CPUs). 0 when hwloc has none.
+ */
+static uint64_t node_memattr(hwloc_obj_t node, hwloc_memattr_id_t id,
+			     hwloc_memattr_id_t fallback, bool higher_is_better)
+{
+	enum { MAX_INIT = 16 };
+	struct hwloc_location init[MAX_INIT];
+	hwloc_uint64_t val[MAX_INIT];
+	uint64_t best = 0;
+
+	for (int pass = 0; pass < 2 && best == 0; pass++) {
+		unsigned nr = MAX_INIT;
+
+		if (hwloc_memattr_get_initiators(host.topo, pass ? fallback : id, node, 0,
+						 &nr, init, val) < 0)
+			continue;
+		for (unsigned i = 0; i < nr && i < MAX_INIT; i++)
+			if (val[i] && (best == 0 || (higher_is_better ? val[i] > best
+								      : val[i] < best)))
+				best = val[i];
+	}
+	return best;
+}
+
 /* hwloc's topology load takes hwloc's own locks: a fork in the middle
  * would leave them held in the child, which re-runs the once routine. */
 static _Atomic int host_initialising;
@@ -97,6 +124,10 @@ static void host_init_once(void)
 		n->total_bytes = obj->attr ? obj->attr->numanode.local_memory : 0;
 		n->local_cpus = node_local_cpus(obj);
 		n->cpuless = n->local_cpus == 0;
+		n->bandwidth = node_memattr(obj, HWLOC_MEMATTR_ID_BANDWIDTH,
+					    HWLOC_MEMATTR_ID_READ_BANDWIDTH, true);
+		n->latency = node_memattr(obj, HWLOC_MEMATTR_ID_LATENCY,
+					  HWLOC_MEMATTR_ID_READ_LATENCY, false);
 	}
 	qsort(host.nodes, host.nnodes, sizeof(host.nodes[0]), cmp_node);
 	if (host.nnodes == 0)
@@ -168,6 +199,8 @@ static int host_location_info(int i, struct unimem_location_info *info)
 	info->total_bytes = n->total_bytes;
 	info->free_bytes = n->total_bytes; /* unless sysfs says better */
 	info->nearest_cpu_count = n->local_cpus;
+	info->bandwidth_mibps = n->bandwidth;
+	info->latency_ns = n->latency;
 	host_refresh_free(info);
 	return 0;
 }
@@ -229,80 +262,152 @@ static void populate(void *addr, size_t size)
 	(void)madvise(addr, size, MADV_POPULATE_WRITE); /* best effort (>= 5.14) */
 }
 
+#define MPOL_DEFAULT 0
+#define MPOL_PREFERRED 1
+#define MPOL_BIND 2
+#define MASK_WORDS 16 /* nodes 0..1022 */
+
+/*
+ * Discard and prefetch: fault fresh (zero) pages in on @node itself, so
+ * nothing is copied afterwards. The calling thread's own policy is set
+ * around the populate and put back: it applies to ranges without a policy
+ * of their own (mbind), which is never changed; pages of a range that has
+ * one land under it and are moved as usual.
+ */
+static void populate_on(void *addr, size_t size, unsigned node)
+{
+	unsigned long old_mask[MASK_WORDS] = { 0 }, mask[MASK_WORDS] = { 0 };
+	int old_mode;
+
+	if (node >= MASK_WORDS * 64 - 1 ||
+	    syscall(SYS_get_mempolicy, &old_mode, old_mask, MASK_WORDS * 64, NULL, 0) < 0) {
+		populate(addr, size);
+		return;
+	}
+	mask[node / 64] = 1ul << (node % 64);
+	if (syscall(SYS_set_mempolicy, MPOL_PREFERRED, mask, MASK_WORDS * 64) < 0) {
+		populate(addr, size);
+		return;
+	}
+	populate(addr, size);
+	(void)syscall(SYS_set_mempolicy, old_mode, old_mask, MASK_WORDS * 64);
+}
+
+struct move_state {
+	long at, busy, unmapped;
+};
+
+/* One move_pages(2) call over a chunk of pages, each with its own node. */
+static int move_chunk(void **pages, int *nodes, int *status, size_t n, struct move_state *st)
+{
+	size_t again = 0;
+
+	if (syscall(SYS_move_pages, 0, (unsigned long)n, pages, nodes, status,
+		    MPOL_MF_MOVE) < 0) {
+		int err = errno;
+		if (err == ENODEV || err == EINVAL)
+			return um_error(-ENODEV, "prefetch: node%d cannot take pages: %s",
+					nodes[0], strerror(err));
+		return um_error(-err, "prefetch to node%d failed: %s", nodes[0],
+				strerror(err));
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (status[i] == nodes[i])
+			st->at++;
+		else if (status[i] == -EFAULT || status[i] == -ENOENT)
+			st->unmapped++;
+		else {
+			nodes[again] = nodes[i];
+			pages[again++] = pages[i];
+		}
+	}
+	/*
+	 * The other pages of a THP move with its first one and report
+	 * -EBUSY: ask where they are now.
+	 */
+	if (again && syscall(SYS_move_pages, 0, (unsigned long)again, pages, NULL,
+			     status, 0) == 0) {
+		for (size_t i = 0; i < again; i++) {
+			if (status[i] == nodes[i])
+				st->at++;
+			else
+				st->busy++;
+		}
+	} else {
+		st->busy += (long)again;
+	}
+	return 0;
+}
+
 /*
  * Move pages with move_pages(2): a prefetch moves what is there and leaves
  * the range's memory policy (the application's, or unimem's placement)
  * alone. Never-touched pages are faulted in first, under that policy, and
- * then moved like the others.
+ * then moved like the others. A batch goes in chunks of QUERY_CHUNK pages
+ * whatever its ranges are: one call moves pages of several ranges to
+ * several nodes. Items for devices are skipped (the device provider's).
  */
-static long host_place(void *addr, size_t size, unimem_location_t loc,
-			  unsigned int flags)
+long um_host_place_many(const struct um_place_item *items, size_t count, unsigned int flags)
 {
-	size_t ps = um_page_size(), npages = size / ps;
-	int target = (int)UNIMEM_LOC_INDEX(loc);
+	size_t ps = um_page_size(), n = 0;
 	void *pages[QUERY_CHUNK];
 	int nodes[QUERY_CHUNK], status[QUERY_CHUNK];
-	long at = 0, busy = 0, unmapped = 0;
+	struct move_state st = { 0, 0, 0 };
+	int err;
 
 	if (host_init() < 0)
 		return host.init_err;
-	populate(addr, size);
-	if (UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_SYSTEM)
-		return count_at(addr, size, loc);
+	for (size_t i = 0; i < count; i++) {
+		enum unimem_location_kind kind = UNIMEM_LOC_KIND(items[i].loc);
+		void *addr = (void *)items[i].start;
+		size_t size = items[i].end - items[i].start;
 
-	for (size_t done = 0; done < npages;) {
-		size_t n = npages - done < QUERY_CHUNK ? npages - done : QUERY_CHUNK;
-
-		for (size_t i = 0; i < n; i++) {
-			pages[i] = (char *)addr + (done + i) * ps;
-			nodes[i] = target;
+		if (kind == UNIMEM_LOC_KIND_DEVICE)
+			continue;
+		if (kind == UNIMEM_LOC_KIND_HOST && (flags & UNIMEM_PREFETCH_DISCARD))
+			populate_on(addr, size, UNIMEM_LOC_INDEX(items[i].loc));
+		else
+			populate(addr, size);
+		if (kind == UNIMEM_LOC_KIND_SYSTEM) {
+			long r = count_at(addr, size, items[i].loc);
+			if (r < 0)
+				return r;
+			st.at += r;
 		}
-		if (syscall(SYS_move_pages, 0, (unsigned long)n, pages, nodes, status,
-			    MPOL_MF_MOVE) < 0) {
-			int err = errno;
-			if (err == ENODEV || err == EINVAL)
-				return um_error(-ENODEV, "prefetch: node%d cannot take pages: %s",
-						target, strerror(err));
-			return um_error(-err, "prefetch to node%d failed: %s", target,
-					strerror(err));
-		}
-		size_t again = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			if (status[i] == target)
-				at++;
-			else if (status[i] == -EFAULT || status[i] == -ENOENT)
-				unmapped++;
-			else
-				pages[again++] = pages[i];
-		}
-		/*
-		 * The other pages of a THP move with its first one and report
-		 * -EBUSY: ask where they are now.
-		 */
-		if (again && syscall(SYS_move_pages, 0, (unsigned long)again, pages, NULL,
-				     status, 0) == 0) {
-			for (size_t i = 0; i < again; i++) {
-				if (status[i] == target)
-					at++;
-				else
-					busy++;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (UNIMEM_LOC_KIND(items[i].loc) != UNIMEM_LOC_KIND_HOST)
+			continue;
+		for (uintptr_t a = items[i].start; a < items[i].end; a += ps) {
+			pages[n] = (void *)a;
+			nodes[n] = (int)UNIMEM_LOC_INDEX(items[i].loc);
+			if (++n == QUERY_CHUNK) {
+				err = move_chunk(pages, nodes, status, n, &st);
+				if (err < 0)
+					return err;
+				n = 0;
 			}
-		} else {
-			busy += (long)again;
 		}
-		done += n;
 	}
+	if (n && (err = move_chunk(pages, nodes, status, n, &st)) < 0)
+		return err;
 	if (flags & UNIMEM_PREFETCH_ALL_OR_NOTHING) {
-		if (unmapped)
-			return um_error(-EFAULT, "prefetch: %ld pages of [%p, +%zu) are not "
-					"mapped or could not be populated", unmapped, addr, size);
-		if (busy)
-			return um_error(-EBUSY, "prefetch: %ld pages of [%p, +%zu) could not be "
-					"moved to node%d (shared, pinned or busy)", busy, addr,
-					size, target);
+		if (st.unmapped)
+			return um_error(-EFAULT, "prefetch: %ld pages are not mapped or could "
+					"not be populated", st.unmapped);
+		if (st.busy)
+			return um_error(-EBUSY, "prefetch: %ld pages could not be moved to "
+					"their node (shared, pinned or busy)", st.busy);
 	}
-	return at;
+	return st.at;
+}
+
+static long host_place(void *addr, size_t size, unimem_location_t loc,
+		       unsigned int flags)
+{
+	struct um_place_item it = { (uintptr_t)addr, (uintptr_t)addr + size, loc };
+
+	return um_host_place_many(&it, 1, flags);
 }
 
 /*
@@ -311,11 +416,6 @@ static long host_place(void *addr, size_t size, unimem_location_t loc,
  * BIND is the allocation's guarantee (MPOL_BIND), PREFER a preference
  * (MPOL_PREFERRED, no migration), NONE or "system" the default policy.
  */
-#define MPOL_DEFAULT 0
-#define MPOL_PREFERRED 1
-#define MPOL_BIND 2
-#define MASK_WORDS 16 /* nodes 0..1022 */
-
 static int host_map(void *addr, size_t size, unimem_location_t loc, enum um_map_mode mode)
 {
 	unsigned long mask[MASK_WORDS] = { 0 };
@@ -341,9 +441,16 @@ static int host_map(void *addr, size_t size, unimem_location_t loc, enum um_map_
 	return 0;
 }
 
-static void host_discard(void *addr, size_t size)
+/* Device pages in the range are freed by the kernel too (it zaps them). */
+static int host_discard(void *addr, size_t size, bool lazy)
 {
-	(void)madvise(addr, size, MADV_DONTNEED);
+	if (madvise(addr, size, lazy ? MADV_FREE : MADV_DONTNEED) < 0) {
+		int err = errno;
+		return um_error(err == ENOMEM ? -EFAULT : -err, "discard: the kernel refused "
+				"%s on [%p, +%zu): %s", lazy ? "MADV_FREE" : "MADV_DONTNEED",
+				addr, size, strerror(err));
+	}
+	return 0;
 }
 
 /* The kernel drops a range's policy with the mapping; nothing is kept here. */
@@ -379,6 +486,21 @@ int um_host_area_nodes(const void *addr, size_t size, unsigned *nodes, int max)
 	} hwloc_bitmap_foreach_end();
 	hwloc_bitmap_free(set);
 	return n;
+}
+
+unimem_location_t um_host_node_of_cpu(unsigned cpu)
+{
+	hwloc_obj_t pu, node = NULL;
+
+	if (host_init() < 0)
+		return UNIMEM_LOC_NONE;
+	pu = hwloc_get_pu_obj_by_os_index(host.topo, cpu);
+	if (pu && pu->cpuset) /* the node whose CPUs it is (not a CPU-less one) */
+		while ((node = hwloc_get_next_obj_covering_cpuset_by_type(
+				host.topo, pu->cpuset, HWLOC_OBJ_NUMANODE, node)))
+			if (!host_node_by_os(node->os_index)->cpuless)
+				return UNIMEM_LOC_HOST(node->os_index);
+	return host.nnodes ? UNIMEM_LOC_HOST(host.nodes[0].os_index) : UNIMEM_LOC_NONE;
 }
 
 bool um_host_node_exists(unsigned os_index)

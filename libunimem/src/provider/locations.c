@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,81 @@ int um_location_index(unimem_location_t loc)
 	return -1;
 }
 
+static void fill(int i, struct unimem_location_info *info);
+
+unimem_location_t unimem_location_current(void)
+{
+	unsigned cpu = 0, node = 0;
+
+	if (getcpu(&cpu, &node) < 0)
+		cpu = 0;
+	return um_host_node_of_cpu(cpu);
+}
+
+unimem_location_t um_location_resolve(unimem_location_t loc)
+{
+	return loc == UNIMEM_LOC_HOST_CURRENT ? unimem_location_current() : loc;
+}
+
+/* The value of a location for @metric (0: not known). */
+static uint64_t metric_value(const struct unimem_location_info *info,
+			     enum unimem_location_metric metric)
+{
+	switch (metric) {
+	case UNIMEM_METRIC_CAPACITY:
+		return info->total_bytes;
+	case UNIMEM_METRIC_FREE:
+		return info->free_bytes;
+	case UNIMEM_METRIC_BANDWIDTH:
+		return info->bandwidth_mibps;
+	default: /* UNIMEM_METRIC_LATENCY */
+		return info->latency_ns;
+	}
+}
+
+int unimem_location_best(enum unimem_location_metric metric, unsigned int flags,
+			 unimem_location_t *out)
+{
+	const unsigned all = UNIMEM_SELECT_HOST | UNIMEM_SELECT_CPU_ACCESS;
+	uint64_t best = 0;
+	int found = -1;
+
+	if (!out)
+		return um_error(-EINVAL, "location_best: out is NULL");
+	if (metric < UNIMEM_METRIC_CAPACITY || metric > UNIMEM_METRIC_LATENCY)
+		return um_error(-EINVAL, "location_best: unknown metric %d", (int)metric);
+	if (flags & ~all)
+		return um_error(-EINVAL, "location_best: unknown flags 0x%x", flags & ~all);
+	table_load();
+	for (int i = 0; i < table.count; i++) {
+		struct unimem_location_info info;
+		uint64_t v;
+
+		fill(i, &info);
+		if ((flags & UNIMEM_SELECT_HOST) &&
+		    UNIMEM_LOC_KIND(info.location) != UNIMEM_LOC_KIND_HOST)
+			continue;
+		if ((flags & UNIMEM_SELECT_CPU_ACCESS) && !(info.flags & UNIMEM_LOCF_CPU_ACCESS))
+			continue;
+		v = metric_value(&info, metric);
+		if (v == 0)
+			continue;
+		if (found < 0 || (metric == UNIMEM_METRIC_LATENCY ? v < best : v > best)) {
+			best = v;
+			found = i;
+		}
+	}
+	if (found < 0)
+		return um_error(-ENODATA, "location_best: no location has a known %s%s",
+				metric == UNIMEM_METRIC_BANDWIDTH ? "bandwidth"
+				: metric == UNIMEM_METRIC_LATENCY ? "latency"
+				: metric == UNIMEM_METRIC_FREE ? "free size" : "capacity",
+				metric >= UNIMEM_METRIC_BANDWIDTH
+					? " (hwloc has no memory attributes: no HMAT here)" : "");
+	*out = table.info[found].location;
+	return 0;
+}
+
 int unimem_location_count(void)
 {
 	table_load();
@@ -94,6 +170,7 @@ int unimem_location_query(unimem_location_t loc, struct unimem_location_info *in
 
 	if (!info)
 		return um_error(-EINVAL, "location_query: info is NULL");
+	loc = um_location_resolve(loc);
 	err = um_location_check("location_query", loc);
 	if (err < 0)
 		return err;
@@ -149,6 +226,9 @@ const char *unimem_location_name(unimem_location_t loc, char *buf, size_t len)
 	case UNIMEM_LOC_KIND_MIXED:
 		snprintf(buf, len, "mixed");
 		break;
+	case UNIMEM_LOC_KIND_HOST_CURRENT:
+		snprintf(buf, len, "current");
+		break;
 	default:
 		snprintf(buf, len, "invalid(0x%08x)", loc);
 		break;
@@ -190,6 +270,7 @@ int unimem_location_parse(const char *name, unimem_location_t *loc)
 		{ "none", UNIMEM_LOC_NONE },
 		{ "system", UNIMEM_LOC_SYSTEM },
 		{ "mixed", UNIMEM_LOC_MIXED },
+		{ "current", UNIMEM_LOC_HOST_CURRENT },
 	};
 	uint32_t idx;
 
@@ -210,5 +291,5 @@ int unimem_location_parse(const char *name, unimem_location_t *loc)
 		}
 	}
 	return um_error(-EINVAL, "location_parse: \"%.40s\" is not a location (expected "
-			"nodeN, unimemN, host:N, device:N, system or none)", name);
+			"nodeN, unimemN, host:N, device:N, system, current or none)", name);
 }

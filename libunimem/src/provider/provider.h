@@ -46,7 +46,8 @@ struct um_provider {
 	 * NONE for map: back to the default). */
 	int (*map)(void *addr, size_t size, unimem_location_t loc, enum um_map_mode mode);
 	long (*place)(void *addr, size_t size, unimem_location_t loc, unsigned int flags);
-	void (*discard)(void *addr, size_t size);
+	/* MADV_DONTNEED, or MADV_FREE if @lazy; 0 or negative errno. */
+	int (*discard)(void *addr, size_t size, bool lazy);
 	void (*unmap)(void *addr, size_t size);
 	/* For each page it holds, store its location in out[i]; leave the
 	 * other entries alone. */
@@ -63,6 +64,12 @@ static inline const struct um_provider *um_provider_of(unimem_location_t loc)
 							       : &um_provider_host;
 }
 
+/* A page-aligned range and its target, for batches. */
+struct um_place_item {
+	uintptr_t start, end;
+	unimem_location_t loc;
+};
+
 /* provider.c: routing ------------------------------------------------------ */
 /* The provider of @loc, or NULL with *err set (-ENODEV/-EINVAL, message). */
 UM_INTERNAL const struct um_provider *um_provider_for(const char *what,
@@ -78,6 +85,10 @@ UM_INTERNAL int um_provider_map(void *addr, size_t size, unimem_location_t loc,
  * targets. Pages at @loc afterwards, or a negative errno. */
 UM_INTERNAL long um_provider_place(uintptr_t start, uintptr_t end, unimem_location_t loc,
 				   unsigned int flags);
+/* place() of a batch, each range to its own location (checked): device
+ * pages come back first for host targets, host ranges go in one batch. */
+UM_INTERNAL long um_provider_place_many(const struct um_place_item *items, size_t count,
+					unsigned int flags);
 /* The module's attributes were ever set (device.c): only then has the
  * device provider anything to forget on unmap. */
 extern _Atomic int um_device_advised UM_INTERNAL;
@@ -91,6 +102,12 @@ UM_INTERNAL unimem_location_t um_provider_where(const void *addr, size_t size);
 
 /* host.c: what only it knows -------------------------------------------------- */
 UM_INTERNAL bool um_host_node_exists(unsigned os_index);
+/* Host node of a CPU (the first one with CPUs covering it; the first node
+ * if none). */
+UM_INTERNAL unimem_location_t um_host_node_of_cpu(unsigned cpu);
+/* place() of many page-aligned host/system ranges at once (device items skipped). */
+UM_INTERNAL long um_host_place_many(const struct um_place_item *items, size_t count,
+				    unsigned int flags);
 /* Union of host nodes holding pages of the area; count, 0 if none populated. */
 UM_INTERNAL int um_host_area_nodes(const void *addr, size_t size, unsigned *nodes,
 				   int max);
@@ -116,5 +133,7 @@ UM_INTERNAL uint32_t um_device_target(unimem_location_t loc);
 /* Index of @loc in the location table, or -1. */
 UM_INTERNAL int um_location_index(unimem_location_t loc);
 UM_INTERNAL unimem_location_t um_location_at(int index);
+/* UNIMEM_LOC_HOST_CURRENT -> the calling thread's node; others unchanged. */
+UM_INTERNAL unimem_location_t um_location_resolve(unimem_location_t loc);
 
 #endif /* UM_PROVIDER_H */
