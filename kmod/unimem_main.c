@@ -31,6 +31,7 @@
  */
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -90,7 +91,8 @@ static struct class *unimem_class;
 static u64 unimem_features =
 	UNIMEM_FEAT_MIGRATE | UNIMEM_FEAT_DEV_TO_DEV | UNIMEM_FEAT_EVICTION |
 	UNIMEM_FEAT_DEV_EXEC | UNIMEM_FEAT_ATOMICS | UNIMEM_FEAT_SNAPSHOT |
-	UNIMEM_FEAT_COUNTERS | UNIMEM_FEAT_REMOTE_MAP;
+	UNIMEM_FEAT_COUNTERS | UNIMEM_FEAT_REMOTE_MAP |
+	UNIMEM_FEAT_MIGRATE_BATCH;
 
 /* ---------------------------------------------------------------- checks */
 
@@ -165,6 +167,31 @@ static long unimem_ioc_info(struct unimem_ctx *ctx, void __user *uarg)
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/* Check a migration request from user space; clear its out fields. */
+static int unimem_migrate_check(struct unimem_migrate *m)
+{
+	int ret;
+
+	if ((m->flags & ~UNIMEM_MIGRATE_FLAGS_ALL) ||
+	    !unimem_zero(m->reserved, sizeof(m->reserved)))
+		return -EINVAL;
+	ret = unimem_check_range(m->addr, m->length, true);
+	if (ret)
+		return ret;
+	if (m->target != UNIMEM_TARGET_SYSTEM && m->target >= unimem_ndevices)
+		return -ENODEV;
+	/* out fields: whatever came in is overwritten */
+	m->moved = 0;
+	m->already = 0;
+	m->not_present = 0;
+	m->unmapped = 0;
+	m->unsupported = 0;
+	m->busy = 0;
+	m->nomem = 0;
+	m->evicted = 0;
+	return 0;
+}
+
 static long unimem_ioc_migrate(struct unimem_ctx *ctx, void __user *uarg)
 {
 	struct unimem_migrate m;
@@ -172,27 +199,65 @@ static long unimem_ioc_migrate(struct unimem_ctx *ctx, void __user *uarg)
 
 	if (copy_from_user(&m, uarg, sizeof(m)))
 		return -EFAULT;
-	if ((m.flags & ~UNIMEM_MIGRATE_FLAGS_ALL) ||
-	    !unimem_zero(m.reserved, sizeof(m.reserved)))
-		return -EINVAL;
-	ret = unimem_check_range(m.addr, m.length, true);
+	ret = unimem_migrate_check(&m);
 	if (ret)
 		return ret;
-	if (m.target != UNIMEM_TARGET_SYSTEM && m.target >= unimem_ndevices)
-		return -ENODEV;
-	/* out fields: whatever came in is overwritten */
-	m.moved = 0;
-	m.already = 0;
-	m.not_present = 0;
-	m.unmapped = 0;
-	m.unsupported = 0;
-	m.busy = 0;
-	m.nomem = 0;
-	m.evicted = 0;
 	ret = unimem_migrate(ctx, &m);
 	if (ret)
 		return ret;
 	return copy_to_user(uarg, &m, sizeof(m)) ? -EFAULT : 0;
+}
+
+/*
+ * UNIMEM_IOCTL_MIGRATE_BATCH: every entry is checked first, so a bad one
+ * moves nothing; entries are read again when they run (user space may
+ * change them meanwhile: checked again).
+ */
+static long unimem_ioc_migrate_batch(struct unimem_ctx *ctx,
+				     struct unimem_migrate_batch __user *uarg)
+{
+	struct unimem_migrate __user *ue;
+	struct unimem_migrate_batch b;
+	struct unimem_migrate m;
+	long ret = 0;
+	u32 i;
+
+	if (copy_from_user(&b, uarg, sizeof(b)))
+		return -EFAULT;
+	if (!unimem_zero(b.reserved, sizeof(b.reserved)) || !b.count)
+		return -EINVAL;
+	if (b.count > UNIMEM_MAX_MIGRATE_BATCH)
+		return -E2BIG;
+	ue = u64_to_user_ptr(b.entries);
+	b.done = 0;
+	for (i = 0; i < b.count && !ret; i++) {
+		if (copy_from_user(&m, &ue[i], sizeof(m)))
+			ret = -EFAULT;
+		else
+			ret = unimem_migrate_check(&m);
+	}
+	for (; !ret && b.done < b.count; b.done++) {
+		if (copy_from_user(&m, &ue[b.done], sizeof(m))) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = unimem_migrate_check(&m);
+		if (!ret)
+			ret = unimem_migrate(ctx, &m);
+		if (!ret && copy_to_user(&ue[b.done], &m, sizeof(m)))
+			ret = -EFAULT;
+		if (ret)
+			break;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			b.done++;
+			break;
+		}
+		cond_resched();
+	}
+	if (put_user(b.done, &uarg->done))
+		return -EFAULT;
+	return ret;
 }
 
 static long unimem_ioc_exec(struct unimem_ctx *ctx, void __user *uarg)
@@ -372,6 +437,7 @@ static long unimem_ioctl(struct file *filp, unsigned int cmd,
 	case UNIMEM_IOCTL_COUNTERS:
 		return unimem_ioc_counters(ctx, uarg);
 	case UNIMEM_IOCTL_MIGRATE:
+	case UNIMEM_IOCTL_MIGRATE_BATCH:
 	case UNIMEM_IOCTL_DEV_EXEC:
 	case UNIMEM_IOCTL_SNAPSHOT:
 		break;
@@ -387,6 +453,8 @@ static long unimem_ioctl(struct file *filp, unsigned int cmd,
 	switch (cmd) {
 	case UNIMEM_IOCTL_MIGRATE:
 		return unimem_ioc_migrate(ctx, uarg);
+	case UNIMEM_IOCTL_MIGRATE_BATCH:
+		return unimem_ioc_migrate_batch(ctx, uarg);
 	case UNIMEM_IOCTL_DEV_EXEC:
 		return unimem_ioc_exec(ctx, uarg);
 	default:

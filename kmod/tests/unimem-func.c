@@ -1267,6 +1267,120 @@ static void t_filepriv(void)
 	close(fd);
 }
 
+/*
+ * UNIMEM_IOCTL_MIGRATE_BATCH: ranges to different targets in one call,
+ * counters per entry; a bad entry anywhere moves nothing; a bad header or
+ * pointer is refused.
+ */
+static void t_batch(void)
+{
+	const size_t np = 64, len = np * PAGE;
+	int fd = ut_open(0);
+	uint8_t *a = ut_map(len), *b = ut_map(len), *c = ut_map(len);
+	struct unimem_migrate e[3];
+	struct unimem_migrate_batch bt = {
+		.entries = (uintptr_t)e, .count = 3,
+	};
+	struct unimem_version v = { 0 };
+
+	IOK(fd, UNIMEM_IOCTL_VERSION, &v);
+	ASSERT_TRUE(v.features & UNIMEM_FEAT_MIGRATE_BATCH);
+	ASSERT_TRUE((v.api_version & 0xffff) >= 3);
+	ut_pattern(a, len, 61);
+	ut_pattern(b, len, 62);
+	ut_pattern(c, len, 63);
+	ut_migrate_all(fd, c, len, 0);		/* c starts on device 0 */
+
+	memset(e, 0, sizeof(e));
+	e[0] = (struct unimem_migrate){ .addr = (uintptr_t)a, .length = len,
+					.target = 0 };
+	e[1] = (struct unimem_migrate){ .addr = (uintptr_t)b, .length = len,
+					.target = 1 };
+	e[2] = (struct unimem_migrate){ .addr = (uintptr_t)c, .length = len,
+					.target = UNIMEM_TARGET_SYSTEM };
+	e[0].moved = 12345;		/* out fields: overwritten */
+	bt.done = 99;
+	IOK(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt);
+	ASSERT_EQ(bt.done, 3);
+	ASSERT_EQ(e[0].moved, np);
+	ASSERT_EQ(e[1].moved, np);
+	ASSERT_EQ(e[2].moved, np);
+	ASSERT_EQ(ut_count_res(fd, a, np, UNIMEM_RES_DEVICE, 0), np);
+	ASSERT_EQ(ut_count_res(fd, b, np, UNIMEM_RES_DEVICE, 1), np);
+	ASSERT_EQ(ut_count_res(fd, c, np, UNIMEM_RES_SYSTEM, -1), np);
+	/* again: everything is already there */
+	IOK(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt);
+	ASSERT_EQ(e[0].already + e[1].already + e[2].already, 3 * np);
+	ASSERT_EQ(e[0].moved + e[1].moved + e[2].moved, 0);
+
+	/* a bad last entry: refused before anything moves */
+	e[0].target = UNIMEM_TARGET_SYSTEM;
+	e[2].target = 7;		/* no such device */
+	IERR(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt, ENODEV);
+	ASSERT_EQ(bt.done, 0);
+	ASSERT_EQ(ut_count_res(fd, a, np, UNIMEM_RES_DEVICE, 0), np);
+	e[2].target = UNIMEM_TARGET_SYSTEM;
+	e[2].flags = 0x80;		/* unknown flag */
+	IERR(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt, EINVAL);
+	e[2].flags = 0;
+	e[2].addr += 1;			/* unaligned */
+	IERR(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt, EINVAL);
+	e[2].addr -= 1;
+	e[2].reserved[0] = 1;
+	IERR(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt, EINVAL);
+	e[2].reserved[0] = 0;
+	e[2].length = ~0ull & ~(PAGE - 1);	/* wraps */
+	IERR(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt, EOVERFLOW);
+	e[2].length = len;
+	ASSERT_EQ(ut_count_res(fd, a, np, UNIMEM_RES_DEVICE, 0), np);
+
+	/* bad headers */
+	bt.count = 0;
+	IERR(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt, EINVAL);
+	bt.count = UNIMEM_MAX_MIGRATE_BATCH + 1;
+	IERR(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt, E2BIG);
+	bt.count = 3;
+	bt.reserved[1] = 1;
+	IERR(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt, EINVAL);
+	bt.reserved[1] = 0;
+	bt.entries = 0;
+	IERR(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt, EFAULT);
+	{
+		/* entries past the end of a mapping: EFAULT, nothing moved */
+		size_t big = UNIMEM_MAX_MIGRATE_BATCH * sizeof(*e);
+		uint8_t *m = ut_map(2 * big);
+		struct unimem_migrate *tail;
+
+		ASSERT_EQ(munmap(m + big, big), 0);
+		tail = (struct unimem_migrate *)(m + big) - 1;
+		*tail = e[0];
+		bt.entries = (uintptr_t)tail;
+		bt.count = 2;
+		IERR(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt, EFAULT);
+		munmap(m, big);
+	}
+	ASSERT_EQ(ut_count_res(fd, a, np, UNIMEM_RES_DEVICE, 0), np);
+
+	/* a forked child's inherited file: not its address space */
+	{
+		pid_t pid = fork();
+		int st;
+
+		if (!pid) {
+			bt.entries = (uintptr_t)e;
+			bt.count = 3;
+			IERR(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &bt, ESRCH);
+			_exit(0);
+		}
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	ut_check_pattern(a, len, 61, a);
+	ut_check_pattern(b, len, 62, b);
+	ut_check_pattern(c, len, 63, c);
+	close(fd);
+}
+
 static const struct ut_case cases[] = {
 	{ "info", t_info, "ndevices=2 mem_mib=16" },
 	{ "devrw", t_devrw, "ndevices=2 mem_mib=16" },
@@ -1287,6 +1401,7 @@ static const struct ut_case cases[] = {
 	{ "multiproc", t_multiproc, "ndevices=2 mem_mib=4" },
 	{ "oom", t_oom, "ndevices=1 mem_mib=256" },
 	{ "reap", t_reap, "ndevices=1 mem_mib=16" },
+	{ "batch", t_batch, "ndevices=2 mem_mib=16" },
 };
 
 int main(int argc, char **argv)

@@ -261,6 +261,78 @@ static long device_place(void *addr, size_t size, unimem_location_t loc, unsigne
 	return at_target;
 }
 
+/*
+ * A batch in as few calls as the module allows: device items to their
+ * device and host items back to system memory (their pages then move on
+ * the host), in UNIMEM_IOCTL_MIGRATE_BATCH calls of up to
+ * UNIMEM_MAX_MIGRATE_BATCH entries (one call for most batches). A module
+ * without it (API < 1.3), or an all-or-nothing request (checked range by
+ * range), goes item by item. Returns the device items' pages at their
+ * target afterwards.
+ */
+long um_device_place_many(const struct um_place_item *items, size_t count,
+			  unsigned int flags)
+{
+	struct unimem_migrate e[64];
+	bool ondev[64];
+	size_t n = 0;
+	long at_target = 0;
+	int fd = context_fd();
+
+	if (fd < 0)
+		return fd;
+	if (!(mod.version.features & UNIMEM_FEAT_MIGRATE_BATCH) ||
+	    (flags & UNIMEM_PREFETCH_ALL_OR_NOTHING)) {
+		for (size_t i = 0; i < count; i++) {
+			bool to_dev = UNIMEM_LOC_KIND(items[i].loc) == UNIMEM_LOC_KIND_DEVICE;
+			long r = device_place((void *)items[i].start,
+					      items[i].end - items[i].start,
+					      to_dev ? items[i].loc : UNIMEM_LOC_SYSTEM,
+					      to_dev ? flags : 0);
+			if (r < 0)
+				return r;
+			if (to_dev)
+				at_target += r;
+		}
+		return at_target;
+	}
+	for (size_t i = 0; i < count; i++) {
+		bool to_dev = UNIMEM_LOC_KIND(items[i].loc) == UNIMEM_LOC_KIND_DEVICE;
+
+		for (uintptr_t a = items[i].start; a < items[i].end;) {
+			size_t len = items[i].end - a;
+
+			if (len > UNIMEM_MAX_DEV_OP_LENGTH)
+				len = UNIMEM_MAX_DEV_OP_LENGTH;
+			memset(&e[n], 0, sizeof(e[n]));
+			e[n].addr = a;
+			e[n].length = len;
+			e[n].target = to_dev ? UNIMEM_LOC_INDEX(items[i].loc)
+					     : UNIMEM_TARGET_SYSTEM;
+			e[n].flags = to_dev ? UNIMEM_MIGRATE_POPULATE : 0;
+			ondev[n++] = to_dev;
+			a += len;
+			/* a full buffer, or the last entry: one call */
+			if (n == sizeof(e) / sizeof(e[0]) ||
+			    (i == count - 1 && a >= items[i].end)) {
+				struct unimem_migrate_batch b = {
+					.entries = (uintptr_t)e, .count = (__u32)n,
+				};
+
+				if (ioctl(fd, UNIMEM_IOCTL_MIGRATE_BATCH, &b) < 0)
+					return migrate_errno(errno, "prefetch batch",
+							     items[i].loc);
+				for (size_t k = 0; k < n; k++)
+					if (ondev[k])
+						at_target += (long)(e[k].moved + e[k].already -
+								    e[k].evicted);
+				n = 0;
+			}
+		}
+	}
+	return at_target;
+}
+
 /* Advice was ever set in the module: its store then needs resetting when
  * the allocator hands memory to a new owner. */
 _Atomic int um_device_advised;

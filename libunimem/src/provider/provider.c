@@ -102,27 +102,21 @@ long um_provider_place_many(const struct um_place_item *items, size_t count,
 			    unsigned int flags)
 {
 	long total = 0, r;
-	bool any_host = false;
+	bool any_host = false, any_device = false;
 
 	for (size_t i = 0; i < count; i++) {
-		void *addr = (void *)items[i].start;
-		size_t size = items[i].end - items[i].start;
-
-		if (UNIMEM_LOC_KIND(items[i].loc) == UNIMEM_LOC_KIND_DEVICE) {
-			/* The module takes one range a call (no batch ioctl). */
-			r = um_provider_device.place(addr, size, items[i].loc, flags);
-			if (r < 0)
-				return r;
-			total += r;
-			continue;
-		}
-		any_host = true;
-		if (um_device_present()) {
-			/* Pages on a device come back to system memory first. */
-			r = um_provider_device.place(addr, size, UNIMEM_LOC_SYSTEM, 0);
-			if (r < 0)
-				return r;
-		}
+		if (UNIMEM_LOC_KIND(items[i].loc) == UNIMEM_LOC_KIND_DEVICE)
+			any_device = true;
+		else
+			any_host = true;
+	}
+	/* Device ranges move, and host ranges' device pages come back to
+	 * system memory, in one module call (or as few as it allows). */
+	if (any_device || (any_host && um_device_present())) {
+		r = um_device_place_many(items, count, flags);
+		if (r < 0)
+			return r;
+		total += r;
 	}
 	if (any_host) {
 		r = um_host_place_many(items, count, flags);

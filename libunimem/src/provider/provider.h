@@ -89,6 +89,11 @@ UM_INTERNAL long um_provider_place(uintptr_t start, uintptr_t end, unimem_locati
  * pages come back first for host targets, host ranges go in one batch. */
 UM_INTERNAL long um_provider_place_many(const struct um_place_item *items, size_t count,
 					unsigned int flags);
+/* device.c: a batch through the module, one call for many ranges: device
+ * items to their device, host items back to system memory. Device items'
+ * pages at their target, or a negative errno. */
+UM_INTERNAL long um_device_place_many(const struct um_place_item *items, size_t count,
+				      unsigned int flags);
 /* The module's attributes were ever set (device.c): only then has the
  * device provider anything to forget on unmap. */
 extern _Atomic int um_device_advised UM_INTERNAL;

@@ -372,6 +372,22 @@ static void test_device(unimem_location_t dev)
 	CHECK_EQ(um_pages_not_at(mem, 4, ps, dev), 0);
 	CHECK_EQ(um_pages_not_at(mem + 4 * ps, 4, ps, nodes[nnodes - 1]), 0);
 	CHECK_EQ(um_pages_not_at(mem + 8 * ps, 8, ps, dev), 0);
+	/* Swapped: device pages come back to a node, host pages go out, in
+	 * one module call (UNIMEM_IOCTL_MIGRATE_BATCH, API 1.3). */
+	r[0].loc = nodes[nnodes - 1];
+	r[1].loc = dev;
+	CHECK_EQ(unimem_prefetch_batch_to(r, 3, 0), PAGES);
+	CHECK_EQ(um_pages_not_at(mem, 4, ps, nodes[nnodes - 1]), 0);
+	CHECK_EQ(um_pages_not_at(mem + 4 * ps, 4, ps, dev), 0);
+	CHECK_EQ(um_pages_not_at(mem + 8 * ps, 8, ps, dev), 0);
+	for (size_t i = 0; i < PAGES * ps; i++)
+		if (mem[i] != 0x21) {
+			CHECK_EQ(mem[i], 0x21);
+			break;
+		}
+	r[0].loc = dev; /* back as they were */
+	r[1].loc = nodes[nnodes - 1];
+	CHECK_EQ(unimem_prefetch_batch_to(r, 3, 0), PAGES);
 
 	/* Discard device pages: they are freed, nothing comes back. */
 	CHECK_EQ(unimem_discard(mem + 8 * ps, 8 * ps, 0), 8);

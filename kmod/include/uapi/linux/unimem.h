@@ -37,7 +37,7 @@
 #include <linux/types.h>
 
 #define UNIMEM_API_VERSION_MAJOR	1
-#define UNIMEM_API_VERSION_MINOR	2
+#define UNIMEM_API_VERSION_MINOR	3
 #define UNIMEM_API_VERSION \
 	((UNIMEM_API_VERSION_MAJOR << 16) | UNIMEM_API_VERSION_MINOR)
 
@@ -61,6 +61,8 @@
 #define UNIMEM_FEAT_SNAPSHOT		(1ull << 5) /* UNIMEM_IOCTL_SNAPSHOT */
 #define UNIMEM_FEAT_COUNTERS		(1ull << 6) /* UNIMEM_IOCTL_COUNTERS */
 #define UNIMEM_FEAT_REMOTE_MAP		(1ull << 7) /* dev may map peer memory */
+#define UNIMEM_FEAT_MIGRATE_BATCH	(1ull << 9) /* UNIMEM_IOCTL_MIGRATE_BATCH
+						     * (API 1.3) */
 
 struct unimem_version {
 	__u32 api_version;	/* out: UNIMEM_API_VERSION of the module */
@@ -125,6 +127,25 @@ struct unimem_migrate {
 				 * (exact when no other thread works on the
 				 * range meanwhile) */
 	__u64 reserved[3];	/* in: zero */
+};
+
+/*
+ * UNIMEM_IOCTL_MIGRATE_BATCH (API 1.3): several UNIMEM_IOCTL_MIGRATE
+ * requests in one call, each with its own range and target (a device or
+ * UNIMEM_TARGET_SYSTEM), done in order.  Every entry is checked before any
+ * page moves (-EINVAL, -EOVERFLOW, -EFAULT, -ENODEV as for
+ * UNIMEM_IOCTL_MIGRATE, and nothing moved); the out counters of each entry
+ * are written as it completes.  A failure while migrating (-EINTR, -ENOMEM)
+ * stops the batch: @done says how many entries completed.
+ */
+#define UNIMEM_MAX_MIGRATE_BATCH	1024
+
+struct unimem_migrate_batch {
+	__u64 entries;		/* in: user pointer to @count
+				 * struct unimem_migrate (in/out) */
+	__u32 count;		/* in: 1 .. UNIMEM_MAX_MIGRATE_BATCH */
+	__u32 done;		/* out: entries completed */
+	__u64 reserved[2];	/* in: zero */
 };
 
 /* ------------------------------------------------------------------ */
@@ -265,6 +286,7 @@ struct unimem_counters {
 #define UNIMEM_IOCTL_DEV_EXEC	_IOWR(UNIMEM_IOCTL_MAGIC, 0x03, struct unimem_dev_op)
 #define UNIMEM_IOCTL_SNAPSHOT	_IOWR(UNIMEM_IOCTL_MAGIC, 0x04, struct unimem_snapshot)
 #define UNIMEM_IOCTL_COUNTERS	_IOWR(UNIMEM_IOCTL_MAGIC, 0x05, struct unimem_counters)
+#define UNIMEM_IOCTL_MIGRATE_BATCH _IOWR(UNIMEM_IOCTL_MAGIC, 0x06, struct unimem_migrate_batch)
 
 /* Layout checks (sizes are ABI). */
 #ifdef __cplusplus
@@ -279,6 +301,8 @@ struct unimem_counters {
 UNIMEM_STATIC_ASSERT(sizeof(struct unimem_version) == 48, "unimem_version");
 UNIMEM_STATIC_ASSERT(sizeof(struct unimem_device_info) == 144, "unimem_device_info");
 UNIMEM_STATIC_ASSERT(sizeof(struct unimem_migrate) == 112, "unimem_migrate");
+UNIMEM_STATIC_ASSERT(sizeof(struct unimem_migrate_batch) == 32,
+		     "unimem_migrate_batch");
 UNIMEM_STATIC_ASSERT(sizeof(struct unimem_dev_op) == 112, "unimem_dev_op");
 UNIMEM_STATIC_ASSERT(sizeof(struct unimem_snapshot) == 64, "unimem_snapshot");
 UNIMEM_STATIC_ASSERT(sizeof(struct unimem_counters) == 544, "unimem_counters");
