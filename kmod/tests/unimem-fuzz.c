@@ -125,14 +125,16 @@ int main(int argc, char **argv)
 			struct unimem_dev_op op;
 			struct unimem_snapshot s;
 			struct unimem_counters c;
+			struct unimem_migrate_batch b;
 			uint8_t raw[1024];
 		} a;
+		struct unimem_migrate be[4];
 		unsigned long cmd;
 		void *arg = &a;
 		int r, f = (rnd() & 1) ? fd : fd1;
 
 		memset(&a, 0, sizeof(a));
-		switch (rnd() % 8) {
+		switch (rnd() % 9) {
 		case 0:
 			cmd = UNIMEM_IOCTL_VERSION;
 			maybe_dirty(a.v.reserved, sizeof(a.v.reserved));
@@ -203,6 +205,32 @@ int main(int argc, char **argv)
 			a.c.flags = rnd() % 8 ? 0 : small();
 			maybe_dirty(a.c.reserved, sizeof(a.c.reserved));
 			break;
+		case 7: {
+			/* a batch: random entries, the count and array too */
+			unsigned int k;
+
+			cmd = UNIMEM_IOCTL_MIGRATE_BATCH;
+			memset(be, 0, sizeof(be));
+			for (k = 0; k < 4; k++) {
+				be[k].addr = any_addr() & ~(PAGE - 1);
+				be[k].length = (rnd() % 64) * PAGE;
+				if (rnd() % 8 == 0)
+					be[k].length = len_val();
+				be[k].target = rnd() % 3 == 2 ?
+					UNIMEM_TARGET_SYSTEM : rnd() % 3;
+				be[k].flags = rnd() % 4 ? rnd() % 2 : small();
+				maybe_dirty(be[k].reserved,
+					    sizeof(be[k].reserved));
+			}
+			a.b.entries = rnd() % 8 ? (uintptr_t)be :
+				      rnd() % 2 ? wr_addr() : 0;
+			/* never more than be[] holds: the kernel writes back */
+			a.b.count = rnd() % 8 ? 1 + rnd() % 4 :
+				    rnd() % 2 ? 0 : UNIMEM_MAX_MIGRATE_BATCH + 1;
+			a.b.done = small();
+			maybe_dirty(a.b.reserved, sizeof(a.b.reserved));
+			break;
+		}
 		default:
 			/* random ioctl numbers, random argument pointers */
 			cmd = _IOC(rnd() % 4, rnd() % 2 ? UNIMEM_IOCTL_MAGIC
