@@ -10,6 +10,7 @@
 //   BatchTo          many small ranges, each with its own target, in one
 //                    unimem_prefetch_batch_to() call (issue 15) ...
 //   LoopSingle       ... against a loop of unimem_prefetch(), one a range
+//   BatchToDevice, LoopSingleDevice  the same between two unimem devices
 //   Migrate          a range moved between two places (contents copied) ...
 //   DiscardPrefetch  ... against discard-and-prefetch to the same places
 //                    (UNIMEM_PREFETCH_DISCARD: dropped, arrives zero-filled)
@@ -148,13 +149,18 @@ void BM_AsyncBatch(benchmark::State &state)
  * ranges (4 pages each) alternate between the two ends, and go back the
  * other way at the next iteration.
  */
-void BatchOrLoop(benchmark::State &state, bool batch)
+void BatchOrLoop(benchmark::State &state, bool batch,
+		 enum unimem_location_kind kind = UNIMEM_LOC_KIND_HOST)
 {
-	auto nodes = Locations(UNIMEM_LOC_KIND_HOST);
+	auto nodes = Locations(kind);
 	const size_t ps = static_cast<size_t>(sysconf(_SC_PAGESIZE));
 	const size_t nranges = static_cast<size_t>(state.range(0)), rsize = 4 * ps;
 	const size_t size = nranges * rsize;
 	std::vector<unimem_range_to> ranges(nranges);
+	if (nodes.empty()) {
+		state.SkipWithError("no unimem module loaded");
+		return;
+	}
 	char *mem = MapTouched(size);
 	unimem_location_t a = nodes.at(0), b = nodes.size() > 1 ? nodes[1] : nodes[0];
 
@@ -181,12 +187,26 @@ void BatchOrLoop(benchmark::State &state, bool batch)
 	}
 	state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(nranges));
 	state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(size));
-	state.SetLabel(nodes.size() > 1 ? "4-page ranges node0<->node1" : "4-page ranges, one node");
+	if (kind == UNIMEM_LOC_KIND_DEVICE)
+		state.SetLabel(nodes.size() > 1 ? "4-page ranges unimem0<->unimem1"
+						: "4-page ranges, one device");
+	else
+		state.SetLabel(nodes.size() > 1 ? "4-page ranges node0<->node1"
+						: "4-page ranges, one node");
 	munmap(mem, size);
 }
 
 void BM_BatchTo(benchmark::State &state) { BatchOrLoop(state, true); }
 void BM_LoopSingle(benchmark::State &state) { BatchOrLoop(state, false); }
+/* The same across devices: one UNIMEM_IOCTL_MIGRATE_BATCH against a call a range. */
+void BM_BatchToDevice(benchmark::State &state)
+{
+	BatchOrLoop(state, true, UNIMEM_LOC_KIND_DEVICE);
+}
+void BM_LoopSingleDevice(benchmark::State &state)
+{
+	BatchOrLoop(state, false, UNIMEM_LOC_KIND_DEVICE);
+}
 
 /*
  * Moving a range between two places: with its contents (a migration) or
@@ -340,6 +360,8 @@ BENCHMARK(BM_HostToDevice)->RangeMultiplier(8)->Range(64 << 10, 32 << 20)->UseRe
 BENCHMARK(BM_AsyncBatch)->Arg(16)->Arg(256)->UseRealTime();
 BENCHMARK(BM_BatchTo)->Arg(16)->Arg(256)->UseRealTime();
 BENCHMARK(BM_LoopSingle)->Arg(16)->Arg(256)->UseRealTime();
+BENCHMARK(BM_BatchToDevice)->Arg(16)->Arg(256)->UseRealTime();
+BENCHMARK(BM_LoopSingleDevice)->Arg(16)->Arg(256)->UseRealTime();
 BENCHMARK(BM_Migrate)->ArgsProduct({ { 256 << 10, 16 << 20 }, { 0, 1 } })->UseRealTime();
 BENCHMARK(BM_DiscardPrefetch)->ArgsProduct({ { 256 << 10, 16 << 20 }, { 0, 1 } })->UseRealTime();
 BENCHMARK(BM_Discard)->Arg(256 << 10)->Arg(16 << 20)->UseRealTime();
