@@ -23,17 +23,26 @@ int um_check_mapped(const char *what, uintptr_t start, uintptr_t end)
 			    UNIMEM_PREFETCH_DISCARD)
 #define DISCARD_FLAGS_ALL UNIMEM_DISCARD_LAZY
 
-int um_prefetch_validate(const char *what, const struct unimem_range *ranges,
-			 size_t count, unimem_location_t loc, unsigned int flags)
+/* What every prefetch checks first: its flags and its array. */
+static int prefetch_check_args(const char *what, const void *ranges, size_t count,
+			       unsigned int flags)
 {
-	uintptr_t s, e;
-	int err;
-
 	if (flags & ~PREFETCH_FLAGS_ALL)
 		return um_error(-EINVAL, "%s: unknown flags 0x%x", what,
 				flags & ~PREFETCH_FLAGS_ALL);
 	if (count && !ranges)
 		return um_error(-EINVAL, "%s: ranges is NULL with count %zu", what, count);
+	return 0;
+}
+
+int um_prefetch_validate(const char *what, const struct unimem_range *ranges,
+			 size_t count, unimem_location_t loc, unsigned int flags)
+{
+	uintptr_t s, e;
+	int err = prefetch_check_args(what, ranges, count, flags);
+
+	if (err < 0)
+		return err;
 	for (size_t i = 0; i < count; i++) {
 		err = um_page_range(what, ranges[i].ptr, ranges[i].size, &s, &e);
 		if (err < 0)
@@ -116,13 +125,10 @@ int um_prefetch_to_validate(const char *what, const struct unimem_range_to *rang
 			    size_t count, unsigned int flags)
 {
 	uintptr_t s, e;
-	int err;
+	int err = prefetch_check_args(what, ranges, count, flags);
 
-	if (flags & ~PREFETCH_FLAGS_ALL)
-		return um_error(-EINVAL, "%s: unknown flags 0x%x", what,
-				flags & ~PREFETCH_FLAGS_ALL);
-	if (count && !ranges)
-		return um_error(-EINVAL, "%s: ranges is NULL with count %zu", what, count);
+	if (err < 0)
+		return err;
 	for (size_t i = 0; i < count; i++) {
 		err = um_page_range(what, ranges[i].ptr, ranges[i].size, &s, &e);
 		if (err == 0 && ranges[i].reserved)
