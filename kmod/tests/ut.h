@@ -160,12 +160,22 @@ static inline struct unimem_migrate ut_migrate(int fd, void *addr, size_t len,
 	return m;
 }
 
-/* Migrate and require every page moved or already there. */
+/*
+ * Migrate and require every page moved or already there.  "busy" means a
+ * page was transiently held (an LRU batch of another CPU, reclaim, a
+ * racing fault): asked again, a bounded number of times, as the ABI says.
+ */
 static inline void ut_migrate_all(int fd, void *addr, size_t len,
 				  uint32_t target)
 {
 	struct unimem_migrate m = ut_migrate(fd, addr, len, target, 0);
+	int tries;
 
+	for (tries = 0; tries < 20 && m.busy &&
+	     m.moved + m.already + m.busy == len / PAGE; tries++) {
+		usleep(10 * 1000);
+		m = ut_migrate(fd, addr, len, target, 0);
+	}
 	if (m.moved + m.already != len / PAGE)
 		UT_FAIL("migrate to %u: moved %llu already %llu np %llu unm %llu "
 			"uns %llu busy %llu nomem %llu of %zu", target,
