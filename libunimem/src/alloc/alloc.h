@@ -370,6 +370,10 @@ UM_INTERNAL void um_alloc_set_default_location(unimem_location_t loc);
 UM_INTERNAL unimem_location_t um_alloc_default_location(void);
 UM_INTERNAL void um_lock(void);
 UM_INTERNAL void um_unlock(void);
+/* The allocator's locks: a futex word, no libc (see os.c). 0 = free. */
+typedef struct { _Atomic int v; } um_mutex_t;
+UM_INTERNAL void um_mutex_lock(um_mutex_t *m);
+UM_INTERNAL void um_mutex_unlock(um_mutex_t *m);
 UM_INTERNAL void *um_meta_alloc(size_t size);
 UM_INTERNAL uint64_t um_now_ms(void); /* coarse monotonic clock */
 

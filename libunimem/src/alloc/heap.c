@@ -32,7 +32,7 @@ struct um_heap um_heap_empty = {
 };
 
 
-static pthread_mutex_t um_mutex = PTHREAD_MUTEX_INITIALIZER;
+static um_mutex_t um_mutex;
 static _Atomic int um_init_done;
 static pthread_key_t um_key;
 uintptr_t um_free_cookie;
@@ -50,8 +50,8 @@ static _Atomic int64_t um_huge_count_nothread, um_huge_bytes_nothread;
 static uint8_t *um_meta_cur;
 static size_t um_meta_left;
 
-void um_lock(void) { pthread_mutex_lock(&um_mutex); }
-void um_unlock(void) { pthread_mutex_unlock(&um_mutex); }
+void um_lock(void) { um_mutex_lock(&um_mutex); }
+void um_unlock(void) { um_mutex_unlock(&um_mutex); }
 
 /* Metadata (heaps, thread data): bump-allocated, never returned. Caller
  * holds the lock. */
@@ -66,13 +66,6 @@ void um_huge_account(int64_t count, int64_t bytes)
 		atomic_fetch_add_explicit(&um_huge_count_nothread, count, memory_order_relaxed);
 		atomic_fetch_add_explicit(&um_huge_bytes_nothread, bytes, memory_order_relaxed);
 	}
-}
-
-uint64_t um_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 void *um_meta_alloc(size_t size)

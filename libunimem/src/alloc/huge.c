@@ -24,7 +24,7 @@
 #define UM_HUGE_IDLE_MS 250
 #define UM_HUGE_BIG UM_SEGMENT_SIZE /* bounded by memory at once */
 static uint64_t um_huge_aged_ms;
-static pthread_mutex_t um_huge_mutex = PTHREAD_MUTEX_INITIALIZER;
+static um_mutex_t um_huge_mutex;
 static struct um_segment *um_huge_cache; /* newest first */
 static size_t um_huge_cache_count, um_huge_cache_bytes;
 static size_t um_huge_cache_resident; /* of big entries */
@@ -62,8 +62,8 @@ static void um_huge_cache_age(uint64_t now)
 			um_huge_discard(s);
 }
 
-static void um_huge_fork_prepare(void) { pthread_mutex_lock(&um_huge_mutex); }
-static void um_huge_fork_release(void) { pthread_mutex_unlock(&um_huge_mutex); }
+static void um_huge_fork_prepare(void) { um_mutex_lock(&um_huge_mutex); }
+static void um_huge_fork_release(void) { um_mutex_unlock(&um_huge_mutex); }
 UM_FORK_HOOKS(um_huge_fork_hooks, UM_FORK_RANK_HUGE, um_huge_fork_prepare,
 	      um_huge_fork_release, um_huge_fork_release);
 
@@ -87,7 +87,7 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 {
 	struct um_segment *found = NULL;
 	uint64_t now = um_now_ms();
-	pthread_mutex_lock(&um_huge_mutex);
+	um_mutex_lock(&um_huge_mutex);
 	um_huge_cache_age(now);
 	for (struct um_segment **pp = &um_huge_cache; *pp; pp = &(*pp)->cache_next) {
 		struct um_segment *s = *pp;
@@ -104,7 +104,7 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 			break;
 		}
 	}
-	pthread_mutex_unlock(&um_huge_mutex);
+	um_mutex_unlock(&um_huge_mutex);
 	return found;
 }
 
@@ -178,7 +178,7 @@ void um_huge_free(struct um_segment *seg, void *p)
 	um_alloc_reuse(p, seg->map_size - seg->huge_offset, seg->loc);
 	struct um_segment *evict = NULL;
 	uint64_t now = um_now_ms();
-	pthread_mutex_lock(&um_huge_mutex);
+	um_mutex_lock(&um_huge_mutex);
 	um_huge_cache_age(now);
 	if (seg->map_size <= UM_HUGE_CACHE_BYTES / 4) {
 		seg->cached_at_ms = now;
@@ -205,7 +205,7 @@ void um_huge_free(struct um_segment *seg, void *p)
 		}
 		um_huge_cache_age(now); /* the resident bound, with the new entry */
 	}
-	pthread_mutex_unlock(&um_huge_mutex);
+	um_mutex_unlock(&um_huge_mutex);
 	if (seg)
 		um_huge_unmap(seg);
 	if (evict)
@@ -260,11 +260,11 @@ void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
 
 size_t um_huge_cache_flush(void)
 {
-	pthread_mutex_lock(&um_huge_mutex);
+	um_mutex_lock(&um_huge_mutex);
 	struct um_segment *list = um_huge_cache;
 	um_huge_cache = NULL;
 	um_huge_cache_count = um_huge_cache_bytes = um_huge_cache_resident = 0;
-	pthread_mutex_unlock(&um_huge_mutex);
+	um_mutex_unlock(&um_huge_mutex);
 	size_t bytes = 0;
 	while (list) {
 		struct um_segment *next = list->cache_next;
