@@ -176,8 +176,10 @@ void um_os_unmap(void *addr, size_t size)
 
 void um_os_discard(void *addr, size_t size)
 {
-	if (addr != NULL && size != 0)
+	if (addr != NULL && size != 0) {
 		um_sys_madvise(addr, size, MADV_DONTNEED);
+		atomic_fetch_add_explicit(&um_stat_purged, size, memory_order_relaxed);
+	}
 }
 
 /*
