@@ -113,6 +113,7 @@ struct um_segment {
 	_Atomic int huge_state;
 	bool huge_zero;         /* contents known to be zero (fresh mapping) */
 	bool huge_discarded;    /* cached and given back to the OS */
+	size_t huge_slack;      /* live: mapped beyond the size asked for */
 	uint64_t cached_at_ms;
 	struct um_segment *cache_next;
 	/* small only */

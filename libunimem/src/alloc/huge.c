@@ -11,23 +11,28 @@
 
 /*
  * Freed huge mappings kept for reuse, so a loop of 1 MiB malloc/free (or
- * a producer/consumer pair) does not mmap, fault and munmap every time.
- * Bounded in count (128) and address space (256 MiB), and in memory: big
- * entries (4 MiB and more) beyond 64 MiB resident are discarded at once,
- * oldest first (pages back to the OS, the mapping stays, refaults as
- * zero). Any entry idle for UM_HUGE_IDLE_MS is discarded too.
- * unimem_collect() empties the cache.
+ * a producer/consumer pair, or blocks of ever different sizes) does not
+ * mmap, fault and munmap every time. A cached mapping serves any size:
+ * whole when it is bigger (its pages are resident anyway) while the bytes
+ * kept beyond what was asked for stay within the budget, else trimmed
+ * (mremap, the tail unmapped), and grown (mremap: its resident pages move, only the new tail
+ * faults) when no cached one is big enough. Bounded in count (64) and
+ * address space (256 MiB), and in memory by a byte budget: cached
+ * resident bytes plus what live blocks hold beyond their size (slack) stay
+ * under 32 MiB; beyond it the oldest entries are discarded (pages back to the OS, the
+ * mapping stays and refaults as zero). Entries idle for UM_HUGE_IDLE_MS
+ * are discarded too. unimem_collect() empties the cache.
  */
-#define UM_HUGE_CACHE_MAX 128
+#define UM_HUGE_CACHE_MAX 64
 #define UM_HUGE_CACHE_BYTES ((size_t)256 << 20)
-#define UM_HUGE_CACHE_RESIDENT ((size_t)64 << 20)
-#define UM_HUGE_IDLE_MS 250
-#define UM_HUGE_BIG UM_SEGMENT_SIZE /* bounded by memory at once */
+#define UM_HUGE_CACHE_RESIDENT ((size_t)32 << 20)
+#define UM_HUGE_IDLE_MS 1000
 static uint64_t um_huge_aged_ms;
 static um_mutex_t um_huge_mutex;
 static struct um_segment *um_huge_cache; /* newest first */
 static size_t um_huge_cache_count, um_huge_cache_bytes;
-static size_t um_huge_cache_resident; /* of big entries */
+static size_t um_huge_cache_resident; /* of entries not discarded */
+static size_t um_huge_slack; /* live blocks' huge_slack, summed */
 
 /* Caller holds um_huge_mutex. */
 static void um_huge_discard(struct um_segment *s)
@@ -35,20 +40,17 @@ static void um_huge_discard(struct um_segment *s)
 	um_os_discard((uint8_t *)s + s->huge_offset, s->map_size - s->huge_offset);
 	s->huge_discarded = true;
 	s->huge_zero = true; /* private anonymous: refaults as zero */
-	if (s->map_size >= UM_HUGE_BIG)
-		um_huge_cache_resident -= s->map_size;
+	um_huge_cache_resident -= s->map_size;
 }
 
 /* Caller holds um_huge_mutex. Idle entries: scans at most every 50 ms. */
 static void um_huge_cache_age(uint64_t now)
 {
-	/* Over the memory bound: the oldest resident big entries go at once
-	 * (small ones churn through the cache in producer/consumer patterns,
-	 * and are bounded by count and age). */
-	while (um_huge_cache_resident > UM_HUGE_CACHE_RESIDENT) {
+	/* Over the memory budget: the oldest resident entries go at once. */
+	while (um_huge_cache_resident + um_huge_slack > UM_HUGE_CACHE_RESIDENT) {
 		struct um_segment *oldest = NULL;
 		for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
-			if (!s->huge_discarded && s->map_size >= UM_HUGE_BIG)
+			if (!s->huge_discarded)
 				oldest = s;
 		if (oldest == NULL)
 			break;
@@ -82,30 +84,77 @@ static size_t um_huge_offset(size_t align)
 	return align > off ? align : off;
 }
 
+/* Caller holds um_huge_mutex: unlink @s (*pp points at it). */
+static void um_huge_cache_unlink(struct um_segment **pp, struct um_segment *s)
+{
+	*pp = s->cache_next;
+	um_huge_cache_count--;
+	um_huge_cache_bytes -= s->map_size;
+	if (!s->huge_discarded)
+		um_huge_cache_resident -= s->map_size;
+}
+
+static struct um_segment *um_huge_resize(struct um_segment *seg, size_t need);
+static void um_huge_unmap(struct um_segment *seg);
+
+/*
+ * A cached mapping for @map_size bytes: the smallest that is big enough
+ * (trimmed when more than twice as big), else the biggest resident one,
+ * grown. Same placement and alignment only.
+ */
 static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 					     size_t align, unimem_location_t loc)
 {
-	struct um_segment *found = NULL;
+	struct um_segment *fit = NULL, **fitp = NULL, *grow = NULL, **growp = NULL;
 	uint64_t now = um_now_ms();
 	um_mutex_lock(&um_huge_mutex);
 	um_huge_cache_age(now);
 	for (struct um_segment **pp = &um_huge_cache; *pp; pp = &(*pp)->cache_next) {
 		struct um_segment *s = *pp;
-		/* big enough but not wasteful, same placement */
-		if (s->loc == loc && s->huge_offset == offset &&
-		    (align <= offset || (((uintptr_t)s + offset) & (align - 1)) == 0) &&
-		    s->map_size >= map_size && s->map_size - map_size <= map_size / 4) {
-			*pp = s->cache_next;
-			um_huge_cache_count--;
-			um_huge_cache_bytes -= s->map_size;
-			if (!s->huge_discarded && s->map_size >= UM_HUGE_BIG)
-				um_huge_cache_resident -= s->map_size;
-			found = s;
-			break;
+		if (s->loc != loc || s->huge_offset != offset ||
+		    (align > offset && (((uintptr_t)s + offset) & (align - 1)) != 0))
+			continue;
+		if (s->map_size >= map_size) {
+			/* smallest; among equals a resident one */
+			if (fit == NULL || s->map_size < fit->map_size ||
+			    (s->map_size == fit->map_size && fit->huge_discarded))
+				fit = s, fitp = pp;
+		} else if (!s->huge_discarded && (grow == NULL || s->map_size > grow->map_size)) {
+			grow = s, growp = pp;
+		}
+	}
+	struct um_segment *found = fit ? fit : grow;
+	bool whole = false;
+	if (found) {
+		um_huge_cache_unlink(fit ? fitp : growp, found);
+		/* Bigger is used whole while the slack fits the budget: its
+		 * pages are resident already, and trimming them to grow again
+		 * later would fault them back. */
+		size_t slack = found->map_size - map_size;
+		whole = fit != NULL &&
+			(slack <= map_size / 4 ||
+			 um_huge_cache_resident + um_huge_slack + slack <= UM_HUGE_CACHE_RESIDENT);
+		if (whole) {
+			found->huge_slack = slack;
+			um_huge_slack += slack;
 		}
 	}
 	um_mutex_unlock(&um_huge_mutex);
-	return found;
+	if (found == NULL || whole)
+		return found;
+	/* Another size: the mapping moves or shrinks, its pages stay. The
+	 * alignment above a segment is not kept by a move. */
+	struct um_segment *r = align > UM_SEGMENT_SIZE && found->map_size < map_size
+				       ? NULL
+				       : um_huge_resize(found, map_size);
+	if (r == NULL) {
+		if (found->map_size >= map_size)
+			return found; /* could not trim: use it whole */
+		um_huge_unmap(found);
+		return NULL;
+	}
+	/* huge_zero holds: a grown tail is fresh, the rest as it was */
+	return r;
 }
 
 static void um_huge_unmap(struct um_segment *seg)
@@ -179,6 +228,8 @@ void um_huge_free(struct um_segment *seg, void *p)
 	struct um_segment *evict = NULL;
 	uint64_t now = um_now_ms();
 	um_mutex_lock(&um_huge_mutex);
+	um_huge_slack -= seg->huge_slack;
+	seg->huge_slack = 0;
 	um_huge_cache_age(now);
 	if (seg->map_size <= UM_HUGE_CACHE_BYTES / 4) {
 		seg->cached_at_ms = now;
@@ -187,8 +238,9 @@ void um_huge_free(struct um_segment *seg, void *p)
 		um_huge_cache = seg;
 		um_huge_cache_count++;
 		um_huge_cache_bytes += seg->map_size;
-		if (seg->map_size >= UM_HUGE_BIG)
-			um_huge_cache_resident += seg->map_size;
+		um_huge_cache_resident += seg->map_size;
+		if (seg->map_size > UM_HUGE_CACHE_RESIDENT)
+			um_huge_discard(seg); /* alone over the budget: not the others */
 		seg = NULL;
 		/* over budget: drop the oldest (the tail) */
 		if (um_huge_cache_count > UM_HUGE_CACHE_MAX ||
@@ -197,19 +249,48 @@ void um_huge_free(struct um_segment *seg, void *p)
 			while ((*pp)->cache_next)
 				pp = &(*pp)->cache_next;
 			evict = *pp;
-			*pp = NULL;
-			um_huge_cache_count--;
-			um_huge_cache_bytes -= evict->map_size;
-			if (!evict->huge_discarded && evict->map_size >= UM_HUGE_BIG)
-				um_huge_cache_resident -= evict->map_size;
+			um_huge_cache_unlink(pp, evict);
 		}
-		um_huge_cache_age(now); /* the resident bound, with the new entry */
+		um_huge_cache_age(now); /* the memory budget, with the new entry */
 	}
 	um_mutex_unlock(&um_huge_mutex);
 	if (seg)
 		um_huge_unmap(seg);
 	if (evict)
 		um_huge_unmap(evict);
+}
+
+/*
+ * Resize huge mapping @seg to @need bytes (header included): in place
+ * when the kernel can, else moved without copying (mremap). The registry
+ * and the placement follow; the statistics are the caller's. NULL when it
+ * cannot (@seg unchanged).
+ */
+static struct um_segment *um_huge_resize(struct um_segment *seg, size_t need)
+{
+	size_t old_size = seg->map_size;
+	unimem_location_t loc = seg->loc;
+	struct um_segment *nseg = um_os_remap(seg, old_size, need, UM_SEGMENT_SIZE);
+	if (nseg == NULL)
+		return NULL;
+	if (nseg != seg) {
+		/* moved: the old granules are no longer ours */
+		um_alloc_forget(seg, old_size);
+		um_registry_clear(seg, old_size, seg);
+	} else if (need < old_size) {
+		um_alloc_forget((uint8_t *)seg + need, old_size - need);
+		um_registry_clear((uint8_t *)seg + need, old_size - need, seg);
+		um_registry_set(seg, need, seg); /* the shared granule */
+	}
+	nseg->map_size = need;
+	if (need > old_size && loc != UNIMEM_LOC_NONE) {
+		/* mremap keeps the policy of the moved part; bind the new tail */
+		um_alloc_place(loc, (uint8_t *)nseg + old_size, need - old_size);
+	}
+	/* cannot fail below 2^47 (the granules were ours or are new leaves
+	 * of a mapping the kernel gave us) */
+	(void)um_registry_set(nseg, need, nseg);
+	return nseg;
 }
 
 void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
@@ -224,36 +305,20 @@ void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
 	/* fits, and not shrinking by more than half: keep it */
 	if (need <= seg->map_size && need >= seg->map_size / 2)
 		return p;
-
 	size_t old_size = seg->map_size;
-	unimem_location_t loc = seg->loc;
-	struct um_segment *nseg =
-		um_os_remap(seg, old_size, need, UM_SEGMENT_SIZE);
+	struct um_segment *nseg = um_huge_resize(seg, need);
 	if (nseg == NULL) {
 		if (need <= old_size)
 			return p; /* could not shrink: harmless */
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (nseg != seg) {
-		/* moved: the old granules are no longer ours */
-		um_alloc_forget(seg, old_size);
-		um_registry_clear(seg, old_size, seg);
-	} else if (need < old_size) {
-		um_alloc_forget((uint8_t *)seg + need, old_size - need);
-		um_registry_clear((uint8_t *)seg + need, old_size - need, seg);
-		um_registry_set(seg, need, seg); /* the shared granule */
-	}
-	nseg->map_size = need;
 	um_huge_account(0, (int64_t)need - (int64_t)old_size);
-	if (need > old_size && loc != UNIMEM_LOC_NONE) {
-		/* mremap keeps the policy of the moved part; bind the new tail */
-		um_alloc_place(loc, (uint8_t *)nseg + old_size, need - old_size);
-	}
-	if (um_registry_set(nseg, need, nseg) != 0) {
-		/* cannot happen below 2^47; keep it consistent anyway */
-		errno = ENOMEM;
-		return NULL;
+	if (nseg->huge_slack) { /* sized to the request now */
+		um_mutex_lock(&um_huge_mutex);
+		um_huge_slack -= nseg->huge_slack;
+		nseg->huge_slack = 0;
+		um_mutex_unlock(&um_huge_mutex);
 	}
 	return (uint8_t *)nseg + offset;
 }
