@@ -228,8 +228,20 @@ void um_huge_free(struct um_segment *seg, void *p)
 	struct um_segment *evict = NULL;
 	uint64_t now = um_now_ms();
 	um_mutex_lock(&um_huge_mutex);
-	um_huge_slack -= seg->huge_slack;
+	size_t slack = seg->huge_slack;
+	um_huge_slack -= slack;
 	seg->huge_slack = 0;
+	/* Cached whole it would put the cache over its budget: give the
+	 * slack back first (mremap shrinks in place), so the mappings adapt
+	 * to the sizes asked for instead of older entries being discarded. */
+	if (slack >= ((size_t)1 << 20) &&
+	    um_huge_cache_resident + um_huge_slack + seg->map_size > UM_HUGE_CACHE_RESIDENT) {
+		um_mutex_unlock(&um_huge_mutex);
+		struct um_segment *t = um_huge_resize(seg, seg->map_size - slack);
+		if (t != NULL)
+			seg = t;
+		um_mutex_lock(&um_huge_mutex);
+	}
 	um_huge_cache_age(now);
 	if (seg->map_size <= UM_HUGE_CACHE_BYTES / 4) {
 		seg->cached_at_ms = now;
