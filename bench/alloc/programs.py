@@ -6,7 +6,9 @@ mimalloc, and without a preload (glibc). Runs are interleaved (one of each
 allocator per round) so machine load hits all alike; each cell is the
 median over the rounds of the child's CPU time (user + system, from
 wait4: on a loaded shared machine wall time measures the scheduler) and
-its peak RSS (ru_maxrss). Prints a markdown table with unimem/peer ratios.
+its peak RSS (/usr/bin/time's %M: the program is forked by that small
+process, so its peak is its own and not this Python's, which a fork from
+here would carry over exec). Prints a markdown table with unimem/peer ratios.
 
   python3 bench/alloc/programs.py build/libunimem/libunimem-preload.so \\
       [--rounds 5] [--repo .]
@@ -56,6 +58,8 @@ def peers():
 
 
 def run(cmd, preload, stdin_data, cwd):
+    rss_file = os.path.join(cwd, "rss")
+    cmd = ["/usr/bin/time", "-f", "%M", "-o", rss_file] + cmd
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     if preload:
@@ -72,7 +76,9 @@ def run(cmd, preload, stdin_data, cwd):
     if status != 0:
         sys.exit("%s under %s failed (%d): %s" % (cmd[0], preload or "glibc", status,
                                                   err.decode(errors="replace")[-500:]))
-    return cpu, ru.ru_maxrss / 1024.0, out
+    with open(rss_file) as f:
+        rss = int(f.read().split()[-1]) / 1024.0
+    return cpu, rss, out
 
 
 def main():
@@ -90,10 +96,13 @@ def main():
         ("sqlite3 300k rows, index, join", ["sqlite3", ":memory:"], SQL_WORK, tmp),
         ("git log -p (400 commits)", ["git", "-C", repo, "log", "-p", "-n", "400",
                                       "--no-color"], None, tmp),
-        ("git rev-list --objects --all", ["git", "-C", repo, "rev-list", "--objects",
-                                          "--all"], None, tmp),
+        ("git pack-objects (all, new deltas)",
+         ["git", "-C", repo, "pack-objects", "--revs", "--all", "--stdout",
+          "--no-reuse-delta", "--window=50", "-q"], "\n", tmp),
     ]
     work = [w for w in work if shutil.which(w[1][0]) and a.only in w[0]]
+    if not os.access("/usr/bin/time", os.X_OK):
+        sys.exit("needs /usr/bin/time (Debian package time)")
     res = {}  # (work, alloc) -> [(cpu, rss)]
     ref = {}
     for r in range(a.rounds):
@@ -105,7 +114,7 @@ def main():
                 # same output under every allocator
                 if name not in ref:
                     ref[name] = out
-                elif out != ref[name] and "sqlite" not in name:
+                elif out != ref[name] and "sqlite" not in name and "pack" not in name:
                     sys.exit("%s: output differs under %s" % (name, alloc))
                 res.setdefault((name, alloc), []).append((cpu, rss))
     shutil.rmtree(tmp, ignore_errors=True)

@@ -13,7 +13,7 @@
 
 #include "alloc/alloc.h"
 
-#define UM_EXTEND_BYTES ((size_t)16 << 10) /* carve blocks 16 KiB at a time */
+#define UM_EXTEND_BYTES ((size_t)4 << 10) /* carve blocks one OS page at a time: touch no page before it is used */
 /*
  * Freed slices stay resident for reuse (refaulting memory freed a moment
  * ago costs more than keeping it), but only by a budget: a heap keeps at
