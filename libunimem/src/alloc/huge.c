@@ -16,14 +16,18 @@
  * whole when it is bigger (its pages are resident anyway) while the bytes
  * kept beyond what was asked for stay within the budget, else trimmed
  * (mremap, the tail unmapped), and grown (mremap: its resident pages move, only the new tail
- * faults) when no cached one is big enough. Bounded in count (64) and
+ * faults) when no cached one is big enough. Bounded in count (128) and
  * address space (256 MiB), and in memory by a byte budget: cached
  * resident bytes plus what live blocks hold beyond their size (slack) stay
- * under 32 MiB; beyond it the oldest entries are discarded (pages back to the OS, the
+ * under 32 MiB, or under the recent peak of bytes in live huge blocks
+ * when that is more (a producer/consumer pair cycles its blocks in flight
+ * through the cache: a fixed bound made 1 MiB blocks 15x slower; the
+ * peak decays to what is live after UM_HUGE_IDLE_MS); beyond it the
+ * oldest entries are discarded (pages back to the OS, the
  * mapping stays and refaults as zero). Entries idle for UM_HUGE_IDLE_MS
  * are discarded too. unimem_collect() empties the cache.
  */
-#define UM_HUGE_CACHE_MAX 64
+#define UM_HUGE_CACHE_MAX 128
 #define UM_HUGE_CACHE_BYTES ((size_t)256 << 20)
 #define UM_HUGE_CACHE_RESIDENT ((size_t)32 << 20)
 #define UM_HUGE_IDLE_MS 1000
@@ -33,6 +37,27 @@ static struct um_segment *um_huge_cache; /* newest first */
 static size_t um_huge_cache_count, um_huge_cache_bytes;
 static size_t um_huge_cache_resident; /* of entries not discarded */
 static size_t um_huge_slack; /* live blocks' huge_slack, summed */
+static size_t um_huge_live;  /* bytes of live huge mappings */
+static size_t um_huge_peak;  /* recent peak of um_huge_live */
+static uint64_t um_huge_peak_ms;
+static uint64_t um_huge_now; /* the clock at the last free: enough for aging */
+
+/* The rare paths where a mapping's size is not what was counted. */
+static void um_huge_live_adjust(size_t add, size_t sub)
+{
+	um_mutex_lock(&um_huge_mutex);
+	um_huge_live += add;
+	um_huge_live -= um_huge_live >= sub ? sub : um_huge_live;
+	um_mutex_unlock(&um_huge_mutex);
+}
+
+/* Caller holds um_huge_mutex. */
+static size_t um_huge_budget(void)
+{
+	if (um_huge_live > um_huge_peak)
+		um_huge_peak = um_huge_live;
+	return um_huge_peak > UM_HUGE_CACHE_RESIDENT ? um_huge_peak : UM_HUGE_CACHE_RESIDENT;
+}
 
 /* Caller holds um_huge_mutex. */
 static void um_huge_discard(struct um_segment *s)
@@ -47,7 +72,7 @@ static void um_huge_discard(struct um_segment *s)
 static void um_huge_cache_age(uint64_t now)
 {
 	/* Over the memory budget: the oldest resident entries go at once. */
-	while (um_huge_cache_resident + um_huge_slack > UM_HUGE_CACHE_RESIDENT) {
+	while (um_huge_cache_resident + um_huge_slack > um_huge_budget()) {
 		struct um_segment *oldest = NULL;
 		for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
 			if (!s->huge_discarded)
@@ -59,6 +84,10 @@ static void um_huge_cache_age(uint64_t now)
 	if (now - um_huge_aged_ms < 50)
 		return;
 	um_huge_aged_ms = now;
+	if (now - um_huge_peak_ms >= UM_HUGE_IDLE_MS) {
+		um_huge_peak_ms = now;
+		um_huge_peak = um_huge_live;
+	}
 	for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
 		if (!s->huge_discarded && now - s->cached_at_ms >= UM_HUGE_IDLE_MS)
 			um_huge_discard(s);
@@ -98,22 +127,35 @@ static struct um_segment *um_huge_resize(struct um_segment *seg, size_t need);
 static void um_huge_unmap(struct um_segment *seg);
 
 /*
- * A cached mapping for @map_size bytes: the smallest that is big enough
- * (trimmed when more than twice as big), else the biggest resident one,
- * grown. Same placement and alignment only.
+ * A cached mapping for @map_size bytes: the newest that fits within 25 %,
+ * else the smallest that is big enough, else the biggest resident one,
+ * grown. Same placement and alignment only. Each entry read is a header
+ * in its own mapping, a likely cache and TLB miss: the first good fit
+ * ends the search (newest first: the warmest), and the others look at
+ * the newest UM_HUGE_SCAN entries only.
  */
+#define UM_HUGE_SCAN 32
 static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 					     size_t align, unimem_location_t loc)
 {
 	struct um_segment *fit = NULL, **fitp = NULL, *grow = NULL, **growp = NULL;
-	uint64_t now = um_now_ms();
+	int scanned = 0;
 	um_mutex_lock(&um_huge_mutex);
-	um_huge_cache_age(now);
+	um_huge_cache_age(um_huge_now); /* no clock read on the allocation path */
 	for (struct um_segment **pp = &um_huge_cache; *pp; pp = &(*pp)->cache_next) {
 		struct um_segment *s = *pp;
 		if (s->loc != loc || s->huge_offset != offset ||
 		    (align > offset && (((uintptr_t)s + offset) & (align - 1)) != 0))
 			continue;
+		if (s->map_size >= map_size && s->map_size - map_size <= map_size / 4) {
+			fit = s, fitp = pp; /* good enough: stop here */
+			break;
+		}
+		if (++scanned > UM_HUGE_SCAN) {
+			if (fit != NULL || grow != NULL)
+				break;
+			continue; /* still looking for a close fit */
+		}
 		if (s->map_size >= map_size) {
 			/* smallest; among equals a resident one */
 			if (fit == NULL || s->map_size < fit->map_size ||
@@ -133,12 +175,14 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 		size_t slack = found->map_size - map_size;
 		whole = fit != NULL &&
 			(slack <= map_size / 4 ||
-			 um_huge_cache_resident + um_huge_slack + slack <= UM_HUGE_CACHE_RESIDENT);
+			 um_huge_cache_resident + um_huge_slack + slack <= um_huge_budget());
 		if (whole) {
 			found->huge_slack = slack;
 			um_huge_slack += slack;
 		}
 	}
+	/* counted now, hit or miss (a miss maps @map_size) */
+	um_huge_live += whole ? found->map_size : map_size;
 	um_mutex_unlock(&um_huge_mutex);
 	if (found == NULL || whole)
 		return found;
@@ -148,8 +192,10 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 				       ? NULL
 				       : um_huge_resize(found, map_size);
 	if (r == NULL) {
-		if (found->map_size >= map_size)
+		if (found->map_size >= map_size) {
+			um_huge_live_adjust(found->map_size, map_size);
 			return found; /* could not trim: use it whole */
+		}
 		um_huge_unmap(found);
 		return NULL;
 	}
@@ -182,6 +228,7 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 	if (seg == NULL) {
 		seg = um_os_map_at_offset(map_size, map_align, map_offset);
 		if (seg == NULL) {
+			um_huge_live_adjust(0, map_size);
 			errno = ENOMEM;
 			return NULL;
 		}
@@ -194,6 +241,7 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 			err = um_registry_set(seg, map_size, seg);
 		if (err != 0) {
 			um_os_unmap(seg, map_size);
+			um_huge_live_adjust(0, map_size);
 			errno = -err;
 			return NULL;
 		}
@@ -228,6 +276,8 @@ void um_huge_free(struct um_segment *seg, void *p)
 	struct um_segment *evict = NULL;
 	uint64_t now = um_now_ms();
 	um_mutex_lock(&um_huge_mutex);
+	um_huge_now = now;
+	um_huge_live -= um_huge_live >= seg->map_size ? seg->map_size : um_huge_live;
 	size_t slack = seg->huge_slack;
 	um_huge_slack -= slack;
 	seg->huge_slack = 0;
@@ -235,7 +285,7 @@ void um_huge_free(struct um_segment *seg, void *p)
 	 * slack back first (mremap shrinks in place), so the mappings adapt
 	 * to the sizes asked for instead of older entries being discarded. */
 	if (slack >= ((size_t)1 << 20) &&
-	    um_huge_cache_resident + um_huge_slack + seg->map_size > UM_HUGE_CACHE_RESIDENT) {
+	    um_huge_cache_resident + um_huge_slack + seg->map_size > um_huge_budget()) {
 		um_mutex_unlock(&um_huge_mutex);
 		struct um_segment *t = um_huge_resize(seg, seg->map_size - slack);
 		if (t != NULL)
@@ -251,7 +301,7 @@ void um_huge_free(struct um_segment *seg, void *p)
 		um_huge_cache_count++;
 		um_huge_cache_bytes += seg->map_size;
 		um_huge_cache_resident += seg->map_size;
-		if (seg->map_size > UM_HUGE_CACHE_RESIDENT)
+		if (seg->map_size > um_huge_budget())
 			um_huge_discard(seg); /* alone over the budget: not the others */
 		seg = NULL;
 		/* over budget: drop the oldest (the tail) */
@@ -326,12 +376,12 @@ void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
 		return NULL;
 	}
 	um_huge_account(0, (int64_t)need - (int64_t)old_size);
-	if (nseg->huge_slack) { /* sized to the request now */
-		um_mutex_lock(&um_huge_mutex);
-		um_huge_slack -= nseg->huge_slack;
-		nseg->huge_slack = 0;
-		um_mutex_unlock(&um_huge_mutex);
-	}
+	um_mutex_lock(&um_huge_mutex);
+	um_huge_live += need;
+	um_huge_live -= um_huge_live >= old_size ? old_size : um_huge_live;
+	um_huge_slack -= nseg->huge_slack; /* sized to the request now */
+	nseg->huge_slack = 0;
+	um_mutex_unlock(&um_huge_mutex);
 	return (uint8_t *)nseg + offset;
 }
 
