@@ -22,20 +22,24 @@
  * under 32 MiB, or under the recent peak of bytes in live huge blocks
  * when that is more (a producer/consumer pair cycles its blocks in flight
  * through the cache: a fixed bound made 1 MiB blocks 15x slower; the
- * peak decays to what is live after UM_HUGE_IDLE_MS); beyond it the
- * oldest entries are discarded (pages back to the OS, the
+ * peak decays to what is live after UM_HUGE_IDLE_MS), and entries of
+ * 4 MiB and more stay under 64 MiB resident whatever the peak; beyond
+ * that the oldest entries are discarded (pages back to the OS, the
  * mapping stays and refaults as zero). Entries idle for UM_HUGE_IDLE_MS
  * are discarded too. unimem_collect() empties the cache.
  */
 #define UM_HUGE_CACHE_MAX 128
 #define UM_HUGE_CACHE_BYTES ((size_t)256 << 20)
 #define UM_HUGE_CACHE_RESIDENT ((size_t)32 << 20)
+#define UM_HUGE_CACHE_RESIDENT_BIG ((size_t)64 << 20)
+#define UM_HUGE_BIG UM_SEGMENT_SIZE /* 4 MiB */
 #define UM_HUGE_IDLE_MS 1000
 static uint64_t um_huge_aged_ms;
 static um_mutex_t um_huge_mutex;
 static struct um_segment *um_huge_cache; /* newest first */
 static size_t um_huge_cache_count, um_huge_cache_bytes;
 static size_t um_huge_cache_resident; /* of entries not discarded */
+static size_t um_huge_cache_resident_big; /* of those, UM_HUGE_BIG and more */
 static size_t um_huge_slack; /* live blocks' huge_slack, summed */
 static size_t um_huge_live;  /* bytes of live huge mappings */
 static size_t um_huge_peak;  /* recent peak of um_huge_live */
@@ -66,6 +70,8 @@ static void um_huge_discard(struct um_segment *s)
 	s->huge_discarded = true;
 	s->huge_zero = true; /* private anonymous: refaults as zero */
 	um_huge_cache_resident -= s->map_size;
+	if (s->map_size >= UM_HUGE_BIG)
+		um_huge_cache_resident_big -= s->map_size;
 }
 
 /* Caller holds um_huge_mutex. Idle entries: scans at most every 50 ms. */
@@ -76,6 +82,16 @@ static void um_huge_cache_age(uint64_t now)
 		struct um_segment *oldest = NULL;
 		for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
 			if (!s->huge_discarded)
+				oldest = s;
+		if (oldest == NULL)
+			break;
+		um_huge_discard(oldest);
+	}
+	/* and big entries by a fixed bound, whatever the peak */
+	while (um_huge_cache_resident_big > UM_HUGE_CACHE_RESIDENT_BIG) {
+		struct um_segment *oldest = NULL;
+		for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
+			if (!s->huge_discarded && s->map_size >= UM_HUGE_BIG)
 				oldest = s;
 		if (oldest == NULL)
 			break;
@@ -119,8 +135,11 @@ static void um_huge_cache_unlink(struct um_segment **pp, struct um_segment *s)
 	*pp = s->cache_next;
 	um_huge_cache_count--;
 	um_huge_cache_bytes -= s->map_size;
-	if (!s->huge_discarded)
+	if (!s->huge_discarded) {
 		um_huge_cache_resident -= s->map_size;
+		if (s->map_size >= UM_HUGE_BIG)
+			um_huge_cache_resident_big -= s->map_size;
+	}
 }
 
 static struct um_segment *um_huge_resize(struct um_segment *seg, size_t need);
@@ -301,6 +320,8 @@ void um_huge_free(struct um_segment *seg, void *p)
 		um_huge_cache_count++;
 		um_huge_cache_bytes += seg->map_size;
 		um_huge_cache_resident += seg->map_size;
+		if (seg->map_size >= UM_HUGE_BIG)
+			um_huge_cache_resident_big += seg->map_size;
 		if (seg->map_size > um_huge_budget())
 			um_huge_discard(seg); /* alone over the budget: not the others */
 		seg = NULL;
@@ -391,6 +412,7 @@ size_t um_huge_cache_flush(void)
 	struct um_segment *list = um_huge_cache;
 	um_huge_cache = NULL;
 	um_huge_cache_count = um_huge_cache_bytes = um_huge_cache_resident = 0;
+	um_huge_cache_resident_big = 0;
 	um_mutex_unlock(&um_huge_mutex);
 	size_t bytes = 0;
 	while (list) {
