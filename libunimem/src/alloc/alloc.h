@@ -405,6 +405,8 @@ struct um_alloc_stats {
 	uint64_t huge_bytes;        /* mapped for live huge allocations */
 	uint64_t page_bytes;        /* of small segments, in pages (blocks live or free) */
 	uint64_t purged_bytes;      /* ever given back to the OS, the mappings kept */
+	uint64_t huge_fresh_bytes;  /* huge blocks served without resident pages:
+				     * new mappings, grown tails, discarded entries */
 };
 UM_INTERNAL void um_alloc_get_stats(struct um_alloc_stats *st);
 extern _Atomic uint64_t um_stat_segments UM_INTERNAL;
@@ -413,6 +415,7 @@ extern _Atomic uint64_t um_stat_huge_total UM_INTERNAL;
 extern _Atomic uint64_t um_stat_invalid UM_INTERNAL;
 extern _Atomic uint64_t um_stat_page_bytes UM_INTERNAL; /* slices in small pages */
 extern _Atomic uint64_t um_stat_purged UM_INTERNAL;
+extern _Atomic uint64_t um_stat_huge_fresh UM_INTERNAL;
 
 /* os.c: the OS layer ------------------------------------------------------ */
 /* Reserve and commit @size bytes aligned to @align (a power of two >= page). */

@@ -544,5 +544,6 @@ void um_alloc_get_stats(struct um_alloc_stats *st)
 	st->invalid_frees = atomic_load(&um_stat_invalid);
 	st->page_bytes = atomic_load(&um_stat_page_bytes);
 	st->purged_bytes = atomic_load(&um_stat_purged);
+	st->huge_fresh_bytes = atomic_load(&um_stat_huge_fresh);
 	st->heaps_abandoned = atomic_load(&um_heaps_abandoned_count);
 }

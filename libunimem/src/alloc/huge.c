@@ -203,10 +203,15 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 	/* counted now, hit or miss (a miss maps @map_size) */
 	um_huge_live += whole ? found->map_size : map_size;
 	um_mutex_unlock(&um_huge_mutex);
+	if (found != NULL && found->huge_discarded)
+		atomic_fetch_add_explicit(&um_stat_huge_fresh, found->map_size,
+					  memory_order_relaxed);
 	if (found == NULL || whole)
 		return found;
 	/* Another size: the mapping moves or shrinks, its pages stay. The
 	 * alignment above a segment is not kept by a move. */
+	size_t old_size = found->map_size;
+	bool was_discarded = found->huge_discarded;
 	struct um_segment *r = align > UM_SEGMENT_SIZE && found->map_size < map_size
 				       ? NULL
 				       : um_huge_resize(found, map_size);
@@ -219,6 +224,9 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 		return NULL;
 	}
 	/* huge_zero holds: a grown tail is fresh, the rest as it was */
+	if (!was_discarded && r->map_size > old_size)
+		atomic_fetch_add_explicit(&um_stat_huge_fresh, r->map_size - old_size,
+					  memory_order_relaxed);
 	return r;
 }
 
@@ -271,6 +279,7 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 		seg->huge_offset = offset;
 		seg->huge_zero = true;
 		atomic_fetch_add_explicit(&um_stat_huge_total, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&um_stat_huge_fresh, map_size, memory_order_relaxed);
 	}
 	uint8_t *p = (uint8_t *)seg + offset;
 	if (zero && !seg->huge_zero)
