@@ -148,6 +148,7 @@ struct um_heap {
 	size_t page_slices;     /* slices in pages */
 	size_t peak_slices;     /* recent high water of page_slices */
 	uint64_t last_purge_ms;
+	uint32_t releases;      /* pages released: the purge reads the clock every 16th */
 	struct um_heap *pool_next; /* abandoned / free heap lists */
 };
 

@@ -142,7 +142,9 @@ static void um_heap_purge_check(struct um_heap *heap)
 		keep = keep > heap->page_slices ? keep - heap->page_slices : 0;
 		um_heap_purge_to(heap, keep);
 	}
-	if (heap->dirty_slices == 0)
+	/* the clock on every 16th release: a breathing heap releases pages
+	 * all the time, and the decay needs no better */
+	if (heap->dirty_slices == 0 || (heap->releases++ & 15) != 0)
 		return;
 	uint64_t now = um_now_ms();
 	if (heap->last_purge_ms == 0)
