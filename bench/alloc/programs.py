@@ -136,8 +136,8 @@ def main():
         row += ["%.0f" % m[n] for n in names]
         row += ["%.2f" % (m["unimem"] / m["glibc"])]
         print("| " + " | ".join(row) + " |")
-    print("\n%d rounds, medians; CPU time (user + system) and peak RSS (ru_maxrss) "
-          "per run." % a.rounds)
+    print("\n%d rounds, medians; CPU time (user + system) and peak RSS "
+          "(/usr/bin/time %%M) per run." % a.rounds)
 
 
 main()
