@@ -15,14 +15,15 @@
  * mmap, fault and munmap every time. A cached mapping serves any size:
  * whole when it is bigger (its pages are resident anyway) while the bytes
  * kept beyond what was asked for stay within the budget, else trimmed
- * (mremap, the tail unmapped), and grown (mremap: its resident pages move, only the new tail
- * faults) when no cached one is big enough. Bounded in count (128) and
- * address space (256 MiB), and in memory by a byte budget: cached
- * resident bytes plus what live blocks hold beyond their size (slack) stay
- * under 32 MiB, or under the recent peak of bytes in live huge blocks
- * when that is more (a producer/consumer pair cycles its blocks in flight
- * through the cache: a fixed bound made 1 MiB blocks 15x slower; the
- * peak decays to what is live after UM_HUGE_IDLE_MS), and entries of
+ * (mremap, the tail unmapped), and grown (mremap: its resident pages
+ * move, only the new tail faults) when no cached one is big enough.
+ * Bounded in count (128) and address space (256 MiB), and in memory by a
+ * byte budget: cached resident bytes plus what live blocks hold beyond
+ * their size (slack) stay under 32 MiB, or under the recent peak of bytes
+ * in live huge blocks when that is more (a producer/consumer pair cycles
+ * its blocks in flight through the cache: a fixed 32 MiB made
+ * cross-thread 1 MiB blocks 10x slower; the peak decays to what is live
+ * after UM_HUGE_IDLE_MS), and entries of
  * 4 MiB and more stay under 64 MiB resident whatever the peak; beyond
  * that the oldest entries are discarded (pages back to the OS, the
  * mapping stays and refaults as zero). Entries idle for UM_HUGE_IDLE_MS
