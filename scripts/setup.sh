@@ -9,7 +9,7 @@ set -euo pipefail
 runtime=(cmake make gcc g++ pkg-config python3 libc6-dev python3-dev python3-numpy
 	libhwloc-dev hwloc
 	ocl-icd-opencl-dev ocl-icd-dev opencl-headers pocl-opencl-icd clinfo)
-full=(libbenchmark-dev libjemalloc-dev libmimalloc-dev
+full=(libbenchmark-dev libjemalloc-dev libmimalloc-dev time sqlite3 git
 	qemu-system-x86 busybox-static cpio xz-utils kmod
 	linux-source-6.12 flex bison bc libelf-dev libssl-dev dwarves
 	linux-headers-amd64 debootstrap)

@@ -35,6 +35,10 @@
  * um_error() - record a detailed message for unimem_last_error() and return
  * @err (a negative errno) so callers can write `return um_error(-EINVAL, ...)`.
  */
+/* The process's start-up is over (a constructor ran): libc's functions
+ * that a sanitizer runtime interposes may be called from now on. */
+UM_INTERNAL void um_os_started(void);
+
 UM_INTERNAL int um_error(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

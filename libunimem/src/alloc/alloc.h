@@ -113,6 +113,7 @@ struct um_segment {
 	_Atomic int huge_state;
 	bool huge_zero;         /* contents known to be zero (fresh mapping) */
 	bool huge_discarded;    /* cached and given back to the OS */
+	size_t huge_slack;      /* live: mapped beyond the size asked for */
 	uint64_t cached_at_ms;
 	struct um_segment *cache_next;
 	/* small only */
@@ -143,8 +144,11 @@ struct um_heap {
 	struct um_segment *segments;
 	size_t segment_count;
 	size_t empty_segments;  /* kept mapped for reuse */
-	size_t dirty_slices;
+	size_t dirty_slices;    /* freed slices not yet discarded */
+	size_t page_slices;     /* slices in pages */
+	size_t peak_slices;     /* recent high water of page_slices */
 	uint64_t last_purge_ms;
+	uint32_t releases;      /* pages released: the purge reads the clock every 16th */
 	struct um_heap *pool_next; /* abandoned / free heap lists */
 };
 
@@ -343,8 +347,9 @@ UM_INTERNAL void um_page_take_list(struct um_page *page, uintptr_t list);
 UM_INTERNAL void um_page_collect(struct um_page *page);
 UM_INTERNAL void um_free_owned(struct um_page *page, void *p);
 UM_INTERNAL void um_heap_process_delayed(struct um_heap *heap);
-/* Discard a heap's freed slices; bytes discarded. */
+/* Discard a heap's freed slices (all, or down to @keep); bytes discarded. */
 UM_INTERNAL size_t um_heap_purge(struct um_heap *heap);
+UM_INTERNAL size_t um_heap_purge_to(struct um_heap *heap, size_t keep);
 UM_INTERNAL void um_heap_unlink_segment(struct um_heap *heap, struct um_segment *seg);
 
 /* heaps, threads (heap.c) ------------------------------------------------ */
@@ -370,6 +375,10 @@ UM_INTERNAL void um_alloc_set_default_location(unimem_location_t loc);
 UM_INTERNAL unimem_location_t um_alloc_default_location(void);
 UM_INTERNAL void um_lock(void);
 UM_INTERNAL void um_unlock(void);
+/* The allocator's locks: a futex word, no libc (see os.c). 0 = free. */
+typedef struct { _Atomic int v; } um_mutex_t;
+UM_INTERNAL void um_mutex_lock(um_mutex_t *m);
+UM_INTERNAL void um_mutex_unlock(um_mutex_t *m);
 UM_INTERNAL void *um_meta_alloc(size_t size);
 UM_INTERNAL uint64_t um_now_ms(void); /* coarse monotonic clock */
 
@@ -396,6 +405,9 @@ struct um_alloc_stats {
 	uint64_t heaps_abandoned;   /* heaps of exited threads not yet adopted */
 	uint64_t huge_bytes;        /* mapped for live huge allocations */
 	uint64_t page_bytes;        /* of small segments, in pages (blocks live or free) */
+	uint64_t purged_bytes;      /* ever given back to the OS, the mappings kept */
+	uint64_t huge_fresh_bytes;  /* huge blocks served without resident pages:
+				     * new mappings, grown tails, discarded entries */
 };
 UM_INTERNAL void um_alloc_get_stats(struct um_alloc_stats *st);
 extern _Atomic uint64_t um_stat_segments UM_INTERNAL;
@@ -403,6 +415,8 @@ extern _Atomic uint64_t um_stat_segments_total UM_INTERNAL;
 extern _Atomic uint64_t um_stat_huge_total UM_INTERNAL;
 extern _Atomic uint64_t um_stat_invalid UM_INTERNAL;
 extern _Atomic uint64_t um_stat_page_bytes UM_INTERNAL; /* slices in small pages */
+extern _Atomic uint64_t um_stat_purged UM_INTERNAL;
+extern _Atomic uint64_t um_stat_huge_fresh UM_INTERNAL;
 
 /* os.c: the OS layer ------------------------------------------------------ */
 /* Reserve and commit @size bytes aligned to @align (a power of two >= page). */

@@ -32,7 +32,7 @@ struct um_heap um_heap_empty = {
 };
 
 
-static pthread_mutex_t um_mutex = PTHREAD_MUTEX_INITIALIZER;
+static um_mutex_t um_mutex;
 static _Atomic int um_init_done;
 static pthread_key_t um_key;
 uintptr_t um_free_cookie;
@@ -50,8 +50,8 @@ static _Atomic int64_t um_huge_count_nothread, um_huge_bytes_nothread;
 static uint8_t *um_meta_cur;
 static size_t um_meta_left;
 
-void um_lock(void) { pthread_mutex_lock(&um_mutex); }
-void um_unlock(void) { pthread_mutex_unlock(&um_mutex); }
+void um_lock(void) { um_mutex_lock(&um_mutex); }
+void um_unlock(void) { um_mutex_unlock(&um_mutex); }
 
 /* Metadata (heaps, thread data): bump-allocated, never returned. Caller
  * holds the lock. */
@@ -66,13 +66,6 @@ void um_huge_account(int64_t count, int64_t bytes)
 		atomic_fetch_add_explicit(&um_huge_count_nothread, count, memory_order_relaxed);
 		atomic_fetch_add_explicit(&um_huge_bytes_nothread, bytes, memory_order_relaxed);
 	}
-}
-
-uint64_t um_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 void *um_meta_alloc(size_t size)
@@ -104,6 +97,9 @@ static void um_heap_reset(struct um_heap *heap, int slot);
 static void um_move_page(struct um_heap *to, struct um_page *page)
 {
 	page->heap = to;
+	to->page_slices += page->slice_count;
+	if (to->page_slices > to->peak_slices)
+		to->peak_slices = to->page_slices;
 	um_queue_push_back(to, &to->queue[page->cls], page);
 }
 
@@ -358,10 +354,31 @@ size_t um_heap_collect(struct um_heap *heap)
 	return (before - heap->segment_count) * UM_SEGMENT_SIZE + um_heap_purge(heap);
 }
 
-/* Thread exit: free what can be freed, hand the rest to the pool. */
+/*
+ * Thread exit: the heap goes to the pool warm, for the next thread of its
+ * location (a thread pool that shrinks and grows again must not fault its
+ * memory back in every time). Remote frees are collected and empty pages
+ * go back to their segments, but nothing is unmapped and freed slices are
+ * discarded only beyond UM_ABANDON_KEEP_SLICES. Any thread can still take
+ * it over, and unimem_collect() gives it all back.
+ */
+#define UM_ABANDON_KEEP_SLICES 128 /* 8 MiB */
 static void um_heap_abandon(struct um_heap *heap)
 {
-	um_heap_collect(heap);
+	um_heap_process_delayed(heap);
+	for (int cls = 0; cls < UM_CLASSES; cls++) {
+		struct um_page *page = heap->queue[cls].first;
+		while (page) {
+			struct um_page *next = page->next;
+			um_page_collect(page);
+			if (um_page_used(page) == 0 &&
+			    (page != heap->queue[cls].first || next != NULL))
+				um_page_release(heap, page, false);
+			page = next;
+		}
+	}
+	if (heap->dirty_slices > UM_ABANDON_KEEP_SLICES)
+		um_heap_purge_to(heap, UM_ABANDON_KEEP_SLICES);
 	for (struct um_segment *s = heap->segments; s; s = s->next)
 		atomic_store_explicit(&s->owner_tid, UM_TID_ABANDONED,
 				      memory_order_release);
@@ -526,5 +543,7 @@ void um_alloc_get_stats(struct um_alloc_stats *st)
 	st->huge_total = atomic_load(&um_stat_huge_total);
 	st->invalid_frees = atomic_load(&um_stat_invalid);
 	st->page_bytes = atomic_load(&um_stat_page_bytes);
+	st->purged_bytes = atomic_load(&um_stat_purged);
+	st->huge_fresh_bytes = atomic_load(&um_stat_huge_fresh);
 	st->heaps_abandoned = atomic_load(&um_heaps_abandoned_count);
 }

@@ -11,23 +11,59 @@
 
 /*
  * Freed huge mappings kept for reuse, so a loop of 1 MiB malloc/free (or
- * a producer/consumer pair) does not mmap, fault and munmap every time.
- * Bounded in count (128) and address space (256 MiB), and in memory: big
- * entries (4 MiB and more) beyond 64 MiB resident are discarded at once,
- * oldest first (pages back to the OS, the mapping stays, refaults as
- * zero). Any entry idle for UM_HUGE_IDLE_MS is discarded too.
- * unimem_collect() empties the cache.
+ * a producer/consumer pair, or blocks of ever different sizes) does not
+ * mmap, fault and munmap every time. A cached mapping serves any size:
+ * whole when it is bigger (its pages are resident anyway) while the bytes
+ * kept beyond what was asked for stay within the budget, else trimmed
+ * (mremap, the tail unmapped), and grown (mremap: its resident pages
+ * move, only the new tail faults) when no cached one is big enough.
+ * Bounded in count (128) and address space (256 MiB), and in memory by a
+ * byte budget: cached resident bytes plus what live blocks hold beyond
+ * their size (slack) stay under 32 MiB, or under the recent peak of bytes
+ * in live huge blocks when that is more (a producer/consumer pair cycles
+ * its blocks in flight through the cache: a fixed 32 MiB made
+ * cross-thread 1 MiB blocks 10x slower; the peak decays to what is live
+ * after UM_HUGE_IDLE_MS), and entries of
+ * 4 MiB and more stay under 64 MiB resident whatever the peak; beyond
+ * that the oldest entries are discarded (pages back to the OS, the
+ * mapping stays and refaults as zero). Entries idle for UM_HUGE_IDLE_MS
+ * are discarded too. unimem_collect() empties the cache.
  */
 #define UM_HUGE_CACHE_MAX 128
 #define UM_HUGE_CACHE_BYTES ((size_t)256 << 20)
-#define UM_HUGE_CACHE_RESIDENT ((size_t)64 << 20)
-#define UM_HUGE_IDLE_MS 250
-#define UM_HUGE_BIG UM_SEGMENT_SIZE /* bounded by memory at once */
+#define UM_HUGE_CACHE_RESIDENT ((size_t)32 << 20)
+#define UM_HUGE_CACHE_RESIDENT_BIG ((size_t)64 << 20)
+#define UM_HUGE_BIG UM_SEGMENT_SIZE /* 4 MiB */
+#define UM_HUGE_IDLE_MS 1000
 static uint64_t um_huge_aged_ms;
-static pthread_mutex_t um_huge_mutex = PTHREAD_MUTEX_INITIALIZER;
+static um_mutex_t um_huge_mutex;
 static struct um_segment *um_huge_cache; /* newest first */
 static size_t um_huge_cache_count, um_huge_cache_bytes;
-static size_t um_huge_cache_resident; /* of big entries */
+static size_t um_huge_cache_resident; /* of entries not discarded */
+static size_t um_huge_cache_resident_big; /* of those, UM_HUGE_BIG and more */
+static size_t um_huge_slack; /* live blocks' huge_slack, summed */
+static size_t um_huge_live;  /* bytes of live huge mappings */
+static size_t um_huge_peak;  /* recent peak of um_huge_live */
+static uint64_t um_huge_peak_ms;
+static uint64_t um_huge_now; /* the clock at a recent free: enough for aging */
+static unsigned um_huge_frees;
+
+/* The rare paths where a mapping's size is not what was counted. */
+static void um_huge_live_adjust(size_t add, size_t sub)
+{
+	um_mutex_lock(&um_huge_mutex);
+	um_huge_live += add;
+	um_huge_live -= um_huge_live >= sub ? sub : um_huge_live;
+	um_mutex_unlock(&um_huge_mutex);
+}
+
+/* Caller holds um_huge_mutex. */
+static size_t um_huge_budget(void)
+{
+	if (um_huge_live > um_huge_peak)
+		um_huge_peak = um_huge_live;
+	return um_huge_peak > UM_HUGE_CACHE_RESIDENT ? um_huge_peak : UM_HUGE_CACHE_RESIDENT;
+}
 
 /* Caller holds um_huge_mutex. */
 static void um_huge_discard(struct um_segment *s)
@@ -35,17 +71,26 @@ static void um_huge_discard(struct um_segment *s)
 	um_os_discard((uint8_t *)s + s->huge_offset, s->map_size - s->huge_offset);
 	s->huge_discarded = true;
 	s->huge_zero = true; /* private anonymous: refaults as zero */
+	um_huge_cache_resident -= s->map_size;
 	if (s->map_size >= UM_HUGE_BIG)
-		um_huge_cache_resident -= s->map_size;
+		um_huge_cache_resident_big -= s->map_size;
 }
 
 /* Caller holds um_huge_mutex. Idle entries: scans at most every 50 ms. */
 static void um_huge_cache_age(uint64_t now)
 {
-	/* Over the memory bound: the oldest resident big entries go at once
-	 * (small ones churn through the cache in producer/consumer patterns,
-	 * and are bounded by count and age). */
-	while (um_huge_cache_resident > UM_HUGE_CACHE_RESIDENT) {
+	/* Over the memory budget: the oldest resident entries go at once. */
+	while (um_huge_cache_resident + um_huge_slack > um_huge_budget()) {
+		struct um_segment *oldest = NULL;
+		for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
+			if (!s->huge_discarded)
+				oldest = s;
+		if (oldest == NULL)
+			break;
+		um_huge_discard(oldest);
+	}
+	/* and big entries by a fixed bound, whatever the peak */
+	while (um_huge_cache_resident_big > UM_HUGE_CACHE_RESIDENT_BIG) {
 		struct um_segment *oldest = NULL;
 		for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
 			if (!s->huge_discarded && s->map_size >= UM_HUGE_BIG)
@@ -57,13 +102,17 @@ static void um_huge_cache_age(uint64_t now)
 	if (now - um_huge_aged_ms < 50)
 		return;
 	um_huge_aged_ms = now;
+	if (now - um_huge_peak_ms >= UM_HUGE_IDLE_MS) {
+		um_huge_peak_ms = now;
+		um_huge_peak = um_huge_live;
+	}
 	for (struct um_segment *s = um_huge_cache; s; s = s->cache_next)
 		if (!s->huge_discarded && now - s->cached_at_ms >= UM_HUGE_IDLE_MS)
 			um_huge_discard(s);
 }
 
-static void um_huge_fork_prepare(void) { pthread_mutex_lock(&um_huge_mutex); }
-static void um_huge_fork_release(void) { pthread_mutex_unlock(&um_huge_mutex); }
+static void um_huge_fork_prepare(void) { um_mutex_lock(&um_huge_mutex); }
+static void um_huge_fork_release(void) { um_mutex_unlock(&um_huge_mutex); }
 UM_FORK_HOOKS(um_huge_fork_hooks, UM_FORK_RANK_HUGE, um_huge_fork_prepare,
 	      um_huge_fork_release, um_huge_fork_release);
 
@@ -82,30 +131,105 @@ static size_t um_huge_offset(size_t align)
 	return align > off ? align : off;
 }
 
+/* Caller holds um_huge_mutex: unlink @s (*pp points at it). */
+static void um_huge_cache_unlink(struct um_segment **pp, struct um_segment *s)
+{
+	*pp = s->cache_next;
+	um_huge_cache_count--;
+	um_huge_cache_bytes -= s->map_size;
+	if (!s->huge_discarded) {
+		um_huge_cache_resident -= s->map_size;
+		if (s->map_size >= UM_HUGE_BIG)
+			um_huge_cache_resident_big -= s->map_size;
+	}
+}
+
+static struct um_segment *um_huge_resize(struct um_segment *seg, size_t need);
+static void um_huge_unmap(struct um_segment *seg);
+
+/*
+ * A cached mapping for @map_size bytes: the newest that fits within 25 %,
+ * else the smallest that is big enough, else the biggest resident one,
+ * grown. Same placement and alignment only. Each entry read is a header
+ * in its own mapping, a likely cache and TLB miss: the first good fit
+ * ends the search (newest first: the warmest), and the others look at
+ * the newest UM_HUGE_SCAN entries only.
+ */
+#define UM_HUGE_SCAN 32
 static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 					     size_t align, unimem_location_t loc)
 {
-	struct um_segment *found = NULL;
-	uint64_t now = um_now_ms();
-	pthread_mutex_lock(&um_huge_mutex);
-	um_huge_cache_age(now);
+	struct um_segment *fit = NULL, **fitp = NULL, *grow = NULL, **growp = NULL;
+	int scanned = 0;
+	um_mutex_lock(&um_huge_mutex);
+	um_huge_cache_age(um_huge_now); /* no clock read on the allocation path */
 	for (struct um_segment **pp = &um_huge_cache; *pp; pp = &(*pp)->cache_next) {
 		struct um_segment *s = *pp;
-		/* big enough but not wasteful, same placement */
-		if (s->loc == loc && s->huge_offset == offset &&
-		    (align <= offset || (((uintptr_t)s + offset) & (align - 1)) == 0) &&
-		    s->map_size >= map_size && s->map_size - map_size <= map_size / 4) {
-			*pp = s->cache_next;
-			um_huge_cache_count--;
-			um_huge_cache_bytes -= s->map_size;
-			if (!s->huge_discarded && s->map_size >= UM_HUGE_BIG)
-				um_huge_cache_resident -= s->map_size;
-			found = s;
+		if (s->loc != loc || s->huge_offset != offset ||
+		    (align > offset && (((uintptr_t)s + offset) & (align - 1)) != 0))
+			continue;
+		if (s->map_size >= map_size && s->map_size - map_size <= map_size / 4) {
+			fit = s, fitp = pp; /* good enough: stop here */
 			break;
 		}
+		if (++scanned > UM_HUGE_SCAN) {
+			if (fit != NULL || grow != NULL)
+				break;
+			continue; /* still looking for a close fit */
+		}
+		if (s->map_size >= map_size) {
+			/* smallest; among equals a resident one */
+			if (fit == NULL || s->map_size < fit->map_size ||
+			    (s->map_size == fit->map_size && fit->huge_discarded))
+				fit = s, fitp = pp;
+		} else if (!s->huge_discarded && (grow == NULL || s->map_size > grow->map_size)) {
+			grow = s, growp = pp;
+		}
 	}
-	pthread_mutex_unlock(&um_huge_mutex);
-	return found;
+	struct um_segment *found = fit ? fit : grow;
+	bool whole = false;
+	if (found) {
+		um_huge_cache_unlink(fit ? fitp : growp, found);
+		/* Bigger is used whole while the slack fits the budget: its
+		 * pages are resident already, and trimming them to grow again
+		 * later would fault them back. */
+		size_t slack = found->map_size - map_size;
+		whole = fit != NULL &&
+			(slack <= map_size / 4 ||
+			 um_huge_cache_resident + um_huge_slack + slack <= um_huge_budget());
+		if (whole) {
+			found->huge_slack = slack;
+			um_huge_slack += slack;
+		}
+	}
+	/* counted now, hit or miss (a miss maps @map_size) */
+	um_huge_live += whole ? found->map_size : map_size;
+	um_mutex_unlock(&um_huge_mutex);
+	if (found != NULL && found->huge_discarded)
+		atomic_fetch_add_explicit(&um_stat_huge_fresh, found->map_size,
+					  memory_order_relaxed);
+	if (found == NULL || whole)
+		return found;
+	/* Another size: the mapping moves or shrinks, its pages stay. The
+	 * alignment above a segment is not kept by a move. */
+	size_t old_size = found->map_size;
+	bool was_discarded = found->huge_discarded;
+	struct um_segment *r = align > UM_SEGMENT_SIZE && found->map_size < map_size
+				       ? NULL
+				       : um_huge_resize(found, map_size);
+	if (r == NULL) {
+		if (found->map_size >= map_size) {
+			um_huge_live_adjust(found->map_size, map_size);
+			return found; /* could not trim: use it whole */
+		}
+		um_huge_unmap(found);
+		return NULL;
+	}
+	/* huge_zero holds: a grown tail is fresh, the rest as it was */
+	if (!was_discarded && r->map_size > old_size)
+		atomic_fetch_add_explicit(&um_stat_huge_fresh, r->map_size - old_size,
+					  memory_order_relaxed);
+	return r;
 }
 
 static void um_huge_unmap(struct um_segment *seg)
@@ -133,6 +257,7 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 	if (seg == NULL) {
 		seg = um_os_map_at_offset(map_size, map_align, map_offset);
 		if (seg == NULL) {
+			um_huge_live_adjust(0, map_size);
 			errno = ENOMEM;
 			return NULL;
 		}
@@ -145,6 +270,7 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 			err = um_registry_set(seg, map_size, seg);
 		if (err != 0) {
 			um_os_unmap(seg, map_size);
+			um_huge_live_adjust(0, map_size);
 			errno = -err;
 			return NULL;
 		}
@@ -155,6 +281,7 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 		seg->huge_offset = offset;
 		seg->huge_zero = true;
 		atomic_fetch_add_explicit(&um_stat_huge_total, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&um_stat_huge_fresh, map_size, memory_order_relaxed);
 	}
 	uint8_t *p = (uint8_t *)seg + offset;
 	if (zero && !seg->huge_zero)
@@ -177,8 +304,27 @@ void um_huge_free(struct um_segment *seg, void *p)
 	/* cached blocks carry no advice: the next owner starts clean */
 	um_alloc_reuse(p, seg->map_size - seg->huge_offset, seg->loc);
 	struct um_segment *evict = NULL;
-	uint64_t now = um_now_ms();
-	pthread_mutex_lock(&um_huge_mutex);
+	um_mutex_lock(&um_huge_mutex);
+	/* The clock every 8th free: a vDSO read is a third of a cached
+	 * 1 MiB malloc+free, and aging needs no better. */
+	if ((um_huge_frees++ & 7) == 0)
+		um_huge_now = um_now_ms();
+	uint64_t now = um_huge_now;
+	um_huge_live -= um_huge_live >= seg->map_size ? seg->map_size : um_huge_live;
+	size_t slack = seg->huge_slack;
+	um_huge_slack -= slack;
+	seg->huge_slack = 0;
+	/* Cached whole it would put the cache over its budget: give the
+	 * slack back first (mremap shrinks in place), so the mappings adapt
+	 * to the sizes asked for instead of older entries being discarded. */
+	if (slack >= ((size_t)1 << 20) &&
+	    um_huge_cache_resident + um_huge_slack + seg->map_size > um_huge_budget()) {
+		um_mutex_unlock(&um_huge_mutex);
+		struct um_segment *t = um_huge_resize(seg, seg->map_size - slack);
+		if (t != NULL)
+			seg = t;
+		um_mutex_lock(&um_huge_mutex);
+	}
 	um_huge_cache_age(now);
 	if (seg->map_size <= UM_HUGE_CACHE_BYTES / 4) {
 		seg->cached_at_ms = now;
@@ -187,8 +333,11 @@ void um_huge_free(struct um_segment *seg, void *p)
 		um_huge_cache = seg;
 		um_huge_cache_count++;
 		um_huge_cache_bytes += seg->map_size;
+		um_huge_cache_resident += seg->map_size;
 		if (seg->map_size >= UM_HUGE_BIG)
-			um_huge_cache_resident += seg->map_size;
+			um_huge_cache_resident_big += seg->map_size;
+		if (seg->map_size > um_huge_budget())
+			um_huge_discard(seg); /* alone over the budget: not the others */
 		seg = NULL;
 		/* over budget: drop the oldest (the tail) */
 		if (um_huge_cache_count > UM_HUGE_CACHE_MAX ||
@@ -197,19 +346,48 @@ void um_huge_free(struct um_segment *seg, void *p)
 			while ((*pp)->cache_next)
 				pp = &(*pp)->cache_next;
 			evict = *pp;
-			*pp = NULL;
-			um_huge_cache_count--;
-			um_huge_cache_bytes -= evict->map_size;
-			if (!evict->huge_discarded && evict->map_size >= UM_HUGE_BIG)
-				um_huge_cache_resident -= evict->map_size;
+			um_huge_cache_unlink(pp, evict);
 		}
-		um_huge_cache_age(now); /* the resident bound, with the new entry */
+		um_huge_cache_age(now); /* the memory budget, with the new entry */
 	}
-	pthread_mutex_unlock(&um_huge_mutex);
+	um_mutex_unlock(&um_huge_mutex);
 	if (seg)
 		um_huge_unmap(seg);
 	if (evict)
 		um_huge_unmap(evict);
+}
+
+/*
+ * Resize huge mapping @seg to @need bytes (header included): in place
+ * when the kernel can, else moved without copying (mremap). The registry
+ * and the placement follow; the statistics are the caller's. NULL when it
+ * cannot (@seg unchanged).
+ */
+static struct um_segment *um_huge_resize(struct um_segment *seg, size_t need)
+{
+	size_t old_size = seg->map_size;
+	unimem_location_t loc = seg->loc;
+	struct um_segment *nseg = um_os_remap(seg, old_size, need, UM_SEGMENT_SIZE);
+	if (nseg == NULL)
+		return NULL;
+	if (nseg != seg) {
+		/* moved: the old granules are no longer ours */
+		um_alloc_forget(seg, old_size);
+		um_registry_clear(seg, old_size, seg);
+	} else if (need < old_size) {
+		um_alloc_forget((uint8_t *)seg + need, old_size - need);
+		um_registry_clear((uint8_t *)seg + need, old_size - need, seg);
+		um_registry_set(seg, need, seg); /* the shared granule */
+	}
+	nseg->map_size = need;
+	if (need > old_size && loc != UNIMEM_LOC_NONE) {
+		/* mremap keeps the policy of the moved part; bind the new tail */
+		um_alloc_place(loc, (uint8_t *)nseg + old_size, need - old_size);
+	}
+	/* cannot fail below 2^47 (the granules were ours or are new leaves
+	 * of a mapping the kernel gave us) */
+	(void)um_registry_set(nseg, need, nseg);
+	return nseg;
 }
 
 void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
@@ -224,47 +402,32 @@ void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
 	/* fits, and not shrinking by more than half: keep it */
 	if (need <= seg->map_size && need >= seg->map_size / 2)
 		return p;
-
 	size_t old_size = seg->map_size;
-	unimem_location_t loc = seg->loc;
-	struct um_segment *nseg =
-		um_os_remap(seg, old_size, need, UM_SEGMENT_SIZE);
+	struct um_segment *nseg = um_huge_resize(seg, need);
 	if (nseg == NULL) {
 		if (need <= old_size)
 			return p; /* could not shrink: harmless */
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (nseg != seg) {
-		/* moved: the old granules are no longer ours */
-		um_alloc_forget(seg, old_size);
-		um_registry_clear(seg, old_size, seg);
-	} else if (need < old_size) {
-		um_alloc_forget((uint8_t *)seg + need, old_size - need);
-		um_registry_clear((uint8_t *)seg + need, old_size - need, seg);
-		um_registry_set(seg, need, seg); /* the shared granule */
-	}
-	nseg->map_size = need;
 	um_huge_account(0, (int64_t)need - (int64_t)old_size);
-	if (need > old_size && loc != UNIMEM_LOC_NONE) {
-		/* mremap keeps the policy of the moved part; bind the new tail */
-		um_alloc_place(loc, (uint8_t *)nseg + old_size, need - old_size);
-	}
-	if (um_registry_set(nseg, need, nseg) != 0) {
-		/* cannot happen below 2^47; keep it consistent anyway */
-		errno = ENOMEM;
-		return NULL;
-	}
+	um_mutex_lock(&um_huge_mutex);
+	um_huge_live += need;
+	um_huge_live -= um_huge_live >= old_size ? old_size : um_huge_live;
+	um_huge_slack -= nseg->huge_slack; /* sized to the request now */
+	nseg->huge_slack = 0;
+	um_mutex_unlock(&um_huge_mutex);
 	return (uint8_t *)nseg + offset;
 }
 
 size_t um_huge_cache_flush(void)
 {
-	pthread_mutex_lock(&um_huge_mutex);
+	um_mutex_lock(&um_huge_mutex);
 	struct um_segment *list = um_huge_cache;
 	um_huge_cache = NULL;
 	um_huge_cache_count = um_huge_cache_bytes = um_huge_cache_resident = 0;
-	pthread_mutex_unlock(&um_huge_mutex);
+	um_huge_cache_resident_big = 0;
+	um_mutex_unlock(&um_huge_mutex);
 	size_t bytes = 0;
 	while (list) {
 		struct um_segment *next = list->cache_next;

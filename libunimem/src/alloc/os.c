@@ -4,20 +4,117 @@
  * memory syscalls. Everything above works in terms of "map aligned",
  * "unmap", "discard" and "remap", so another OS fits behind this file.
  * (Where pages live is the providers' business, not this file's.)
+ *
+ * Nothing here goes through a libc function that a sanitizer runtime
+ * interposes (mmap, pthread_mutex_lock, clock_gettime, getrandom): under
+ * the preload the first malloc can come from inside ASan's or TSan's own
+ * start-up, before their interceptors know the real functions. So the
+ * syscalls are made with syscall(2) and the locks are futex words; the
+ * clock switches to libc's (vDSO, fast) once start-up is over. A library
+ * built with a sanitizer itself keeps libc's calls: its runtime must see
+ * every mapping to keep its shadow right.
  */
 #include <errno.h>
+#include <linux/futex.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "alloc/alloc.h"
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UM_OS_LIBC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+	__has_feature(memory_sanitizer)
+#define UM_OS_LIBC 1
+#endif
+#endif
+
+#ifdef UM_OS_LIBC
+#define um_sys_mmap(a, l, p, f) mmap(a, l, p, f, -1, 0)
+#define um_sys_munmap munmap
+#define um_sys_madvise madvise
+#define um_sys_mremap mremap
+#else
+static void *um_sys_mmap(void *addr, size_t len, int prot, int flags)
+{
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, -1, 0);
+}
+static int um_sys_munmap(void *addr, size_t len)
+{
+	return (int)syscall(SYS_munmap, addr, len);
+}
+static int um_sys_madvise(void *addr, size_t len, int advice)
+{
+	return (int)syscall(SYS_madvise, addr, len, advice);
+}
+static void *um_sys_mremap(void *addr, size_t old, size_t len, int flags, ...)
+{
+	void *dst = NULL;
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		dst = va_arg(ap, void *);
+		va_end(ap);
+	}
+	return (void *)syscall(SYS_mremap, addr, old, len, flags, dst);
+}
+#endif
+
+/* ---- locks ----------------------------------------------------------- */
+
+/* Drepper's mutex: 0 free, 1 locked, 2 locked with waiters. Acquire and
+ * release on the word itself, which TSan understands as a lock. */
+void um_mutex_lock(um_mutex_t *m)
+{
+	int c = 0;
+	if (atomic_compare_exchange_strong_explicit(&m->v, &c, 1, memory_order_acquire,
+						    memory_order_relaxed))
+		return;
+	if (c != 2)
+		c = atomic_exchange_explicit(&m->v, 2, memory_order_acquire);
+	while (c != 0) {
+		syscall(SYS_futex, &m->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		c = atomic_exchange_explicit(&m->v, 2, memory_order_acquire);
+	}
+}
+
+void um_mutex_unlock(um_mutex_t *m)
+{
+	if (atomic_exchange_explicit(&m->v, 0, memory_order_release) == 2)
+		syscall(SYS_futex, &m->v, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* ---- clock --------------------------------------------------------------- */
+
+static _Atomic int um_os_libc_ok;
+
+void um_os_started(void)
+{
+	atomic_store_explicit(&um_os_libc_ok, 1, memory_order_relaxed);
+}
+
+uint64_t um_now_ms(void)
+{
+	struct timespec ts;
+	if (um_likely(atomic_load_explicit(&um_os_libc_ok, memory_order_relaxed)))
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	else
+		syscall(SYS_clock_gettime, CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- mappings ------------------------------------------------------------ */
+
 static void *um_os_mmap(void *hint, size_t size, int prot)
 {
-	void *p = mmap(hint, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p = um_sys_mmap(hint, size, prot,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -50,9 +147,9 @@ static void *um_os_map_prot_at(size_t size, size_t align, size_t offset, int pro
 	size_t head = start - (uintptr_t)raw;
 	size_t tail = over - head - size;
 	if (head)
-		munmap(raw, head);
+		um_sys_munmap(raw, head);
 	if (tail)
-		munmap((void *)(start + size), tail);
+		um_sys_munmap((void *)(start + size), tail);
 	return (void *)start;
 }
 
@@ -74,13 +171,15 @@ void *um_os_map_at_offset(size_t size, size_t align, size_t offset)
 void um_os_unmap(void *addr, size_t size)
 {
 	if (addr != NULL && size != 0)
-		munmap(addr, size);
+		um_sys_munmap(addr, size);
 }
 
 void um_os_discard(void *addr, size_t size)
 {
-	if (addr != NULL && size != 0)
-		madvise(addr, size, MADV_DONTNEED);
+	if (addr != NULL && size != 0) {
+		um_sys_madvise(addr, size, MADV_DONTNEED);
+		atomic_fetch_add_explicit(&um_stat_purged, size, memory_order_relaxed);
+	}
 }
 
 /*
@@ -92,15 +191,15 @@ void *um_os_remap(void *addr, size_t old_size, size_t new_size, size_t align)
 {
 	size_t ps = um_page_size();
 	new_size = (new_size + ps - 1) & ~(ps - 1);
-	void *p = mremap(addr, old_size, new_size, 0);
+	void *p = um_sys_mremap(addr, old_size, new_size, 0);
 	if (p != MAP_FAILED)
 		return p;
 	void *dst = um_os_map_prot(new_size, align, PROT_NONE);
 	if (dst == NULL)
 		return NULL;
-	p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	p = um_sys_mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
 	if (p == MAP_FAILED) {
-		munmap(dst, new_size);
+		um_sys_munmap(dst, new_size);
 		return NULL;
 	}
 	return p;
@@ -110,9 +209,9 @@ void *um_os_remap(void *addr, size_t old_size, size_t new_size, size_t align)
 uintptr_t um_os_random(void)
 {
 	uintptr_t r = 0;
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+	if (syscall(SYS_getrandom, &r, sizeof(r), GRND_NONBLOCK) != (long)sizeof(r)) {
 		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
+		syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
 		r = (uintptr_t)ts.tv_nsec * 0x9e3779b97f4a7c15u ^ (uintptr_t)&r;
 	}
 	return r;

@@ -13,12 +13,19 @@
 
 #include "alloc/alloc.h"
 
-#define UM_EXTEND_BYTES ((size_t)16 << 10) /* carve blocks 16 KiB at a time */
-/* Freed slices are discarded (MADV_DONTNEED) once a heap has 16 MiB of
- * them, at most every 100 ms: memory freed now is often wanted again soon
- * and refaulting it costs more than keeping it a little. */
-#define UM_PURGE_SLICES 256
-#define UM_PURGE_INTERVAL_MS 100
+#define UM_EXTEND_BYTES ((size_t)4 << 10) /* carve blocks one OS page at a time: touch no page before it is used */
+/*
+ * Freed slices stay resident for reuse (refaulting memory freed a moment
+ * ago costs more than keeping it), but only by a budget: a heap keeps at
+ * most what takes its slices in pages plus freed ones back to its recent
+ * high-water mark of slices in pages (plus 2 MiB of slack), so keeping
+ * never raises its peak footprint. Beyond that the freed slices are
+ * discarded (MADV_DONTNEED) at once, down to half the slack. The high
+ * water decays: after UM_PURGE_DELAY_MS without a purge it drops to what
+ * is in pages now and everything freed before goes back.
+ */
+#define UM_PURGE_SLACK_SLICES 32 /* 2 MiB */
+#define UM_PURGE_DELAY_MS 1000
 #define UM_KEEP_EMPTY_SEGMENTS 16 /* mmap/munmap churn guard; RSS bounded by the purge */
 
 /* ---- page queues ----------------------------------------------------- */
@@ -95,12 +102,14 @@ static int um_find_run(uint64_t used, int n)
 	return -1;
 }
 
-size_t um_heap_purge(struct um_heap *heap)
+/* Discard freed slices until at most @keep are left; bytes discarded. */
+size_t um_heap_purge_to(struct um_heap *heap, size_t keep)
 {
 	size_t bytes = 0;
-	for (struct um_segment *seg = heap->segments; seg; seg = seg->next) {
+	for (struct um_segment *seg = heap->segments; seg && heap->dirty_slices > keep;
+	     seg = seg->next) {
 		uint64_t m = seg->dirty_mask & ~seg->used_mask;
-		while (m) {
+		while (m && heap->dirty_slices > keep) {
 			int i = __builtin_ctzll(m);
 			int j = i;
 			while (j < UM_SLICES && (m >> j & 1))
@@ -108,12 +117,42 @@ size_t um_heap_purge(struct um_heap *heap)
 			um_os_discard((uint8_t *)seg + ((size_t)i << UM_SLICE_SHIFT),
 				      (size_t)(j - i) << UM_SLICE_SHIFT);
 			bytes += (size_t)(j - i) << UM_SLICE_SHIFT;
-			m &= ~um_slice_bits(i, j - i);
+			uint64_t run = um_slice_bits(i, j - i);
+			m &= ~run;
+			seg->dirty_mask &= ~run;
+			heap->dirty_slices -= (size_t)(j - i);
 		}
-		seg->dirty_mask = 0;
 	}
-	heap->dirty_slices = 0;
 	return bytes;
+}
+
+size_t um_heap_purge(struct um_heap *heap)
+{
+	size_t bytes = um_heap_purge_to(heap, 0);
+	heap->peak_slices = heap->page_slices; /* the high water starts again */
+	return bytes;
+}
+
+/* After slices were freed: enforce the budget, and the decay. */
+static void um_heap_purge_check(struct um_heap *heap)
+{
+	size_t limit = heap->peak_slices + UM_PURGE_SLACK_SLICES;
+	if (heap->page_slices + heap->dirty_slices > limit) {
+		size_t keep = heap->peak_slices + UM_PURGE_SLACK_SLICES / 2;
+		keep = keep > heap->page_slices ? keep - heap->page_slices : 0;
+		um_heap_purge_to(heap, keep);
+	}
+	/* the clock on every 16th release: a breathing heap releases pages
+	 * all the time, and the decay needs no better */
+	if (heap->dirty_slices == 0 || (heap->releases++ & 15) != 0)
+		return;
+	uint64_t now = um_now_ms();
+	if (heap->last_purge_ms == 0)
+		heap->last_purge_ms = now; /* a new heap: the clock starts */
+	if (now - heap->last_purge_ms >= UM_PURGE_DELAY_MS) {
+		heap->last_purge_ms = now;
+		um_heap_purge(heap);
+	}
 }
 
 static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
@@ -148,6 +187,9 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 	if (seg->used_mask == 1 && heap->empty_segments > 0)
 		heap->empty_segments--;
 	seg->used_mask |= bits;
+	heap->page_slices += (size_t)n;
+	if (heap->page_slices > heap->peak_slices)
+		heap->peak_slices = heap->page_slices;
 	heap->dirty_slices -= (size_t)__builtin_popcountll(seg->dirty_mask & bits);
 	seg->dirty_mask &= ~bits;
 	/* unimem_ptr_info() may read these from another thread: atomic
@@ -204,6 +246,7 @@ void um_page_release(struct um_heap *heap, struct um_page *page, bool force)
 	struct um_segment *seg = um_segment_of_page(page);
 	uint64_t bits = um_slice_bits(page->slice_index, page->slice_count);
 	seg->used_mask &= ~bits;
+	heap->page_slices -= page->slice_count;
 	atomic_fetch_sub_explicit(&um_stat_page_bytes, (uint64_t)page->slice_count << UM_SLICE_SHIFT,
 				  memory_order_relaxed);
 	um_alloc_reuse(page->start, (size_t)page->slice_count << UM_SLICE_SHIFT, seg->loc);
@@ -223,13 +266,7 @@ void um_page_release(struct um_heap *heap, struct um_page *page, bool force)
 		}
 		heap->empty_segments++;
 	}
-	if (heap->dirty_slices >= UM_PURGE_SLICES) {
-		uint64_t now = um_now_ms();
-		if (now - heap->last_purge_ms >= UM_PURGE_INTERVAL_MS) {
-			heap->last_purge_ms = now;
-			um_heap_purge(heap);
-		}
-	}
+	um_heap_purge_check(heap);
 }
 
 static void um_page_extend(struct um_page *page)

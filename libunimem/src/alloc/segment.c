@@ -13,7 +13,7 @@
 #include "ranges/ranges.h"
 
 _Atomic uint64_t um_stat_segments, um_stat_segments_total, um_stat_huge_total,
-	um_stat_invalid, um_stat_page_bytes;
+	um_stat_invalid, um_stat_page_bytes, um_stat_purged, um_stat_huge_fresh;
 
 /* Two levels: 2^11 leaves of 2^14 granules cover the 47-bit user space.
  * Leaves are mapped on demand and never freed (128 KiB each). */

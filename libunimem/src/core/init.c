@@ -4,6 +4,7 @@
  * cache for all) and page-granular ranges; the library constructor.
  */
 #include <errno.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -14,7 +15,8 @@ size_t um_page_size(void)
 	size_t ps = __atomic_load_n(&cached, __ATOMIC_RELAXED);
 
 	if (um_unlikely(!ps)) {
-		long v = sysconf(_SC_PAGESIZE);
+		/* not sysconf: this runs before a sanitizer's start-up is over */
+		unsigned long v = getauxval(AT_PAGESZ);
 		ps = v > 0 ? (size_t)v : 4096;
 		__atomic_store_n(&cached, ps, __ATOMIC_RELAXED);
 	}
@@ -42,5 +44,6 @@ int um_page_range(const char *what, const void *ptr, size_t size,
  * handlers go in as the library loads. */
 __attribute__((constructor)) static void um_init(void)
 {
+	um_os_started();
 	um_fork_install();
 }

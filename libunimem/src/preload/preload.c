@@ -13,6 +13,9 @@
  *                             "system", "unimem0"); a bad or unreachable
  *                             location is reported and ignored.
  *   UNIMEM_PRELOAD_STATS=1    print one line of statistics at exit.
+ *
+ * A program built with a sanitizer (ASan, TSan, MSan, LSan) is refused
+ * at start with a message on stderr and exit status 86.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,15 @@
 #include "alloc/alloc.h"
 
 #define UM_PRELOAD_API __attribute__((visibility("default")))
+#define UM_PRELOAD_REFUSED 86 /* exit status: the preload refused to run */
+
+/* A sanitizer runtime in the process (weak: null when absent; -z now
+ * resolves them at load, no dlsym). */
+extern void __asan_init(void) __attribute__((weak));
+extern void __tsan_init(void) __attribute__((weak));
+extern void __msan_init(void) __attribute__((weak));
+extern void __hwasan_init(void) __attribute__((weak));
+extern void __lsan_init(void) __attribute__((weak));
 
 /* Tolerate a library built without the locations part. */
 #pragma weak unimem_location_parse
@@ -207,8 +219,42 @@ static void um_preload_say(const char *msg)
 /* Programs may close stderr before exit (coreutils do): keep our own. */
 static int um_stats_fd = -1;
 
+/*
+ * A sanitizer runtime is an allocator too, and not all of its allocations
+ * go through malloc: ASan's strdup, for one, takes its own heap, whose
+ * blocks the program then frees to ours. Two allocators cannot share a
+ * process, so refuse clearly rather than leak, misreport or crash later.
+ * (The start-up itself is safe: the allocator's early calls do not go
+ * through the runtime's interceptors, see alloc/os.c.)
+ */
+static void um_preload_refuse_sanitizer(void)
+{
+	const char *which = NULL;
+	if (__asan_init || __hwasan_init)
+		which = "AddressSanitizer";
+	else if (__tsan_init)
+		which = "ThreadSanitizer";
+	else if (__msan_init)
+		which = "MemorySanitizer";
+	else if (__lsan_init)
+		which = "LeakSanitizer";
+	if (which == NULL)
+		return;
+	char msg[400];
+	snprintf(msg, sizeof(msg),
+		 "unimem-preload: this program runs with %s, whose runtime has its own "
+		 "allocator; it cannot share the process with libunimem-preload.so. Run "
+		 "it without LD_PRELOAD (the sanitizer checks its allocations), or build "
+		 "it without -fsanitize to use unimem's malloc.\n",
+		 which);
+	um_preload_say(msg);
+	_exit(UM_PRELOAD_REFUSED);
+}
+
 __attribute__((constructor)) static void um_preload_init(void)
 {
+	um_os_started();
+	um_preload_refuse_sanitizer();
 	const char *stats = getenv("UNIMEM_PRELOAD_STATS");
 	if (stats != NULL && strcmp(stats, "1") == 0)
 		um_stats_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
