@@ -14,6 +14,7 @@
 #include <linux/gfp.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
+#include <linux/huge_mm.h>
 #include <linux/rmap.h>
 
 #include "unimem_conftest.h"
@@ -65,24 +66,72 @@ static inline void unimem_zone_device_page_init(struct page *page,
 
 /*
  * dev_pagemap_ops.page_free(struct page *) became folio_free(struct folio *)
- * in 6.19.  Device pages are order 0 here, so one page per call either way.
- * UNIMEM_PGMAP_FREE_OP(fn) sets the member to a wrapper of fn(struct page *).
+ * in 6.19.  UNIMEM_PGMAP_FREE_OP(fn) sets the member to a wrapper of
+ * fn(struct page *head, unsigned int order): order 0 before 6.19, the
+ * folio's order after (a 2 MiB device folio, UNIMEM_DEVICE_THP, is freed
+ * in one call).
  */
 #ifdef UNIMEM_HAVE_PGMAP_FOLIO_FREE
 #define UNIMEM_DEFINE_PGMAP_FREE(name, fn)		\
 	static void name(struct folio *folio)		\
 	{						\
-		fn(&folio->page);			\
+		fn(&folio->page, folio_order(folio));	\
 	}
 #define UNIMEM_PGMAP_FREE_OP(name) .folio_free = name
 #else
 #define UNIMEM_DEFINE_PGMAP_FREE(name, fn)		\
 	static void name(struct page *page)		\
 	{						\
-		fn(page);				\
+		fn(page, 0);				\
 	}
 #define UNIMEM_PGMAP_FREE_OP(name) .page_free = name
 #endif
+
+/*
+ * Device-private THP (6.19+): 2 MiB device folios, migrated whole with
+ * MIGRATE_VMA_SELECT_COMPOUND / MIGRATE_PFN_COMPOUND.  Needs THP and THP
+ * migration (PMD migration entries), checked at run time by
+ * unimem_device_thp().  Without the probe every flag is 0 and every device
+ * page is order 0.
+ */
+#if defined(UNIMEM_HAVE_DEVICE_PRIVATE_THP) && \
+	IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) && \
+	IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+#define UNIMEM_DEVICE_THP 1
+#define UNIMEM_SELECT_COMPOUND	MIGRATE_VMA_SELECT_COMPOUND
+#define UNIMEM_PFN_COMPOUND	MIGRATE_PFN_COMPOUND
+#define UNIMEM_THP_ORDER	HPAGE_PMD_ORDER
+#else
+#define UNIMEM_SELECT_COMPOUND	0
+#define UNIMEM_PFN_COMPOUND	0UL
+#define UNIMEM_THP_ORDER	0
+#endif
+
+/* Can 2 MiB device folios be used on this kernel? */
+static inline bool unimem_device_thp(void)
+{
+#ifdef UNIMEM_DEVICE_THP
+	return thp_migration_supported();
+#else
+	return false;
+#endif
+}
+
+/*
+ * Hand out free device pages of @pgmap as one folio of @order with one
+ * reference, locked (what migrate_vma_pages() expects of a destination).
+ */
+static inline void unimem_zone_device_folio_init(struct page *page,
+						 struct dev_pagemap *pgmap,
+						 unsigned int order)
+{
+#ifdef UNIMEM_DEVICE_THP
+	zone_device_folio_init(page_folio(page), pgmap, order);
+#else
+	WARN_ON_ONCE(order);
+	unimem_zone_device_page_init(page, pgmap);
+#endif
+}
 
 /*
  * Device-exclusive access to the page at @addr: on success *@page is the

@@ -53,6 +53,21 @@ struct unimem_rmap {
 };
 
 /**
+ * struct unimem_block - free pages of one 2 MiB block of device memory
+ * @node: entry in the device's @free_huge (all free) or @free_partial
+ *        (some free) list; unlinked when none is free
+ * @pfn: its first pfn
+ * @nfree: number of free pages
+ * @free: one bit per free page
+ */
+struct unimem_block {
+	struct list_head node;
+	unsigned long pfn;
+	unsigned int nfree;
+	DECLARE_BITMAP(free, UNIMEM_WINDOW_PAGES);
+};
+
+/**
  * struct unimem_chunk - one memremap_pages() range of device memory
  * @pagemap: the MEMORY_DEVICE_PRIVATE pagemap
  * @udev: owning device
@@ -62,6 +77,8 @@ struct unimem_rmap {
  * @backing: "VRAM": the driver-owned storage behind each device page
  * @rmap: one mapping of each device page, under the device's @free_lock
  * @referenced: one bit per eviction window, the CLOCK reference bit
+ * @blocks: free pages of each 2 MiB block (an eviction window), under the
+ *          device's @free_lock
  */
 struct unimem_chunk {
 	struct dev_pagemap pagemap;
@@ -72,6 +89,7 @@ struct unimem_chunk {
 	struct page **backing;
 	struct unimem_rmap *rmap;
 	unsigned long *referenced;
+	struct unimem_block *blocks;
 };
 
 /**
@@ -82,9 +100,13 @@ struct unimem_chunk {
  * @chunks: memremap_pages() ranges of its memory
  * @nchunks: number of @chunks
  * @npages: total device pages
- * @free_lock: protects @free_stack, @nfree, @removing and the chunks' @rmap
- * @free_stack: free device pages
- * @nfree: number of free pages on @free_stack
+ * @free_lock: protects the free lists, @nfree, @nfree_huge, @removing and
+ *             the chunks' @rmap and @blocks
+ * @free_huge: 2 MiB blocks whose pages are all free
+ * @free_partial: blocks with some free pages: 4 KiB pages are taken from
+ *                these first, so whole blocks stay whole for 2 MiB folios
+ * @nfree: number of free pages
+ * @nfree_huge: number of blocks on @free_huge
  * @removing: unloading: no new allocations
  * @evict_lock: serialises eviction and guards @clock_hand
  * @clock_hand: next eviction window (global window index)
@@ -101,9 +123,11 @@ struct unimem_device {
 	struct unimem_chunk **chunks;
 	unsigned int nchunks;
 	unsigned long npages;		/* total device pages */
-	spinlock_t free_lock;		/* free stack and page records */
-	struct page **free_stack;	/* free device pages */
+	spinlock_t free_lock;		/* free lists and page records */
+	struct list_head free_huge;
+	struct list_head free_partial;
 	unsigned long nfree;
+	unsigned long nfree_huge;
 	bool removing;			/* unloading: no new allocations */
 
 	/* eviction CLOCK */
@@ -194,6 +218,8 @@ struct unimem_mm *unimem_mm_get(struct mm_struct *mm);
 void unimem_mm_put(struct unimem_mm *umm, unsigned long refs);
 void unimem_rmap_update(struct page *page, struct unimem_mm *umm,
 			unsigned long addr);
+void unimem_rmap_update_range(struct page *page, unsigned long n,
+			      struct unimem_mm *umm, unsigned long addr);
 struct unimem_mm *unimem_rmap_clear(struct page *page);
 unsigned long unimem_rmap_snapshot(struct unimem_chunk *chunk,
 				   unsigned long off, unsigned long n,
@@ -207,6 +233,7 @@ struct unimem_device *unimem_page_device(struct page *page);
 struct page *unimem_backing(struct page *page);
 void unimem_set_backing(struct page *page, struct page *storage);
 struct page *unimem_alloc_page(struct unimem_device *udev, bool zero);
+struct page *unimem_alloc_huge(struct unimem_device *udev, bool zero);
 unsigned long unimem_nfree(struct unimem_device *udev);
 /**
  * struct unimem_evict_self - a migration asking for room, in its own mm
