@@ -12,6 +12,7 @@
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/hmm.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/huge_mm.h>
@@ -111,9 +112,39 @@ static inline void unimem_zone_device_page_init(struct page *page,
 static inline bool unimem_device_thp(void)
 {
 #ifdef UNIMEM_DEVICE_THP
-	return thp_migration_supported();
+	/* device memory comes in 2 MiB blocks */
+	return thp_migration_supported() && HPAGE_PMD_SIZE == SZ_2M;
 #else
 	return false;
+#endif
+}
+
+/*
+ * hmm_range_fault() of 6.19 to 7.3 reports a device-private PMD (a 2 MiB
+ * device folio) from the folio's first pfn even when the range starts
+ * inside it (hmm_vma_handle_absent_pmd() adds no offset, unlike the
+ * present-PMD path).  unimem's device folios are 2 MiB aligned in pfn
+ * space, so the right pfn of the page at @start + i pages is the aligned
+ * pfn plus the page's index in its 2 MiB: correct whether or not the
+ * kernel has the bug.  Call after every hmm_range_fault().
+ */
+static inline void unimem_hmm_pmd_fixup(unsigned long *pfns, unsigned long n,
+					unsigned long start)
+{
+#ifdef UNIMEM_DEVICE_THP
+	unsigned long i, nr = 1UL << HPAGE_PMD_ORDER;
+
+	for (i = 0; i < n; i++) {
+		unsigned long e = pfns[i], pfn;
+
+		if (!(e & HMM_PFN_VALID) ||
+		    hmm_pfn_to_map_order(e) != HPAGE_PMD_ORDER ||
+		    !is_device_private_page(hmm_pfn_to_page(e)))
+			continue;
+		pfn = ALIGN_DOWN(e & ~HMM_PFN_FLAGS, nr) +
+		      (((start >> PAGE_SHIFT) + i) & (nr - 1));
+		pfns[i] = (e & HMM_PFN_FLAGS) | pfn;
+	}
 #endif
 }
 
@@ -126,7 +157,11 @@ static inline void unimem_zone_device_folio_init(struct page *page,
 						 unsigned int order)
 {
 #ifdef UNIMEM_DEVICE_THP
-	zone_device_folio_init(page_folio(page), pgmap, order);
+	/*
+	 * Not page_folio(page): a page that was a tail of a freed 2 MiB
+	 * folio still points at its old head until this call resets it.
+	 */
+	zone_device_folio_init((struct folio *)page, pgmap, order);
 #else
 	WARN_ON_ONCE(order);
 	unimem_zone_device_page_init(page, pgmap);

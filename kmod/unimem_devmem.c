@@ -223,6 +223,36 @@ struct page *unimem_alloc_huge(struct unimem_device *udev, bool zero)
 	return page;
 }
 
+/**
+ * unimem_alloc_system_huge() - a system THP for device -> system migration
+ * @vma: the VMA it will be mapped in (for NUMA policy)
+ * @addr: its address, 2 MiB aligned
+ * @gfp: extra allocation flags
+ *
+ * Light allocation (no compaction stall): the caller falls back to 4 KiB
+ * pages.
+ *
+ * Return: the head page, locked, or NULL.
+ */
+struct page *unimem_alloc_system_huge(struct vm_area_struct *vma,
+				      unsigned long addr, gfp_t gfp)
+{
+#ifdef UNIMEM_DEVICE_THP
+	struct folio *folio;
+
+	if (!unimem_device_thp())
+		return NULL;
+	folio = vma_alloc_folio(GFP_TRANSHUGE_LIGHT | __GFP_NOWARN | gfp,
+				HPAGE_PMD_ORDER, vma, addr);
+	if (!folio)
+		return NULL;
+	folio_lock(folio);
+	return &folio->page;
+#else
+	return NULL;
+#endif
+}
+
 /*
  * dev_pagemap_ops free callback: a device folio of @order (0, or a 2 MiB
  * folio) lost its last reference.  Forget where its pages were mapped and
@@ -302,12 +332,14 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 {
 	struct unimem_device *udev = chunk->udev;
 	struct unimem_rmap *r = &chunk->rmap[off];
-	unsigned long src, dst = 0;
+	struct page *page = pfn_to_page(chunk->pfn_first + off);
+	unsigned long src, dst = 0, nr = 1, i;
 	struct page *spage;
 	bool exiting;
 
-	if (!page_ref_count(pfn_to_page(chunk->pfn_first + off)))
-		return 0;	/* free */
+	/* free, or a tail page of a device folio (moved with its head) */
+	if (!page_ref_count(page))
+		return 0;
 	spin_lock(&udev->free_lock);
 	exiting = r->umm && !atomic_read(&r->umm->mm->mm_users);
 	spin_unlock(&udev->free_lock);
@@ -316,12 +348,34 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 
 	migrate_device_range(&src, chunk->pfn_first + off, 1);
 	spage = migrate_pfn_to_page(src);
-	if (spage && (src & MIGRATE_PFN_MIGRATE))
+	if (spage && (src & MIGRATE_PFN_MIGRATE) &&
+	    (src & UNIMEM_PFN_COMPOUND)) {
+		/*
+		 * A 2 MiB device folio moves whole (by pfn the core cannot
+		 * split it); if no THP can be had now, a later pass retries.
+		 */
+		struct folio *folio = NULL;
+
+#ifdef UNIMEM_DEVICE_THP
+		folio = folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_RETRY_MAYFAIL |
+				    __GFP_NOWARN, HPAGE_PMD_ORDER);
+#endif
+		if (folio) {
+			nr = folio_nr_pages(folio);
+			folio_lock(folio);
+			for (i = 0; i < nr; i++)
+				copy_highpage(folio_page(folio, i),
+					      unimem_backing(spage + i));
+			dst = migrate_pfn(folio_pfn(folio)) |
+			      UNIMEM_PFN_COMPOUND | (src & MIGRATE_PFN_WRITE);
+		}
+	} else if (spage && (src & MIGRATE_PFN_MIGRATE)) {
 		dst = unimem_evict_copy(alloc_page(GFP_HIGHUSER_MOVABLE |
 						   __GFP_NOFAIL), spage, src);
+	}
 	migrate_device_pages(&src, &dst, 1);
 	migrate_device_finalize(&src, &dst, 1);
-	return (src & MIGRATE_PFN_MIGRATE) && dst;
+	return (src & MIGRATE_PFN_MIGRATE) && dst ? nr : 0;
 }
 
 /* Recorded mappings closer than this are evicted by one migrate_vma. */
@@ -374,6 +428,15 @@ static int unimem_rmap_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* Entries covered by src[i] of an @npages range: 512 for a 2 MiB folio. */
+static unsigned long unimem_evict_nr(unsigned long src, unsigned long i,
+				     unsigned long npages)
+{
+	if (!(src & UNIMEM_PFN_COMPOUND))
+		return 1;
+	return min(UNIMEM_HUGE_PAGES, npages - i);
+}
+
 /*
  * Migrate the pages of @ev->udev mapped in [start, end) of @vma to system
  * memory; the mmap lock of its mm is held.  Pages of other devices in the
@@ -390,38 +453,73 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 		.src = ev->src,
 		.dst = ev->dst,
 		.pgmap_owner = &unimem_owner,
-		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
+			 (unimem_device_thp() ? UNIMEM_SELECT_COMPOUND : 0),
 	};
-	unsigned long i, npages = (end - start) >> PAGE_SHIFT, moved = 0;
+	unsigned long i, j, nr, npages = (end - start) >> PAGE_SHIFT;
+	unsigned long moved = 0;
 
 	if (migrate_vma_setup(&args))
 		return 0;
-	for (i = 0; i < npages; i++) {
+	memset(args.dst, 0, npages * sizeof(*args.dst));
+	for (i = 0; i < npages; i += nr) {
+		unsigned long addr = start + (i << PAGE_SHIFT);
 		struct page *spage = migrate_pfn_to_page(args.src[i]);
 		struct page *dpage;
 
-		args.dst[i] = 0;
+		nr = unimem_evict_nr(args.src[i], i, npages);
 		if (!spage || !(args.src[i] & MIGRATE_PFN_MIGRATE) ||
 		    !unimem_is_our_page(spage) ||
 		    unimem_page_device(spage) != ev->udev ||
-		    unimem_evict_keep(ev, vma->vm_mm,
-				      start + (i << PAGE_SHIFT)))
+		    unimem_evict_keep(ev, vma->vm_mm, addr))
 			continue;
-		dpage = alloc_page_vma(ev->gfp, vma, start + (i << PAGE_SHIFT));
-		if (dpage)
-			args.dst[i] = unimem_evict_copy(dpage, spage,
-							args.src[i]);
+		if (nr == 1) {
+			dpage = alloc_page_vma(ev->gfp, vma, addr);
+			if (dpage)
+				args.dst[i] = unimem_evict_copy(dpage, spage,
+								args.src[i]);
+			continue;
+		}
+		/* a 2 MiB device folio: whole, else as 4 KiB pages */
+		dpage = nr == UNIMEM_HUGE_PAGES ?
+			unimem_alloc_system_huge(vma, addr, 0) : NULL;
+		if (dpage) {
+			for (j = 0; j < nr; j++)
+				copy_highpage(dpage + j,
+					      unimem_backing(spage + j));
+			args.dst[i] = migrate_pfn(page_to_pfn(dpage)) |
+				      UNIMEM_PFN_COMPOUND |
+				      (args.src[i] & MIGRATE_PFN_WRITE);
+			continue;
+		}
+		for (j = 0; j < nr; j++) {
+			dpage = alloc_page_vma(ev->gfp, vma,
+					       addr + (j << PAGE_SHIFT));
+			if (!dpage)
+				break;
+			args.dst[i + j] = unimem_evict_copy(dpage, spage + j,
+							    args.src[i]);
+		}
+		if (j < nr) {	/* all or none */
+			while (j--) {
+				dpage = migrate_pfn_to_page(args.dst[i + j]);
+				args.dst[i + j] = 0;
+				unlock_page(dpage);
+				put_page(dpage);
+			}
+		}
 	}
 	migrate_vma_pages(&args);
-	for (i = 0; i < npages; i++) {
+	for (i = 0; i < npages; i += nr) {
 		unsigned long addr = start + (i << PAGE_SHIFT);
 
+		nr = unimem_evict_nr(args.src[i], i, npages);
 		if (!args.dst[i] || !(args.src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
-		moved++;
+		moved += nr;
 		if (ev->self && vma->vm_mm == ev->held &&
 		    addr >= ev->self->start && addr < ev->self->end)
-			(*ev->self->evicted)++;
+			*ev->self->evicted += nr;
 	}
 	migrate_vma_finalize(&args);
 	return moved;

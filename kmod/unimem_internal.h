@@ -25,6 +25,8 @@
 #define UNIMEM_WINDOW_PAGES	512UL	/* eviction window: 2 MiB */
 #define UNIMEM_MIGRATE_BATCH	2048UL	/* pages per migrate_vma batch */
 #define UNIMEM_FAULT_BATCH	512UL	/* pages per hmm_range_fault */
+#define UNIMEM_HUGE_PAGES	512UL	/* pages of a 2 MiB device folio */
+#define UNIMEM_HUGE_SIZE	(UNIMEM_HUGE_PAGES << PAGE_SHIFT)
 
 struct unimem_device;
 
@@ -234,6 +236,8 @@ struct page *unimem_backing(struct page *page);
 void unimem_set_backing(struct page *page, struct page *storage);
 struct page *unimem_alloc_page(struct unimem_device *udev, bool zero);
 struct page *unimem_alloc_huge(struct unimem_device *udev, bool zero);
+struct page *unimem_alloc_system_huge(struct vm_area_struct *vma,
+				      unsigned long addr, gfp_t gfp);
 unsigned long unimem_nfree(struct unimem_device *udev);
 /**
  * struct unimem_evict_self - a migration asking for room, in its own mm

@@ -61,6 +61,8 @@
 #define UNIMEM_FEAT_SNAPSHOT		(1ull << 5) /* UNIMEM_IOCTL_SNAPSHOT */
 #define UNIMEM_FEAT_COUNTERS		(1ull << 6) /* UNIMEM_IOCTL_COUNTERS */
 #define UNIMEM_FEAT_REMOTE_MAP		(1ull << 7) /* dev may map peer memory */
+#define UNIMEM_FEAT_DEVICE_THP		(1ull << 8) /* 2 MiB device folios:
+						     * THPs migrate whole */
 
 struct unimem_version {
 	__u32 api_version;	/* out: UNIMEM_API_VERSION of the module */
