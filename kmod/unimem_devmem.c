@@ -492,6 +492,7 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 				      (args.src[i] & MIGRATE_PFN_WRITE);
 			continue;
 		}
+		unimem_dcount(ev->udev, UNIMEM_CNT_THP_FALLBACK, 1);
 		for (j = 0; j < nr; j++) {
 			dpage = alloc_page_vma(ev->gfp, vma,
 					       addr + (j << PAGE_SHIFT));
@@ -517,6 +518,8 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 		if (!args.dst[i] || !(args.src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
 		moved += nr;
+		if (nr > 1)
+			unimem_dcount(ev->udev, UNIMEM_CNT_THP_MIGRATED, 1);
 		if (ev->self && vma->vm_mm == ev->held &&
 		    addr >= ev->self->start && addr < ev->self->end)
 			*ev->self->evicted += nr;

@@ -193,6 +193,9 @@ static unsigned long unimem_mig_huge(struct unimem_mig *st,
 		}
 	}
 	/* no 2 MiB block (or THP) free: 4 KiB pages, which may evict */
+	unimem_count(st->ctx, UNIMEM_CNT_THP_FALLBACK, nr == UNIMEM_HUGE_PAGES);
+	unimem_dcount(st->target ? st->target : st->ctx->udev,
+		      UNIMEM_CNT_THP_FALLBACK, nr == UNIMEM_HUGE_PAGES);
 	for (j = 0; j < nr; j++) {
 		st->vma = vma;
 		st->addr = addr + (j << PAGE_SHIFT);
@@ -239,7 +242,7 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	struct unimem_ctx *ctx = st->ctx;
 	struct unimem_migrate *res = st->res;
 	unsigned long npages = (end - start) >> PAGE_SHIFT, i;
-	unsigned long d2d = 0, todev = 0, tosys = 0;
+	unsigned long d2d = 0, todev = 0, tosys = 0, thp = 0;
 	unsigned long copied = 0;
 	struct migrate_vma args = {
 		.vma = vma,
@@ -414,6 +417,7 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 			continue;
 		}
 		res->moved += nr;
+		thp += nr > 1;
 		if (st->target)		/* where eviction will find it */
 			unimem_rmap_update_range(migrate_pfn_to_page(st->dst[i]),
 						 nr, ctx->umm,
@@ -440,6 +444,9 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	}
 	unimem_unfence(ctx);
 
+	unimem_count(ctx, UNIMEM_CNT_THP_MIGRATED, thp);
+	unimem_dcount(st->target ? st->target : ctx->udev,
+		      UNIMEM_CNT_THP_MIGRATED, thp);
 	unimem_count(ctx, UNIMEM_CNT_MIGRATED_TO_DEVICE, todev);
 	unimem_count(ctx, UNIMEM_CNT_MIGRATED_TO_SYSTEM, tosys);
 	unimem_count(ctx, UNIMEM_CNT_MIGRATED_DEV_TO_DEV, d2d);
@@ -695,6 +702,7 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 			 * Else 4 KiB pages (the core splits the device
 			 * folio), all or none.
 			 */
+			unimem_dcount(udev, UNIMEM_CNT_THP_FALLBACK, 1);
 			for (j = 0; j < nr; j++, addr += PAGE_SIZE) {
 				dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE,
 						       vma, addr);
@@ -762,6 +770,8 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 			continue;
 		}
 		moved += nr;
+		if (nr > 1)
+			unimem_dcount(udev, UNIMEM_CNT_THP_MIGRATED, 1);
 		if (repl[i])
 			unimem_set_backing(migrate_pfn_to_page(src[i]), repl[i]);
 		else

@@ -1333,6 +1333,8 @@ static void t_thp(void)
 	ASSERT_EQ(m.moved, np);
 	ASSERT_EQ(thp_count(fd, p, np, THP_DEV(0), THP_MASK), np);
 	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_MIGRATED_TO_DEVICE), np);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_THP_MIGRATED), 4);	/* folios */
+	ASSERT_EQ(ut_dctr(fd, 0, UNIMEM_CNT_THP_FALLBACK), 0);
 	ASSERT_EQ(ut_mem_free(fd, 0), total - len);
 	ut_dev_read(fd, p, b, len);
 	ut_check_pattern(b, len, 1, p);
@@ -1342,6 +1344,7 @@ static void t_thp(void)
 	ASSERT_EQ(anon_huge_kib(p), (long)(len / 1024));
 	ut_check_pattern(p, len, 1, p);
 	ASSERT_EQ(ut_mem_free(fd, 0), total);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_THP_MIGRATED), 8);
 
 	ut_log("thp: device to device");
 	/* device -> device: folio to folio */
@@ -1460,6 +1463,8 @@ static void t_thp_frag(void)
 	ASSERT_EQ(m.moved, 512);
 	ASSERT_EQ(m.nomem, 0);
 	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_EVICTIONS), 0);
+	ASSERT_EQ(ut_dctr(fd, 0, UNIMEM_CNT_THP_FALLBACK), 1);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_THP_MIGRATED), 0);
 	ASSERT_EQ(ut_count_res(fd, b, 512, UNIMEM_RES_DEVICE, 0), 512);
 	ASSERT_EQ(thp_count(fd, b, 512, THP_DEV(0), THP_MASK), 0);
 	ut_dev_read(fd, b, buf, 2 * MIB);
