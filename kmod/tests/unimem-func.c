@@ -1090,6 +1090,8 @@ static void t_reap(void)
  * storage_handover=1 (writable at run time) the device page's storage is
  * handed to the process and nothing is copied.  Both directions back
  * (explicit migration and CPU fault-back), data intact either way.
+ * Hand-over is for 4 KiB pages (a 2 MiB device folio is copied into a
+ * THP): the range is kept on 4 KiB pages.
  */
 static void t_copymode(void)
 {
@@ -1098,6 +1100,8 @@ static void t_copymode(void)
 	size_t len = 2 * MIB;
 	uint8_t *p = map_aligned(len, 2 * MIB);
 	int handover;
+
+	ASSERT_EQ(madvise(p, len, MADV_NOHUGEPAGE), 0);
 
 	for (handover = 0; handover <= 1; handover++) {
 		uint64_t ctx0, dev0;
