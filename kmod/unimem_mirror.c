@@ -496,6 +496,7 @@ static int __unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 		}
 		if (ret)
 			return ret;
+		unimem_hmm_pmd_fixup(pfns, n, start);
 		/*
 		 * hmm_range_fault() reports our own device pages without
 		 * faulting, even read-only ones (shared copy-on-write after
@@ -1091,6 +1092,8 @@ int unimem_snapshot(struct unimem_ctx *ctx, struct unimem_snapshot *snap)
 				ret = hmm_range_fault(&range);
 			} while (ret == -EBUSY && !fatal_signal_pending(current));
 			mmap_read_unlock(mm);
+			if (!ret)
+				unimem_hmm_pmd_fixup(pfns, n, addr);
 			if (ret == -EFAULT || ret == -EPERM) {
 				for (i = 0; i < n; i++)
 					pfns[i] = HMM_PFN_ERROR;
