@@ -611,8 +611,9 @@ static bool unimem_vma_has_index(struct vm_area_struct *vma, pgoff_t idx)
 /*
  * Where @e->page is mapped in @mm now.  mremap() moves device-private
  * entries without telling us, so a record can name the old address; an
- * anonymous page keeps its linear page index (folio->index) and the moved
- * VMA its vm_pgoff, which gives the new address.  The index is read
+ * anonymous page keeps its linear page index (folio->index plus the page's
+ * offset in its folio: each page of a 2 MiB device folio has a record)
+ * and the moved VMA its vm_pgoff, which gives the new address.  The index is read
  * without the page lock, so the result is a hint only: migrate_vma at a
  * wrong address moves nothing of ours, or another page of the device,
  * safe either way.  mmap lock of @mm held; @cache is the last VMA found.
@@ -622,8 +623,14 @@ static void unimem_evict_relocate(struct mm_struct *mm,
 				  struct vm_area_struct **cache)
 {
 	VMA_ITERATOR(vmi, mm, 0);
-	pgoff_t idx = READ_ONCE(page_folio(e->page)->index);
+	struct folio *folio = page_folio(e->page);
 	struct vm_area_struct *vma = vma_lookup(mm, e->addr);
+	pgoff_t idx;
+
+	/* a page of a 2 MiB device folio: the folio's index plus its offset */
+	idx = READ_ONCE(folio->index) +
+	      ((page_to_pfn(e->page) - folio_pfn(folio)) &
+	       (UNIMEM_HUGE_PAGES - 1));
 
 	if (vma && vma_is_anonymous(vma) &&
 	    vma->vm_pgoff + ((e->addr - vma->vm_start) >> PAGE_SHIFT) == idx)
