@@ -626,6 +626,22 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	args.end = min(vma->vm_end, ALIGN_DOWN(fault_addr, wsize) + wsize);
 	/* managed memory: exactly the granularity block of the fault */
 	unimem_policy_cpu_fault_window(vma, fault_addr, &args.start, &args.end);
+	/*
+	 * A page of a large device folio mapped by PTEs (its PMD was split:
+	 * mprotect, partial munmap, mremap, fork) comes back alone, as in
+	 * test_hmm.  The collection splits that folio and moves the caller's
+	 * lock and reference to the faulting page's new folio, but (6.19 to
+	 * 7.3) goes on treating the old folio, now the first page alone and
+	 * unlocked, as the fault's: that page in the range would be migrated
+	 * without its lock and unlocked twice.  With one page the collection
+	 * splits the folio and skips the faulting page (unless it is the
+	 * first); the retried fault then finds small pages and the usual
+	 * window.  A PMD-mapped folio needs nothing: vmf->page is its head.
+	 */
+	if (vmf->pte && folio_test_large(page_folio(vmf->page))) {
+		args.start = fault_addr;
+		args.end = fault_addr + PAGE_SIZE;
+	}
 	npages = (args.end - args.start) >> PAGE_SHIFT;
 	src = kmalloc_array(npages, sizeof(*src), GFP_KERNEL | __GFP_NOWARN);
 	dst = kmalloc_array(npages, sizeof(*dst), GFP_KERNEL | __GFP_NOWARN);
