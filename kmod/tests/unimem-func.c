@@ -1420,6 +1420,21 @@ static void t_thp(void)
 	ASSERT_EQ(mprotect(p + MIB, PAGE, PROT_READ | PROT_WRITE), 0);
 	ut_check_pattern(p, len, 1, p);
 
+	ut_log("thp: PTE-mapped device folio");
+	/*
+	 * MADV_DONTNEED of one page splits the PMD, not the folio: a CPU
+	 * fault on a later page of the folio (its first page in the fault
+	 * window) brings the rest back, data intact, nothing lost
+	 */
+	ut_migrate_all(fd, p, len, 0);
+	ASSERT_EQ(madvise(p + 2 * MIB + 5 * PAGE, PAGE, MADV_DONTNEED), 0);
+	v = p + 2 * MIB + 77 * PAGE;
+	ASSERT_EQ(*(volatile uint64_t *)v, ut_mix(1, (uintptr_t)v));
+	ASSERT_EQ(p[2 * MIB + 5 * PAGE], 0);
+	ut_pattern(p + 2 * MIB + 5 * PAGE, PAGE, 1);
+	ut_check_pattern(p, len, 1, p);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_SYSTEM, -1), np);
+
 	ut_log("thp: partial munmap");
 	/* partial munmap of a device THP: the rest stays, then all freed */
 	ut_migrate_all(fd, p, len, 0);
