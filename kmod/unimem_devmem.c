@@ -350,24 +350,32 @@ static bool unimem_mm_exiting(struct mm_struct *mm)
 	return exiting;
 }
 
-/*
+/**
+ * unimem_evict_page_pfn() - unload: evict one page or device folio by pfn
+ * @chunk: its chunk
+ * @off: index of the page in @chunk
+ * @src: migrate source array of at least UNIMEM_HUGE_PAGES entries
+ * @dst: migrate destination array, as large
+ *
  * Module unload only, for pages whose recorded mapping is gone (see
- * unimem_rmap.c): evict one page by pfn with migrate_device_range(), as
- * test_hmm and nouveau do.  A page recorded in an mm that is exiting is
- * left to that exit: migrate_device_range() holds no mmap lock, and the
- * exit may free the anon_vma that the restore walks.  A page whose
- * recorded mm has finished exiting goes by pfn too (a fork child that
- * outlived the owner still maps it).
+ * unimem_rmap.c): evict by pfn with migrate_device_range(), as test_hmm
+ * and nouveau do.  A page recorded in an mm that is exiting is left to
+ * that exit: migrate_device_range() holds no mmap lock, and the exit may
+ * free the anon_vma that the restore walks.  A page whose recorded mm has
+ * finished exiting goes by pfn too (a fork child that outlived the owner
+ * still maps it).
+ *
+ * Return: the number of pages moved.
  */
 static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
-					   unsigned long off)
+					   unsigned long off, unsigned long *src,
+					   unsigned long *dst)
 {
 	struct unimem_device *udev = chunk->udev;
 	struct unimem_rmap *r = &chunk->rmap[off];
 	struct page *page = pfn_to_page(chunk->pfn_first + off);
-	unsigned long src, dst = 0, nr = 1, i;
+	unsigned long npages = 1, nr, moved = 0, i, j;
 	struct unimem_mm *umm;
-	struct page *spage;
 	bool exiting = false;
 
 	/* free, or a tail page of a device folio (moved with its head) */
@@ -385,38 +393,65 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 	if (exiting)
 		return 0;
 
-	migrate_device_range(&src, chunk->pfn_first + off, 1);
-	spage = migrate_pfn_to_page(src);
-	if (spage && (src & MIGRATE_PFN_MIGRATE) &&
-	    (src & UNIMEM_PFN_COMPOUND)) {
+	/*
+	 * migrate_device_range() takes a large folio only with all of its
+	 * pfns (for fewer it skips it), so a 2 MiB device folio (2 MiB
+	 * aligned) is asked for whole from its head.  Racy, but a folio
+	 * split meanwhile just gives 512 order-0 entries.
+	 */
+	if (unimem_device_thp() && !(off % UNIMEM_HUGE_PAGES) &&
+	    off + UNIMEM_HUGE_PAGES <= chunk->npages &&
+	    folio_test_large(page_folio(page)))
+		npages = UNIMEM_HUGE_PAGES;
+	migrate_device_range(src, chunk->pfn_first + off, npages);
+	memset(dst, 0, npages * sizeof(*dst));
+	for (i = 0; i < npages; i += nr) {
+		struct page *spage = migrate_pfn_to_page(src[i]);
+		struct folio *folio = NULL;
+
+		nr = (src[i] & UNIMEM_PFN_COMPOUND) ?
+		     min(UNIMEM_HUGE_PAGES, npages - i) : 1;
+		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		if (nr == 1) {
+			dst[i] = unimem_evict_copy(alloc_page(GFP_HIGHUSER_MOVABLE |
+							      __GFP_NOFAIL),
+						   spage, src[i]);
+			continue;
+		}
 		/*
 		 * A 2 MiB device folio moves whole (by pfn the core cannot
 		 * split it); if no THP can be had now, a later pass retries.
 		 */
-		struct folio *folio = NULL;
-
 #ifdef UNIMEM_DEVICE_THP
 		folio = folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_RETRY_MAYFAIL |
 				    __GFP_NOWARN, HPAGE_PMD_ORDER);
 #endif
-		if (folio) {
-			nr = folio_nr_pages(folio);
-			folio_lock(folio);
-			for (i = 0; i < nr; i++)
-				copy_highpage(folio_page(folio, i),
-					      unimem_backing(spage + i));
-			dst = migrate_pfn(folio_pfn(folio)) |
-			      UNIMEM_PFN_COMPOUND | (src & MIGRATE_PFN_WRITE);
+		if (!folio || folio_nr_pages(folio) != nr) {
+			if (folio)
+				folio_put(folio);
+			continue;
 		}
-	} else if (spage && (src & MIGRATE_PFN_MIGRATE)) {
-		dst = unimem_evict_copy(alloc_page(GFP_HIGHUSER_MOVABLE |
-						   __GFP_NOFAIL), spage, src);
+		folio_lock(folio);
+		for (j = 0; j < nr; j++)
+			copy_highpage(folio_page(folio, j),
+				      unimem_backing(spage + j));
+		dst[i] = migrate_pfn(folio_pfn(folio)) | UNIMEM_PFN_COMPOUND |
+			 (src[i] & MIGRATE_PFN_WRITE);
 	}
-	migrate_device_pages(&src, &dst, 1);
-	if ((src & MIGRATE_PFN_MIGRATE) && dst)
-		unimem_dirty_from_device(dst);
-	migrate_device_finalize(&src, &dst, 1);
-	return (src & MIGRATE_PFN_MIGRATE) && dst ? nr : 0;
+	migrate_device_pages(src, dst, npages);
+	for (i = 0; i < npages; i += nr) {
+		nr = (src[i] & UNIMEM_PFN_COMPOUND) ?
+		     min(UNIMEM_HUGE_PAGES, npages - i) : 1;
+		if (!(src[i] & MIGRATE_PFN_MIGRATE) || !dst[i])
+			continue;
+		unimem_dirty_from_device(dst[i]);
+		moved += nr;
+		if (nr > 1)
+			unimem_dcount(udev, UNIMEM_CNT_THP_MIGRATED, 1);
+	}
+	migrate_device_finalize(src, dst, npages);
+	return moved;
 }
 
 /* Recorded mappings closer than this are evicted by one migrate_vma. */
@@ -723,6 +758,26 @@ static unsigned long unimem_evict_window(struct unimem_evictor *ev,
 	return moved;
 }
 
+/**
+ * unimem_evict_window_pfn() - unload: evict a window of a chunk by pfn
+ * @ev: the unload's evictor (its @src and @dst arrays are used)
+ * @chunk: the chunk
+ * @off: first page of the window (index in @chunk)
+ * @n: number of pages
+ *
+ * Return: the number of pages moved.
+ */
+static unsigned long unimem_evict_window_pfn(struct unimem_evictor *ev,
+					     struct unimem_chunk *chunk,
+					     unsigned long off, unsigned long n)
+{
+	unsigned long i, moved = 0;
+
+	for (i = off; i < off + n; i++)
+		moved += unimem_evict_page_pfn(chunk, i, ev->src, ev->dst);
+	return moved;
+}
+
 static int unimem_evictor_init(struct unimem_evictor *ev,
 			       struct unimem_device *udev,
 			       struct mm_struct *held, bool unload)
@@ -983,16 +1038,10 @@ void unimem_devmem_fini(struct unimem_device *udev)
 			for (off = 0; off < chunk->npages; off += n) {
 				n = min(UNIMEM_WINDOW_PAGES,
 					chunk->npages - off);
-				if (by_pfn) {
-					unsigned long i;
-
-					for (moved = 0, i = off; i < off + n; i++)
-						moved += unimem_evict_page_pfn(chunk,
-									       i);
-				} else {
-					moved = unimem_evict_window(&ev, chunk,
-								    off, n);
-				}
+				moved = by_pfn ?
+					unimem_evict_window_pfn(&ev, chunk,
+								off, n) :
+					unimem_evict_window(&ev, chunk, off, n);
 				unimem_dcount(udev, UNIMEM_CNT_EVICTIONS, moved);
 			}
 		}

@@ -1342,6 +1342,17 @@ static void t_thp(void)
 	ASSERT_EQ(ut_mem_free(fd, 0), total - len);
 	ut_dev_read(fd, p, b, len);
 	ut_check_pattern(b, len, 1, p);
+	/* the device mirrors each folio with one 2 MiB entry */
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_THP_MIRRORED), 4);
+	ASSERT_EQ(thp_count(fd, p, np, THP_DEV(0) | UNIMEM_RES_MIRRORED,
+			    THP_MASK | UNIMEM_RES_MIRRORED), np);
+	/* a small access mirrors the whole folio; a write goes through it */
+	ut_dev_read(fd, p + 2 * MIB + 7 * PAGE, b, 8);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_THP_MIRRORED), 4);
+	word = ut_mix(1, (uintptr_t)(p + 2 * MIB + 9 * PAGE));
+	ut_dev_write(fd, p + 2 * MIB + 9 * PAGE, &word, 8);
+	ASSERT_EQ(thp_count(fd, p, np, THP_DEV(0) | UNIMEM_RES_MIRRORED,
+			    THP_MASK | UNIMEM_RES_MIRRORED), np);
 	m = ut_migrate(fd, p, len, UNIMEM_TARGET_SYSTEM, 0);
 	ASSERT_EQ(m.moved, np);
 	ASSERT_EQ(thp_count(fd, p, np, THP_SYS, THP_MASK), np);
@@ -1427,7 +1438,18 @@ static void t_thp(void)
 	 * window) brings the rest back, data intact, nothing lost
 	 */
 	ut_migrate_all(fd, p, len, 0);
+	ASSERT_EQ(thp_count(fd, p + 2 * MIB, 512, THP_DEV(0), THP_MASK), 512);
+	ut_dev_read(fd, p + 2 * MIB, b, 2 * MIB);	/* one 2 MiB entry */
+	ASSERT_EQ(thp_count(fd, p + 2 * MIB, 512, UNIMEM_RES_MIRRORED,
+			    UNIMEM_RES_MIRRORED), 512);
 	ASSERT_EQ(madvise(p + 2 * MIB + 5 * PAGE, PAGE, MADV_DONTNEED), 0);
+	/* the invalidation of one page dropped the whole entry */
+	ASSERT_EQ(thp_count(fd, p + 2 * MIB, 512, UNIMEM_RES_MIRRORED,
+			    UNIMEM_RES_MIRRORED), 0);
+	ut_dev_read(fd, p + 2 * MIB + 5 * PAGE, &word, 8);
+	ASSERT_EQ(word, 0);
+	ut_dev_read(fd, p + 2 * MIB + 6 * PAGE, &word, 8);
+	ASSERT_EQ(word, ut_mix(1, (uintptr_t)(p + 2 * MIB + 6 * PAGE)));
 	v = p + 2 * MIB + 77 * PAGE;
 	ASSERT_EQ(*(volatile uint64_t *)v, ut_mix(1, (uintptr_t)v));
 	ASSERT_EQ(p[2 * MIB + 5 * PAGE], 0);
@@ -1540,6 +1562,59 @@ static void t_thp_evict(void)
 	close(fd);
 }
 
+/*
+ * Unload moves device THPs whole by pfn: the process that moved them
+ * exits, its fork child keeps them without any device touching them (so
+ * their records are stale and only the pfn is left), and rmmod brings
+ * them back to the child as THPs.
+ */
+static void t_thp_unload(void)
+{
+	const size_t len = 4 * MIB;
+	int fd = ut_open(0), go[2], ready[2], st;
+	pid_t owner;
+	char c = 0;
+
+	thp_require(fd);
+	close(fd);
+	ut_thp("always");
+	ASSERT_EQ(pipe(go), 0);
+	ASSERT_EQ(pipe(ready), 0);
+	owner = fork();
+	ASSERT_TRUE(owner >= 0);
+	if (!owner) {
+		uint8_t *p = thp_map(len, 6);
+		int f = ut_open(0);
+		pid_t child;
+
+		ut_migrate_all(f, p, len, 0);
+		ASSERT_EQ(thp_count(f, p, len / PAGE, THP_DEV(0), THP_MASK),
+			  len / PAGE);
+		child = fork();
+		ASSERT_TRUE(child >= 0);
+		if (!child) {
+			close(f);
+			ASSERT_EQ(write(ready[1], &c, 1), 1);
+			ASSERT_EQ(read(go[0], &c, 1), 1);
+			/* back as THPs, data intact */
+			ASSERT_EQ(anon_huge_kib(p), (long)(len / 1024));
+			ut_check_pattern(p, len, 6, p);
+			_exit(0);
+		}
+		close(f);
+		_exit(0);
+	}
+	ASSERT_EQ(read(ready[0], &c, 1), 1);
+	ASSERT_EQ(waitpid(owner, &st, 0), owner);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ut_unload();
+	ASSERT_EQ(write(go[1], &c, 1), 1);
+	while (wait(&st) > 0)
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ut_thp("madvise");
+	ut_load("ndevices=1 mem_mib=16");	/* the case runner unloads */
+}
+
 static const struct ut_case cases[] = {
 	{ "info", t_info, "ndevices=2 mem_mib=16" },
 	{ "devrw", t_devrw, "ndevices=2 mem_mib=16" },
@@ -1563,6 +1638,7 @@ static const struct ut_case cases[] = {
 	{ "thp", t_thp, "ndevices=2 mem_mib=16" },
 	{ "thp-frag", t_thp_frag, "ndevices=1 mem_mib=8" },
 	{ "thp-evict", t_thp_evict, "ndevices=1 mem_mib=8" },
+	{ "thp-unload", t_thp_unload, "ndevices=1 mem_mib=16" },
 };
 
 int main(int argc, char **argv)

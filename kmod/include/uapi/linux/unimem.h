@@ -220,6 +220,8 @@ enum unimem_counter {
 					 * in the page counters) */
 	UNIMEM_CNT_THP_FALLBACK,	/* 2 MiB folios moved as 4 KiB pages:
 					 * no block or THP was free */
+	UNIMEM_CNT_THP_MIRRORED,	/* 2 MiB device folios entered in a
+					 * device page table as one entry */
 	UNIMEM_CNT_NR			/* number of defined counters */
 };
 
@@ -248,6 +250,7 @@ enum unimem_counter {
 	[UNIMEM_CNT_INVAL_BUSY]		= "invalidations_busy",		\
 	[UNIMEM_CNT_THP_MIGRATED]	= "thp_migrated",		\
 	[UNIMEM_CNT_THP_FALLBACK]	= "thp_fallback",		\
+	[UNIMEM_CNT_THP_MIRRORED]	= "thp_mirrored",		\
 }
 
 #define UNIMEM_COUNTERS_MAX		64	/* room to grow */
