@@ -39,17 +39,7 @@ while [ $# -gt 0 ]; do
 done
 
 # kmod/ without kmod/tests/ and build outputs, as stock-kernel.sh copies it.
-kmod_files() {
-	if git -C "$repo" rev-parse --git-dir >/dev/null 2>&1; then
-		git -C "$repo" ls-files -co --exclude-standard -- kmod ':!:kmod/tests/**' |
-			while read -r f; do [ -f "$repo/$f" ] && echo "$f"; done
-	else
-		(cd "$repo" && find kmod -path kmod/tests -prune -o -type f \
-			! -name '*.o' ! -name '*.ko' ! -name '*.mod' ! -name '*.mod.c' \
-			! -name '.*.cmd' ! -name Module.symvers ! -name modules.order \
-			! -name unimem_conftest.h -print)
-	fi
-}
+kmod_files() { "$here/kmod-sources.sh"; }
 
 root=$("$trixie" root)
 releases=()

@@ -65,17 +65,7 @@ kit=$cache/stock-$rel
 
 # Module sources: kmod/ without kmod/tests/ and without build outputs
 # (tracked and untracked-but-not-ignored files when this is a git checkout).
-kmod_files() {
-	if git -C "$repo" rev-parse --git-dir >/dev/null 2>&1; then
-		git -C "$repo" ls-files -co --exclude-standard -- kmod ':!:kmod/tests/**' |
-			while read -r f; do [ -f "$repo/$f" ] && echo "$f"; done | LC_ALL=C sort
-	else
-		(cd "$repo" && find kmod -path kmod/tests -prune -o -type f \
-			! -name '*.o' ! -name '*.ko' ! -name '*.mod' ! -name '*.mod.c' \
-			! -name '.*.cmd' ! -name Module.symvers ! -name modules.order \
-			! -name unimem_conftest.h -print) | LC_ALL=C sort
-	fi
-}
+kmod_files() { "$here/kmod-sources.sh"; }
 
 kmod_hash() {
 	local f

@@ -266,13 +266,30 @@ static long host_place(void *addr, size_t size, unimem_location_t loc,
 			return um_error(-err, "prefetch to node%d failed: %s", target,
 					strerror(err));
 		}
+		size_t again = 0;
+
 		for (size_t i = 0; i < n; i++) {
 			if (status[i] == target)
 				at++;
 			else if (status[i] == -EFAULT || status[i] == -ENOENT)
 				unmapped++;
 			else
-				busy++;
+				pages[again++] = pages[i];
+		}
+		/*
+		 * The other pages of a THP move with its first one and report
+		 * -EBUSY: ask where they are now.
+		 */
+		if (again && syscall(SYS_move_pages, 0, (unsigned long)again, pages, NULL,
+				     status, 0) == 0) {
+			for (size_t i = 0; i < again; i++) {
+				if (status[i] == target)
+					at++;
+				else
+					busy++;
+			}
+		} else {
+			busy += (long)again;
 		}
 		done += n;
 	}
