@@ -7,6 +7,11 @@
  * most UNIMEM_CHUNK_MAX.  Behind every device page sits one driver-allocated
  * system page, the device's "VRAM": the CPU never maps it, only the device
  * engine and the migration copy code touch it.
+ *
+ * Free pages are kept per 2 MiB block (a bitmap each): blocks with every
+ * page free are on @free_huge, where 2 MiB device folios come from; 4 KiB
+ * pages come from partly used blocks (@free_partial) first, and a block
+ * whose pages are all freed again goes back to @free_huge.
  */
 #include <linux/delay.h>
 #include <linux/highmem.h>

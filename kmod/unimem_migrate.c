@@ -22,6 +22,13 @@
  * pages around it, within the faulting VMA.  Only the faulting page must
  * come back; if its allocation fails the fault returns VM_FAULT_OOM, and
  * VM_FAULT_SIGBUS is returned only when migrate_vma_setup() itself fails.
+ *
+ * With device-private THP (unimem_device_thp(), 6.19+) every pass selects
+ * 2 MiB folios whole (MIGRATE_VMA_SELECT_COMPOUND) and batches end on
+ * 2 MiB boundaries: a THP, or an aligned never-populated 2 MiB, becomes one
+ * 2 MiB device folio, and a device folio comes back as one THP; when no
+ * block (or THP) is free the 512 pages move as small pages instead (the
+ * core splits the source), so nothing fails that the 4 KiB path would do.
  */
 #include <linux/highmem.h>
 #include <linux/hugetlb.h>
