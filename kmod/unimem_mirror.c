@@ -6,9 +6,10 @@
  * DOC: Mirroring
  *
  * Each open file is a context bound to the opener's mm.  Its device page
- * table is an xarray indexed by virtual page number whose entries point to
- * the struct page currently backing that address (a system page or a unimem
- * device page, of any unimem device), tagged writable or not.  No page
+ * table maps each virtual page to the struct page currently backing that
+ * address (a system page or a unimem device page, of any unimem device),
+ * tagged writable or not; a 2 MiB device folio mapped by one PMD is one
+ * entry (see unimem_pt_get()).  No page
  * reference is held: an mmu_interval_notifier over the whole address space
  * clears entries before the core mm changes or frees what they point to.
  * The device engine only dereferences entries with @ctx->lock held, the same
