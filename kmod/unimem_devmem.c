@@ -7,6 +7,11 @@
  * most UNIMEM_CHUNK_MAX.  Behind every device page sits one driver-allocated
  * system page, the device's "VRAM": the CPU never maps it, only the device
  * engine and the migration copy code touch it.
+ *
+ * Free pages are kept per 2 MiB block (a bitmap each): blocks with every
+ * page free are on @free_huge, where 2 MiB device folios come from; 4 KiB
+ * pages come from partly used blocks (@free_partial) first, and a block
+ * whose pages are all freed again goes back to @free_huge.
  */
 #include <linux/delay.h>
 #include <linux/highmem.h>
@@ -97,6 +102,60 @@ unsigned long unimem_nfree(struct unimem_device *udev)
 	return READ_ONCE(udev->nfree);
 }
 
+static struct unimem_block *unimem_page_block(struct page *page)
+{
+	struct unimem_chunk *chunk = unimem_page_chunk(page);
+
+	return &chunk->blocks[(page_to_pfn(page) - chunk->pfn_first) /
+			      UNIMEM_WINDOW_PAGES];
+}
+
+/* Take one free page, from a partly used block first; free_lock held. */
+static struct page *unimem_take_page(struct unimem_device *udev)
+{
+	struct unimem_block *b;
+	unsigned long i;
+
+	b = list_first_entry_or_null(&udev->free_partial, struct unimem_block,
+				     node);
+	if (!b) {
+		b = list_first_entry_or_null(&udev->free_huge,
+					     struct unimem_block, node);
+		if (!b)
+			return NULL;
+		list_move(&b->node, &udev->free_partial);
+		udev->nfree_huge--;
+	}
+	i = find_first_bit(b->free, UNIMEM_WINDOW_PAGES);
+	__clear_bit(i, b->free);
+	if (!--b->nfree)
+		list_del_init(&b->node);
+	udev->nfree--;
+	return pfn_to_page(b->pfn + i);
+}
+
+/* Return @n pages from @page on to their block; free_lock held. */
+static void unimem_put_pages(struct unimem_device *udev, struct page *page,
+			     unsigned long n)
+{
+	struct unimem_block *b = unimem_page_block(page);
+	unsigned long i = page_to_pfn(page) - b->pfn;
+
+	if (WARN_ON_ONCE(i + n > UNIMEM_WINDOW_PAGES ||
+			 b->nfree + n > UNIMEM_WINDOW_PAGES))
+		return;
+	bitmap_set(b->free, i, n);
+	if (!b->nfree)
+		list_add(&b->node, &udev->free_partial);
+	b->nfree += n;
+	udev->nfree += n;
+	if (b->nfree == UNIMEM_WINDOW_PAGES) {
+		/* whole again: a 2 MiB folio can have it */
+		list_move_tail(&b->node, &udev->free_huge);
+		udev->nfree_huge++;
+	}
+}
+
 /**
  * unimem_alloc_page() - allocate one device page
  * @udev: the device
@@ -113,37 +172,144 @@ struct page *unimem_alloc_page(struct unimem_device *udev, bool zero)
 	struct page *page = NULL;
 
 	spin_lock(&udev->free_lock);
-	if (!udev->removing && udev->nfree)
-		page = udev->free_stack[--udev->nfree];
+	if (!udev->removing)
+		page = unimem_take_page(udev);
 	spin_unlock(&udev->free_lock);
 	if (!page)
 		return NULL;
 	if (zero)
 		clear_highpage(unimem_backing(page));
-	unimem_zone_device_page_init(page, unimem_page_pgmap(page));
+	unimem_zone_device_folio_init(page, unimem_page_pgmap(page), 0);
 	unimem_page_touch(page);
 	return page;
 }
 
-static void unimem_devmem_page_free(struct page *page)
+/**
+ * unimem_alloc_huge() - allocate one 2 MiB device folio
+ * @udev: the device
+ * @zero: clear its storage (it will not be fully overwritten)
+ *
+ * Takes a whole free block (never evicts: a caller falls back to 4 KiB
+ * pages, which do).  Each page of the folio keeps its own storage page.
+ *
+ * Return: the head page of the folio, locked with one reference, or NULL
+ * when no block is free, the device is going away, or the kernel has no
+ * device-private THP.
+ */
+struct page *unimem_alloc_huge(struct unimem_device *udev, bool zero)
+{
+	struct unimem_block *b = NULL;
+	struct page *page;
+	unsigned long i;
+
+	if (!unimem_device_thp())
+		return NULL;
+	spin_lock(&udev->free_lock);
+	if (!udev->removing)
+		b = list_first_entry_or_null(&udev->free_huge,
+					     struct unimem_block, node);
+	if (b) {
+		list_del_init(&b->node);
+		bitmap_zero(b->free, UNIMEM_WINDOW_PAGES);
+		b->nfree = 0;
+		udev->nfree -= UNIMEM_WINDOW_PAGES;
+		udev->nfree_huge--;
+	}
+	spin_unlock(&udev->free_lock);
+	if (!b)
+		return NULL;
+	page = pfn_to_page(b->pfn);
+	if (zero)
+		for (i = 0; i < UNIMEM_WINDOW_PAGES; i++)
+			clear_highpage(unimem_backing(page + i));
+	unimem_zone_device_folio_init(page, unimem_page_pgmap(page),
+				      UNIMEM_THP_ORDER);
+	unimem_page_touch(page);
+	return page;
+}
+
+/**
+ * unimem_alloc_system_huge() - a system THP for device -> system migration
+ * @vma: the VMA it will be mapped in (for NUMA policy)
+ * @addr: its address, 2 MiB aligned
+ * @gfp: extra allocation flags
+ *
+ * Light allocation (no compaction stall): the caller falls back to 4 KiB
+ * pages.
+ *
+ * Return: the head page, locked, or NULL.
+ */
+struct page *unimem_alloc_system_huge(struct vm_area_struct *vma,
+				      unsigned long addr, gfp_t gfp)
+{
+#ifdef UNIMEM_DEVICE_THP
+	struct folio *folio;
+
+	if (!unimem_device_thp())
+		return NULL;
+	folio = vma_alloc_folio(GFP_TRANSHUGE_LIGHT | __GFP_NOWARN | gfp,
+				HPAGE_PMD_ORDER, vma, addr);
+	if (!folio)
+		return NULL;
+	folio_lock(folio);
+	return &folio->page;
+#else
+	return NULL;
+#endif
+}
+
+/*
+ * dev_pagemap_ops free callback: a device folio of @order (0, or a 2 MiB
+ * folio) lost its last reference.  Forget where its pages were mapped and
+ * put them back on the free lists.
+ */
+static void unimem_devmem_page_free(struct page *page, unsigned int order)
 {
 	struct unimem_device *udev = unimem_page_device(page);
+	unsigned long i, n = 1UL << order;
 	struct unimem_mm *umm;
 
 	spin_lock(&udev->free_lock);
-	umm = unimem_rmap_clear(page);
-	if (!WARN_ON_ONCE(udev->nfree >= udev->npages))
-		udev->free_stack[udev->nfree++] = page;
+	for (i = 0; i < n; i++) {
+		umm = unimem_rmap_clear(page + i);
+		/* the last reference only queues work: fine here */
+		if (umm)
+			unimem_mm_put(umm, 1);
+	}
+	unimem_put_pages(udev, page, n);
 	spin_unlock(&udev->free_lock);
-	if (umm)
-		unimem_mm_put(umm, 1);
 }
 
 UNIMEM_DEFINE_PGMAP_FREE(unimem_devmem_free, unimem_devmem_page_free)
 
+#ifdef UNIMEM_DEVICE_THP
+/**
+ * unimem_devmem_folio_split() - dev_pagemap_ops.folio_split
+ * @head: a 2 MiB device folio being split by the core mm (partial munmap,
+ *        mprotect, a migration that falls back to 4 KiB pages)
+ * @tail: one of the new folios, or NULL once all are done
+ *
+ * Each new folio gets what the core would give it without this callback
+ * (its pgmap and mapping).  The driver's own per-page state needs nothing:
+ * storage (@backing) and the recorded mapping (@rmap) are kept per page,
+ * by pfn, so they stay right for every piece; the pieces go back to the
+ * free lists one by one (a block becomes whole again when all have).
+ */
+static void unimem_devmem_folio_split(struct folio *head, struct folio *tail)
+{
+	if (!tail)
+		return;
+	tail->pgmap = head->pgmap;
+	tail->page.mapping = head->page.mapping;
+}
+#endif
+
 const struct dev_pagemap_ops unimem_devmem_ops = {
 	UNIMEM_PGMAP_FREE_OP(unimem_devmem_free),
 	.migrate_to_ram	= unimem_migrate_to_ram,
+#ifdef UNIMEM_DEVICE_THP
+	.folio_split	= unimem_devmem_folio_split,
+#endif
 };
 
 /**
@@ -189,27 +355,37 @@ static bool unimem_mm_exiting(struct mm_struct *mm)
 	return exiting;
 }
 
-/*
+/**
+ * unimem_evict_page_pfn() - unload: evict one page or device folio by pfn
+ * @chunk: its chunk
+ * @off: index of the page in @chunk
+ * @src: migrate source array of at least UNIMEM_HUGE_PAGES entries
+ * @dst: migrate destination array, as large
+ *
  * Module unload only, for pages whose recorded mapping is gone (see
- * unimem_rmap.c): evict one page by pfn with migrate_device_range(), as
- * test_hmm and nouveau do.  A page recorded in an mm that is exiting is
- * left to that exit: migrate_device_range() holds no mmap lock, and the
- * exit may free the anon_vma that the restore walks.  A page whose
- * recorded mm has finished exiting goes by pfn too (a fork child that
- * outlived the owner still maps it).
+ * unimem_rmap.c): evict by pfn with migrate_device_range(), as test_hmm
+ * and nouveau do.  A page recorded in an mm that is exiting is left to
+ * that exit: migrate_device_range() holds no mmap lock, and the exit may
+ * free the anon_vma that the restore walks.  A page whose recorded mm has
+ * finished exiting goes by pfn too (a fork child that outlived the owner
+ * still maps it).
+ *
+ * Return: the number of pages moved.
  */
 static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
-					   unsigned long off)
+					   unsigned long off, unsigned long *src,
+					   unsigned long *dst)
 {
 	struct unimem_device *udev = chunk->udev;
 	struct unimem_rmap *r = &chunk->rmap[off];
-	unsigned long src, dst = 0;
+	struct page *page = pfn_to_page(chunk->pfn_first + off);
+	unsigned long npages = 1, nr, moved = 0, i, j;
 	struct unimem_mm *umm;
-	struct page *spage;
 	bool exiting = false;
 
-	if (!page_ref_count(pfn_to_page(chunk->pfn_first + off)))
-		return 0;	/* free */
+	/* free, or a tail page of a device folio (moved with its head) */
+	if (!page_ref_count(page))
+		return 0;
 	spin_lock(&udev->free_lock);
 	umm = r->umm;
 	if (umm)
@@ -222,16 +398,65 @@ static unsigned long unimem_evict_page_pfn(struct unimem_chunk *chunk,
 	if (exiting)
 		return 0;
 
-	migrate_device_range(&src, chunk->pfn_first + off, 1);
-	spage = migrate_pfn_to_page(src);
-	if (spage && (src & MIGRATE_PFN_MIGRATE))
-		dst = unimem_evict_copy(alloc_page(GFP_HIGHUSER_MOVABLE |
-						   __GFP_NOFAIL), spage, src);
-	migrate_device_pages(&src, &dst, 1);
-	if ((src & MIGRATE_PFN_MIGRATE) && dst)
-		unimem_dirty_from_device(dst);
-	migrate_device_finalize(&src, &dst, 1);
-	return (src & MIGRATE_PFN_MIGRATE) && dst;
+	/*
+	 * migrate_device_range() takes a large folio only with all of its
+	 * pfns (for fewer it skips it), so a 2 MiB device folio (2 MiB
+	 * aligned) is asked for whole from its head.  Racy, but a folio
+	 * split meanwhile just gives 512 order-0 entries.
+	 */
+	if (unimem_device_thp() && !(off % UNIMEM_HUGE_PAGES) &&
+	    off + UNIMEM_HUGE_PAGES <= chunk->npages &&
+	    folio_test_large(page_folio(page)))
+		npages = UNIMEM_HUGE_PAGES;
+	migrate_device_range(src, chunk->pfn_first + off, npages);
+	memset(dst, 0, npages * sizeof(*dst));
+	for (i = 0; i < npages; i += nr) {
+		struct page *spage = migrate_pfn_to_page(src[i]);
+		struct folio *folio = NULL;
+
+		nr = (src[i] & UNIMEM_PFN_COMPOUND) ?
+		     min(UNIMEM_HUGE_PAGES, npages - i) : 1;
+		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		if (nr == 1) {
+			dst[i] = unimem_evict_copy(alloc_page(GFP_HIGHUSER_MOVABLE |
+							      __GFP_NOFAIL),
+						   spage, src[i]);
+			continue;
+		}
+		/*
+		 * A 2 MiB device folio moves whole (by pfn the core cannot
+		 * split it); if no THP can be had now, a later pass retries.
+		 */
+#ifdef UNIMEM_DEVICE_THP
+		folio = folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_RETRY_MAYFAIL |
+				    __GFP_NOWARN, HPAGE_PMD_ORDER);
+#endif
+		if (!folio || folio_nr_pages(folio) != nr) {
+			if (folio)
+				folio_put(folio);
+			continue;
+		}
+		folio_lock(folio);
+		for (j = 0; j < nr; j++)
+			copy_highpage(folio_page(folio, j),
+				      unimem_backing(spage + j));
+		dst[i] = migrate_pfn(folio_pfn(folio)) | UNIMEM_PFN_COMPOUND |
+			 (src[i] & MIGRATE_PFN_WRITE);
+	}
+	migrate_device_pages(src, dst, npages);
+	for (i = 0; i < npages; i += nr) {
+		nr = (src[i] & UNIMEM_PFN_COMPOUND) ?
+		     min(UNIMEM_HUGE_PAGES, npages - i) : 1;
+		if (!(src[i] & MIGRATE_PFN_MIGRATE) || !dst[i])
+			continue;
+		unimem_dirty_from_device(dst[i]);
+		moved += nr;
+		if (nr > 1)
+			unimem_dcount(udev, UNIMEM_CNT_THP_MIGRATED, 1);
+	}
+	migrate_device_finalize(src, dst, npages);
+	return moved;
 }
 
 /* Recorded mappings closer than this are evicted by one migrate_vma. */
@@ -286,6 +511,15 @@ static int unimem_rmap_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* Entries covered by src[i] of an @npages range: 512 for a 2 MiB folio. */
+static unsigned long unimem_evict_nr(unsigned long src, unsigned long i,
+				     unsigned long npages)
+{
+	if (!(src & UNIMEM_PFN_COMPOUND))
+		return 1;
+	return min(UNIMEM_HUGE_PAGES, npages - i);
+}
+
 /*
  * Migrate the pages of @ev->udev mapped in [start, end) of @vma to system
  * memory; the mmap lock of its mm is held.  Pages of other devices in the
@@ -302,39 +536,79 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 		.src = ev->src,
 		.dst = ev->dst,
 		.pgmap_owner = &unimem_owner,
-		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
+			 (unimem_device_thp() ? UNIMEM_SELECT_COMPOUND : 0),
 	};
-	unsigned long i, npages = (end - start) >> PAGE_SHIFT, moved = 0;
+	unsigned long i, j, nr, npages = (end - start) >> PAGE_SHIFT;
+	unsigned long moved = 0;
 
 	if (migrate_vma_setup(&args))
 		return 0;
-	for (i = 0; i < npages; i++) {
+	memset(args.dst, 0, npages * sizeof(*args.dst));
+	for (i = 0; i < npages; i += nr) {
+		unsigned long addr = start + (i << PAGE_SHIFT);
 		struct page *spage = migrate_pfn_to_page(args.src[i]);
 		struct page *dpage;
 
-		args.dst[i] = 0;
+		nr = unimem_evict_nr(args.src[i], i, npages);
 		if (!spage || !(args.src[i] & MIGRATE_PFN_MIGRATE) ||
 		    !unimem_is_our_page(spage) ||
 		    unimem_page_device(spage) != ev->udev ||
-		    unimem_evict_keep(ev, vma->vm_mm,
-				      start + (i << PAGE_SHIFT)))
+		    unimem_evict_keep(ev, vma->vm_mm, addr))
 			continue;
-		dpage = alloc_page_vma(ev->gfp, vma, start + (i << PAGE_SHIFT));
-		if (dpage)
-			args.dst[i] = unimem_evict_copy(dpage, spage,
-							args.src[i]);
+		if (nr == 1) {
+			dpage = alloc_page_vma(ev->gfp, vma, addr);
+			if (dpage)
+				args.dst[i] = unimem_evict_copy(dpage, spage,
+								args.src[i]);
+			continue;
+		}
+		/* a 2 MiB device folio: whole, else as 4 KiB pages */
+		dpage = nr == UNIMEM_HUGE_PAGES ?
+			unimem_alloc_system_huge(vma, addr, 0) : NULL;
+		if (dpage) {
+			for (j = 0; j < nr; j++)
+				copy_highpage(dpage + j,
+					      unimem_backing(spage + j));
+			args.dst[i] = migrate_pfn(page_to_pfn(dpage)) |
+				      UNIMEM_PFN_COMPOUND |
+				      (args.src[i] & MIGRATE_PFN_WRITE);
+			continue;
+		}
+		unimem_dcount(ev->udev, UNIMEM_CNT_THP_FALLBACK, 1);
+		for (j = 0; j < nr; j++) {
+			dpage = alloc_page_vma(ev->gfp, vma,
+					       addr + (j << PAGE_SHIFT));
+			if (!dpage)
+				break;
+			args.dst[i + j] = unimem_evict_copy(dpage, spage + j,
+							    args.src[i]);
+		}
+		if (j < nr) {	/* all or none */
+			while (j--) {
+				dpage = migrate_pfn_to_page(args.dst[i + j]);
+				args.dst[i + j] = 0;
+				unlock_page(dpage);
+				put_page(dpage);
+			}
+		}
 	}
 	migrate_vma_pages(&args);
-	for (i = 0; i < npages; i++) {
+	for (i = 0; i < npages; i += nr) {
 		unsigned long addr = start + (i << PAGE_SHIFT);
 
+		nr = unimem_evict_nr(args.src[i], i, npages);
 		if (!args.dst[i] || !(args.src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
-		unimem_dirty_from_device(args.dst[i]);
-		moved++;
+		for (j = 0; j < nr; j++)	/* a folio, or its pages */
+			if (args.dst[i + j])
+				unimem_dirty_from_device(args.dst[i + j]);
+		moved += nr;
+		if (nr > 1)
+			unimem_dcount(ev->udev, UNIMEM_CNT_THP_MIGRATED, 1);
 		if (ev->self && vma->vm_mm == ev->own &&
 		    addr >= ev->self->start && addr < ev->self->end)
-			(*ev->self->evicted)++;
+			*ev->self->evicted += nr;
 	}
 	migrate_vma_finalize(&args);
 	return moved;
@@ -379,8 +653,9 @@ static bool unimem_vma_has_index(struct vm_area_struct *vma, pgoff_t idx)
 /*
  * Where @e->page is mapped in @mm now.  mremap() moves device-private
  * entries without telling us, so a record can name the old address; an
- * anonymous page keeps its linear page index (folio->index) and the moved
- * VMA its vm_pgoff, which gives the new address.  The index is read
+ * anonymous page keeps its linear page index (folio->index plus the page's
+ * offset in its folio: each page of a 2 MiB device folio has a record)
+ * and the moved VMA its vm_pgoff, which gives the new address.  The index is read
  * without the page lock, so the result is a hint only: migrate_vma at a
  * wrong address moves nothing of ours, or another page of the device,
  * safe either way.  mmap lock of @mm held; @cache is the last VMA found.
@@ -390,8 +665,14 @@ static void unimem_evict_relocate(struct mm_struct *mm,
 				  struct vm_area_struct **cache)
 {
 	VMA_ITERATOR(vmi, mm, 0);
-	pgoff_t idx = READ_ONCE(page_folio(e->page)->index);
+	struct folio *folio = page_folio(e->page);
 	struct vm_area_struct *vma = vma_lookup(mm, e->addr);
+	pgoff_t idx;
+
+	/* a page of a 2 MiB device folio: the folio's index plus its offset */
+	idx = READ_ONCE(folio->index) +
+	      ((page_to_pfn(e->page) - folio_pfn(folio)) &
+	       (UNIMEM_HUGE_PAGES - 1));
 
 	if (vma && vma_is_anonymous(vma) &&
 	    vma->vm_pgoff + ((e->addr - vma->vm_start) >> PAGE_SHIFT) == idx)
@@ -481,6 +762,26 @@ static unsigned long unimem_evict_window(struct unimem_evictor *ev,
 		moved += unimem_evict_mm(ev, &ev->rmap[i], j - i);
 		unimem_mm_put(ev->rmap[i].umm, j - i);
 	}
+	return moved;
+}
+
+/**
+ * unimem_evict_window_pfn() - unload: evict a window of a chunk by pfn
+ * @ev: the unload's evictor (its @src and @dst arrays are used)
+ * @chunk: the chunk
+ * @off: first page of the window (index in @chunk)
+ * @n: number of pages
+ *
+ * Return: the number of pages moved.
+ */
+static unsigned long unimem_evict_window_pfn(struct unimem_evictor *ev,
+					     struct unimem_chunk *chunk,
+					     unsigned long off, unsigned long n)
+{
+	unsigned long i, moved = 0;
+
+	for (i = off; i < off + n; i++)
+		moved += unimem_evict_page_pfn(chunk, i, ev->src, ev->dst);
 	return moved;
 }
 
@@ -620,6 +921,7 @@ static void unimem_chunk_free(struct unimem_chunk *chunk, bool mapped)
 				__free_page(chunk->backing[i]);
 	kvfree(chunk->backing);
 	kvfree(chunk->rmap);
+	kvfree(chunk->blocks);
 	bitmap_free(chunk->referenced);
 	kfree(chunk);
 }
@@ -642,7 +944,10 @@ static int unimem_chunk_add(struct unimem_device *udev, unsigned long bytes)
 	chunk->referenced = bitmap_zalloc(DIV_ROUND_UP(chunk->npages,
 						       UNIMEM_WINDOW_PAGES),
 					  GFP_KERNEL);
-	if (!chunk->backing || !chunk->rmap || !chunk->referenced)
+	chunk->blocks = kvcalloc(chunk->npages / UNIMEM_WINDOW_PAGES,
+				 sizeof(*chunk->blocks), GFP_KERNEL);
+	if (!chunk->backing || !chunk->rmap || !chunk->referenced ||
+	    !chunk->blocks)
 		goto err;
 	for (i = 0; i < chunk->npages; i++) {
 		chunk->backing[i] = alloc_page(GFP_KERNEL | __GFP_NOWARN);
@@ -672,10 +977,16 @@ static int unimem_chunk_add(struct unimem_device *udev, unsigned long bytes)
 	}
 	chunk->pfn_first = chunk->res->start >> PAGE_SHIFT;
 
+	/* chunks are multiples of 2 MiB, 2 MiB aligned: whole blocks */
 	spin_lock(&udev->free_lock);
-	for (i = chunk->npages; i > 0; i--)
-		udev->free_stack[udev->nfree++] =
-			pfn_to_page(chunk->pfn_first + i - 1);
+	for (i = 0; i < chunk->npages / UNIMEM_WINDOW_PAGES; i++) {
+		struct unimem_block *b = &chunk->blocks[i];
+
+		b->pfn = chunk->pfn_first + i * UNIMEM_WINDOW_PAGES;
+		INIT_LIST_HEAD(&b->node);
+		unimem_put_pages(udev, pfn_to_page(b->pfn),
+				 UNIMEM_WINDOW_PAGES);
+	}
 	spin_unlock(&udev->free_lock);
 	udev->chunks[udev->nchunks++] = chunk;
 	return 0;
@@ -694,8 +1005,8 @@ static void unimem_devmem_release(struct unimem_device *udev)
 	udev->nchunks = 0;
 	kfree(udev->chunks);
 	udev->chunks = NULL;
-	kvfree(udev->free_stack);
-	udev->free_stack = NULL;
+	INIT_LIST_HEAD(&udev->free_huge);
+	INIT_LIST_HEAD(&udev->free_partial);
 }
 
 /**
@@ -713,12 +1024,11 @@ int unimem_devmem_init(struct unimem_device *udev, unsigned long bytes)
 	spin_lock_init(&udev->free_lock);
 	mutex_init(&udev->evict_lock);
 	udev->npages = bytes >> PAGE_SHIFT;
+	INIT_LIST_HEAD(&udev->free_huge);
+	INIT_LIST_HEAD(&udev->free_partial);
 	udev->chunks = kcalloc(DIV_ROUND_UP(bytes, UNIMEM_CHUNK_MAX),
 			       sizeof(*udev->chunks), GFP_KERNEL);
-	udev->free_stack = kvmalloc_array(udev->npages,
-					  sizeof(*udev->free_stack),
-					  GFP_KERNEL);
-	if (!udev->chunks || !udev->free_stack) {
+	if (!udev->chunks) {
 		ret = -ENOMEM;
 		goto err;
 	}
@@ -770,16 +1080,10 @@ void unimem_devmem_fini(struct unimem_device *udev)
 			for (off = 0; off < chunk->npages; off += n) {
 				n = min(UNIMEM_WINDOW_PAGES,
 					chunk->npages - off);
-				if (by_pfn) {
-					unsigned long i;
-
-					for (moved = 0, i = off; i < off + n; i++)
-						moved += unimem_evict_page_pfn(chunk,
-									       i);
-				} else {
-					moved = unimem_evict_window(&ev, chunk,
-								    off, n);
-				}
+				moved = by_pfn ?
+					unimem_evict_window_pfn(&ev, chunk,
+								off, n) :
+					unimem_evict_window(&ev, chunk, off, n);
 				unimem_dcount(udev, UNIMEM_CNT_EVICTIONS, moved);
 			}
 		}
@@ -787,5 +1091,7 @@ void unimem_devmem_fini(struct unimem_device *udev)
 			msleep(20);
 	}
 	unimem_evictor_fini(&ev);
+
+	/* memunmap_pages() waits for any last reference to go away. */
 	unimem_devmem_release(udev);
 }

@@ -25,6 +25,8 @@
 #define UNIMEM_WINDOW_PAGES	512UL	/* eviction window: 2 MiB */
 #define UNIMEM_MIGRATE_BATCH	2048UL	/* pages per migrate_vma batch */
 #define UNIMEM_FAULT_BATCH	512UL	/* pages per hmm_range_fault */
+#define UNIMEM_HUGE_PAGES	512UL	/* pages of a 2 MiB device folio */
+#define UNIMEM_HUGE_SIZE	(UNIMEM_HUGE_PAGES << PAGE_SHIFT)
 
 struct unimem_device;
 
@@ -65,6 +67,21 @@ struct unimem_rmap_ent {
 };
 
 /**
+ * struct unimem_block - free pages of one 2 MiB block of device memory
+ * @node: entry in the device's @free_huge (all free) or @free_partial
+ *        (some free) list; unlinked when none is free
+ * @pfn: its first pfn
+ * @nfree: number of free pages
+ * @free: one bit per free page
+ */
+struct unimem_block {
+	struct list_head node;
+	unsigned long pfn;
+	unsigned int nfree;
+	DECLARE_BITMAP(free, UNIMEM_WINDOW_PAGES);
+};
+
+/**
  * struct unimem_chunk - one memremap_pages() range of device memory
  * @pagemap: the MEMORY_DEVICE_PRIVATE pagemap
  * @udev: owning device
@@ -74,6 +91,8 @@ struct unimem_rmap_ent {
  * @backing: "VRAM": the driver-owned storage behind each device page
  * @rmap: one mapping of each device page, under the device's @free_lock
  * @referenced: one bit per eviction window, the CLOCK reference bit
+ * @blocks: free pages of each 2 MiB block (an eviction window), under the
+ *          device's @free_lock
  */
 struct unimem_chunk {
 	struct dev_pagemap pagemap;
@@ -84,6 +103,7 @@ struct unimem_chunk {
 	struct page **backing;
 	struct unimem_rmap *rmap;
 	unsigned long *referenced;
+	struct unimem_block *blocks;
 };
 
 /**
@@ -94,9 +114,13 @@ struct unimem_chunk {
  * @chunks: memremap_pages() ranges of its memory
  * @nchunks: number of @chunks
  * @npages: total device pages
- * @free_lock: protects @free_stack, @nfree, @removing and the chunks' @rmap
- * @free_stack: free device pages
- * @nfree: number of free pages on @free_stack
+ * @free_lock: protects the free lists, @nfree, @nfree_huge, @removing and
+ *             the chunks' @rmap and @blocks
+ * @free_huge: 2 MiB blocks whose pages are all free
+ * @free_partial: blocks with some free pages: 4 KiB pages are taken from
+ *                these first, so whole blocks stay whole for 2 MiB folios
+ * @nfree: number of free pages
+ * @nfree_huge: number of blocks on @free_huge
  * @removing: unloading: no new allocations
  * @evict_lock: serialises eviction and guards @clock_hand
  * @clock_hand: next eviction window (global window index)
@@ -113,9 +137,11 @@ struct unimem_device {
 	struct unimem_chunk **chunks;
 	unsigned int nchunks;
 	unsigned long npages;		/* total device pages */
-	spinlock_t free_lock;		/* free stack and page records */
-	struct page **free_stack;	/* free device pages */
+	spinlock_t free_lock;		/* free lists and page records */
+	struct list_head free_huge;
+	struct list_head free_partial;
 	unsigned long nfree;
+	unsigned long nfree_huge;
 	bool removing;			/* unloading: no new allocations */
 
 	/* eviction CLOCK */
@@ -242,6 +268,8 @@ struct unimem_mm *unimem_mm_get(struct mm_struct *mm);
 void unimem_mm_put(struct unimem_mm *umm, unsigned long refs);
 void unimem_rmap_update(struct page *page, struct unimem_mm *umm,
 			unsigned long addr);
+void unimem_rmap_update_range(struct page *page, unsigned long n,
+			      struct unimem_mm *umm, unsigned long addr);
 struct unimem_mm *unimem_rmap_clear(struct page *page);
 unsigned long unimem_rmap_snapshot(struct unimem_chunk *chunk,
 				   unsigned long off, unsigned long n,
@@ -255,6 +283,9 @@ struct unimem_device *unimem_page_device(struct page *page);
 struct page *unimem_backing(struct page *page);
 void unimem_set_backing(struct page *page, struct page *storage);
 struct page *unimem_alloc_page(struct unimem_device *udev, bool zero);
+struct page *unimem_alloc_huge(struct unimem_device *udev, bool zero);
+struct page *unimem_alloc_system_huge(struct vm_area_struct *vma,
+				      unsigned long addr, gfp_t gfp);
 unsigned long unimem_nfree(struct unimem_device *udev);
 void unimem_dirty_from_device(unsigned long dst);
 /**

@@ -139,7 +139,8 @@ static long unimem_ioc_version(void __user *uarg)
 		return -EINVAL;
 	v.api_version = UNIMEM_API_VERSION;
 	v.ndevices = unimem_ndevices;
-	v.features = unimem_features;
+	v.features = unimem_features |
+		     (unimem_device_thp() ? UNIMEM_FEAT_DEVICE_THP : 0);
 	return copy_to_user(uarg, &v, sizeof(v)) ? -EFAULT : 0;
 }
 

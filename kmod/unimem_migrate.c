@@ -31,6 +31,13 @@
  * pages around it, within the faulting VMA.  Only the faulting page must
  * come back; if its allocation fails the fault returns VM_FAULT_OOM, and
  * VM_FAULT_SIGBUS is returned only when migrate_vma_setup() itself fails.
+ *
+ * With device-private THP (unimem_device_thp(), 6.19+) every pass selects
+ * 2 MiB folios whole (MIGRATE_VMA_SELECT_COMPOUND) and batches end on
+ * 2 MiB boundaries: a THP, or an aligned never-populated 2 MiB, becomes one
+ * 2 MiB device folio, and a device folio comes back as one THP; when no
+ * block (or THP) is free the 512 pages move as small pages instead (the
+ * core splits the source), so nothing fails that the 4 KiB path would do.
  */
 #include <linux/highmem.h>
 #include <linux/hugetlb.h>
@@ -126,6 +133,112 @@ static struct page *unimem_mig_alloc(struct unimem_mig *st, bool zero,
 	return page;
 }
 
+/* Entries covered by src[i] of an @npages batch: 512 for a 2 MiB folio. */
+static unsigned long unimem_mig_nr(unsigned long src, unsigned long i,
+				   unsigned long npages)
+{
+	if (!(src & UNIMEM_PFN_COMPOUND))
+		return 1;
+	return min(UNIMEM_HUGE_PAGES, npages - i);
+}
+
+/* Unlock and drop destination pages dst[0..n) not handed to the core. */
+static void unimem_mig_release(unsigned long *dst, unsigned long n)
+{
+	unsigned long j;
+
+	for (j = 0; j < n; j++) {
+		struct page *page = migrate_pfn_to_page(dst[j]);
+
+		dst[j] = 0;
+		if (page) {
+			unlock_page(page);
+			put_page(page);
+		}
+	}
+}
+
+/*
+ * Destination of one 2 MiB source entry (MIGRATE_PFN_COMPOUND: a THP, a
+ * device THP, or an aligned never-populated range) at index @i of a batch
+ * from @start: one folio (a 2 MiB device folio, or a system THP), else 512
+ * small pages, all or none (the core splits the source, or inserts a
+ * never-populated range page by page).  Results go to st->res.
+ *
+ * Return: the number of entries covered.
+ */
+static unsigned long unimem_mig_huge(struct unimem_mig *st,
+				     struct vm_area_struct *vma,
+				     unsigned long start, unsigned long i,
+				     unsigned long npages)
+{
+	struct unimem_migrate *res = st->res;
+	unsigned long s = st->src[i], addr = start + (i << PAGE_SHIFT);
+	unsigned long nr = unimem_mig_nr(s, i, npages), w, j;
+	struct page *spage = migrate_pfn_to_page(s), *dpage;
+	bool ours = spage && unimem_is_our_page(spage);
+	bool here = spage && (st->target ? ours && unimem_page_device(spage) ==
+			      st->target : !ours);
+
+	if (!(s & MIGRATE_PFN_MIGRATE)) {
+		if (here)
+			res->already += nr;
+		else
+			res->busy += nr;
+		return nr;
+	}
+	if (spage && !ours && !PageAnon(spage)) {
+		res->unsupported += nr;
+		return nr;
+	}
+	if (!spage && (!st->target ||
+		       !(st->flags & UNIMEM_MIGRATE_POPULATE))) {
+		res->not_present += nr;
+		return nr;
+	}
+	if (here) {
+		if (ours)	/* see unimem_pt_install() */
+			unimem_rmap_update_range(spage, nr, st->ctx->umm, addr);
+		res->already += nr;
+		return nr;
+	}
+	w = s & MIGRATE_PFN_WRITE;
+	if (!spage && (vma->vm_flags & VM_WRITE))
+		w = MIGRATE_PFN_WRITE;
+
+	if (nr == UNIMEM_HUGE_PAGES) {
+		dpage = st->target ? unimem_alloc_huge(st->target, !spage) :
+			unimem_alloc_system_huge(vma, addr, 0);
+		if (dpage) {
+			for (j = 0; spage && j < nr; j++)
+				copy_highpage(unimem_backing(dpage + j),
+					      unimem_backing(spage + j));
+			st->dst[i] = migrate_pfn(page_to_pfn(dpage)) |
+				     UNIMEM_PFN_COMPOUND | w;
+			return nr;
+		}
+	}
+	/* no 2 MiB block (or THP) free: 4 KiB pages, which may evict */
+	unimem_count(st->ctx, UNIMEM_CNT_THP_FALLBACK, nr == UNIMEM_HUGE_PAGES);
+	unimem_dcount(st->target ? st->target : st->ctx->udev,
+		      UNIMEM_CNT_THP_FALLBACK, nr == UNIMEM_HUGE_PAGES);
+	for (j = 0; j < nr; j++) {
+		st->vma = vma;
+		st->addr = addr + (j << PAGE_SHIFT);
+		dpage = unimem_mig_alloc(st, !spage, npages - i - j);
+		if (!dpage) {
+			unimem_mig_release(&st->dst[i], j);
+			res->nomem += nr;
+			return nr;
+		}
+		if (spage)
+			copy_highpage(unimem_backing(dpage),
+				      unimem_backing(spage + j));
+		st->dst[i + j] = migrate_pfn(page_to_pfn(dpage)) | w;
+	}
+	return nr;
+}
+
 static void unimem_fence(struct unimem_ctx *ctx, unsigned long start,
 			 unsigned long end)
 {
@@ -155,7 +268,7 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	struct unimem_ctx *ctx = st->ctx;
 	struct unimem_migrate *res = st->res;
 	unsigned long npages = (end - start) >> PAGE_SHIFT, i;
-	unsigned long nomem_left = 0, d2d = 0, todev = 0, tosys = 0;
+	unsigned long d2d = 0, todev = 0, tosys = 0, thp = 0;
 	unsigned long copied = 0;
 	struct migrate_vma args = {
 		.vma = vma,
@@ -165,8 +278,10 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		.dst = st->dst,
 		.pgmap_owner = &unimem_owner,
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
-			 (st->target ? MIGRATE_VMA_SELECT_SYSTEM : 0),
+			 (st->target ? MIGRATE_VMA_SELECT_SYSTEM : 0) |
+			 (unimem_device_thp() ? UNIMEM_SELECT_COMPOUND : 0),
 	};
+	unsigned long nr;
 	int ret;
 
 	/*
@@ -196,6 +311,7 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 			struct page *sp = migrate_pfn_to_page(st->src[i]);
 
 			if ((st->src[i] & MIGRATE_PFN_MIGRATE) && sp &&
+			    !(st->src[i] & UNIMEM_PFN_COMPOUND) &&
 			    unimem_is_our_page(sp))
 				need++;
 		}
@@ -213,13 +329,18 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		st->ipool = 0;
 	}
 
-	for (i = 0; i < npages; i++) {
+	memset(st->dst, 0, npages * sizeof(*st->dst));
+	for (i = 0; i < npages; i += nr) {
 		unsigned long s = st->src[i];
 		struct page *spage = migrate_pfn_to_page(s);
 		struct page *dpage;
 		bool ours = spage && unimem_is_our_page(spage);
 
-		st->dst[i] = 0;
+		nr = 1;
+		if (s & UNIMEM_PFN_COMPOUND) {
+			nr = unimem_mig_huge(st, vma, start, i, npages);
+			continue;
+		}
 		if (spage && !ours && !PageAnon(spage)) {
 			/* a file page of a private file mapping */
 			res->unsupported++;
@@ -283,7 +404,7 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		st->addr = start + (i << PAGE_SHIFT);
 		dpage = unimem_mig_alloc(st, !spage, npages - i);
 		if (!dpage) {
-			nomem_left++;
+			res->nomem++;
 			continue;
 		}
 		if (spage)
@@ -303,9 +424,11 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	st->npool = 0;
 	st->ipool = 0;
 
-	for (i = 0; i < npages; i++) {
+	/* a 2 MiB entry still marked compound moved (or failed) whole */
+	for (i = 0; i < npages; i += nr) {
 		struct page *spage = migrate_pfn_to_page(st->src[i]);
 
+		nr = unimem_mig_nr(st->src[i], i, npages);
 		if (!st->dst[i])
 			continue;
 		if (!(st->src[i] & MIGRATE_PFN_MIGRATE)) {
@@ -314,27 +437,32 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 				__free_page(st->repl[i]);
 				st->repl[i] = NULL;
 			}
-			res->busy++;
+			res->busy += nr;
 			continue;
 		}
-		res->moved++;
+		res->moved += nr;
+		thp += nr > 1;
 		if (st->target)		/* where eviction will find it */
-			unimem_rmap_update(migrate_pfn_to_page(st->dst[i]),
-					   ctx->umm, start + (i << PAGE_SHIFT));
+			unimem_rmap_update_range(migrate_pfn_to_page(st->dst[i]),
+						 nr, ctx->umm,
+						 start + (i << PAGE_SHIFT));
 		if (st->repl[i])
 			unimem_set_backing(spage, st->repl[i]);
 		else if (spage)
-			copied++;
+			copied += nr;
 		if (!st->target) {
-			unimem_dirty_from_device(st->dst[i]);
-			tosys++;
+			unsigned long j;
+
+			for (j = 0; j < nr; j++)	/* a folio, or its pages */
+				if (st->dst[i + j])
+					unimem_dirty_from_device(st->dst[i + j]);
+			tosys += nr;
 		} else if (spage && unimem_is_our_page(spage)) {
-			d2d++;
+			d2d += nr;
 		} else {
-			todev++;
+			todev += nr;
 		}
 	}
-	res->nomem += nomem_left;
 
 	migrate_vma_finalize(&args);
 	for (i = 0; i < npages; i++) {
@@ -346,6 +474,9 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 	}
 	unimem_unfence(ctx);
 
+	unimem_count(ctx, UNIMEM_CNT_THP_MIGRATED, thp);
+	unimem_dcount(st->target ? st->target : ctx->udev,
+		      UNIMEM_CNT_THP_MIGRATED, thp);
 	unimem_count(ctx, UNIMEM_CNT_MIGRATED_TO_DEVICE, todev);
 	unimem_count(ctx, UNIMEM_CNT_MIGRATED_TO_SYSTEM, tosys);
 	unimem_count(ctx, UNIMEM_CNT_MIGRATED_DEV_TO_DEV, d2d);
@@ -409,6 +540,10 @@ static int unimem_migrate_step(struct unimem_mig *st, unsigned long *next,
 		st->left = 0;
 	}
 	bend = min(vend, addr + (batch << PAGE_SHIFT));
+	/* whole 2 MiB folios: batches end on 2 MiB */
+	if (unimem_device_thp() && bend < vend &&
+	    ALIGN_DOWN(bend, UNIMEM_HUGE_SIZE) > addr)
+		bend = ALIGN_DOWN(bend, UNIMEM_HUGE_SIZE);
 
 	if (!st->left) {
 		unsigned long npages = (bend - addr) >> PAGE_SHIFT;
@@ -545,13 +680,14 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	struct unimem_device *udev = unimem_page_device(vmf->page);
 	unsigned long wsize = (unsigned long)unimem_fault_window << PAGE_SHIFT;
 	unsigned long fault_addr = ALIGN_DOWN(vmf->address, PAGE_SIZE);
-	unsigned long one_src, one_dst, *src, *dst, npages, i, moved = 0;
+	unsigned long one_src, one_dst, *src, *dst, npages, i, j, nr, moved = 0;
 	unsigned long need = 0, used = 0, got = 0, copied = 0;
 	struct page *one_pool, *one_repl = NULL, **pool, **repl;
 	struct migrate_vma args = {
 		.vma = vma,
 		.pgmap_owner = &unimem_owner,
-		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
+			 (unimem_device_thp() ? UNIMEM_SELECT_COMPOUND : 0),
 		.fault_page = vmf->page,
 	};
 	bool handover = READ_ONCE(unimem_storage_handover);
@@ -566,6 +702,22 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	args.end = min(vma->vm_end, ALIGN_DOWN(fault_addr, wsize) + wsize);
 	/* managed memory: exactly the granularity block of the fault */
 	unimem_policy_cpu_fault_window(vma, fault_addr, &args.start, &args.end);
+	/*
+	 * A page of a large device folio mapped by PTEs (its PMD was split:
+	 * mprotect, partial munmap, mremap, fork) comes back alone, as in
+	 * test_hmm.  The collection splits that folio and moves the caller's
+	 * lock and reference to the faulting page's new folio, but (6.19 to
+	 * 7.3) goes on treating the old folio, now the first page alone and
+	 * unlocked, as the fault's: that page in the range would be migrated
+	 * without its lock and unlocked twice.  With one page the collection
+	 * splits the folio and skips the faulting page (unless it is the
+	 * first); the retried fault then finds small pages and the usual
+	 * window.  A PMD-mapped folio needs nothing: vmf->page is its head.
+	 */
+	if (vmf->pte && folio_test_large(page_folio(vmf->page))) {
+		args.start = fault_addr;
+		args.end = fault_addr + PAGE_SIZE;
+	}
 	npages = (args.end - args.start) >> PAGE_SHIFT;
 	src = kmalloc_array(npages, sizeof(*src), GFP_KERNEL | __GFP_NOWARN);
 	dst = kmalloc_array(npages, sizeof(*dst), GFP_KERNEL | __GFP_NOWARN);
@@ -605,6 +757,7 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 			struct page *spage = migrate_pfn_to_page(src[i]);
 
 			if (spage && (src[i] & MIGRATE_PFN_MIGRATE) &&
+			    !(src[i] & UNIMEM_PFN_COMPOUND) &&
 			    unimem_is_our_page(spage))
 				need++;
 		}
@@ -616,15 +769,59 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 						need, pool);
 	}
 
+	memset(dst, 0, npages * sizeof(*dst));
 	for (i = 0; i < npages; i++) {
 		struct page *spage = migrate_pfn_to_page(src[i]);
 		bool is_fault = args.start + (i << PAGE_SHIFT) == fault_addr;
 		struct page *dpage = NULL;
 
-		dst[i] = 0;
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE) ||
 		    !unimem_is_our_page(spage))
 			continue;
+		if (src[i] & UNIMEM_PFN_COMPOUND) {
+			/* a 2 MiB device folio: back as a THP if we can */
+			unsigned long addr = args.start + (i << PAGE_SHIFT);
+			unsigned long j;
+
+			nr = unimem_mig_nr(src[i], i, npages);
+			dpage = nr == UNIMEM_HUGE_PAGES ?
+				unimem_alloc_system_huge(vma, addr, 0) : NULL;
+			if (dpage) {
+				for (j = 0; j < nr; j++)
+					copy_highpage(dpage + j,
+						      unimem_backing(spage + j));
+				dst[i] = migrate_pfn(page_to_pfn(dpage)) |
+					 UNIMEM_PFN_COMPOUND |
+					 (src[i] & MIGRATE_PFN_WRITE);
+				i += nr - 1;
+				continue;
+			}
+			/*
+			 * Else 4 KiB pages (the core splits the device
+			 * folio), all or none.
+			 */
+			unimem_dcount(udev, UNIMEM_CNT_THP_FALLBACK, 1);
+			for (j = 0; j < nr; j++, addr += PAGE_SIZE) {
+				dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE,
+						       vma, addr);
+				if (!dpage)
+					break;
+				lock_page(dpage);
+				copy_highpage(dpage, unimem_backing(spage + j));
+				dst[i + j] = migrate_pfn(page_to_pfn(dpage)) |
+					     (src[i] & MIGRATE_PFN_WRITE);
+			}
+			if (j < nr) {
+				unimem_mig_release(&dst[i], j);
+				if (fault_addr >= args.start +
+				    (i << PAGE_SHIFT) &&
+				    fault_addr < args.start +
+				    ((i + nr) << PAGE_SHIFT))
+					ret = VM_FAULT_OOM;
+			}
+			i += nr - 1;
+			continue;
+		}
 		if (used < got && pool[used] && handover) {
 			/* see unimem_migrate_batch(): storage hand-over */
 			dpage = unimem_backing(spage);
@@ -659,7 +856,8 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	for (; used < got; used++)
 		if (pool[used])
 			__free_page(pool[used]);
-	for (i = 0; i < npages; i++) {
+	for (i = 0; i < npages; i += nr) {
+		nr = unimem_mig_nr(src[i], i, npages);
 		if (!dst[i])
 			continue;
 		if (!(src[i] & MIGRATE_PFN_MIGRATE)) {
@@ -669,12 +867,16 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 			}
 			continue;
 		}
-		moved++;
-		unimem_dirty_from_device(dst[i]);
+		moved += nr;
+		for (j = 0; j < nr; j++)	/* a folio, or its pages */
+			if (dst[i + j])
+				unimem_dirty_from_device(dst[i + j]);
+		if (nr > 1)
+			unimem_dcount(udev, UNIMEM_CNT_THP_MIGRATED, 1);
 		if (repl[i])
 			unimem_set_backing(migrate_pfn_to_page(src[i]), repl[i]);
 		else
-			copied++;
+			copied += nr;
 	}
 	migrate_vma_finalize(&args);
 	for (i = 0; i < npages; i++)

@@ -6,14 +6,14 @@
  * DOC: Mirroring
  *
  * Each open file is a context bound to the opener's mm.  Its device page
- * table is an xarray indexed by virtual page number whose entries point to
- * the struct page currently backing that address (a system page or a unimem
- * device page, of any unimem device), tagged writable or not.  No page
- * reference is held: mmu_interval_notifiers clear entries before the core
- * mm changes or frees what they point to.  The device engine only
- * dereferences entries with @ctx->lock held, the same lock the invalidation
- * callbacks take, so once an invalidation returns the device no longer
- * accesses the old page.
+ * table maps each virtual page to the struct page currently backing that
+ * address (a system page or a unimem device page, of any unimem device),
+ * tagged writable or not; a 2 MiB device folio mapped by one PMD is one
+ * entry (see unimem_pt_get()).  No page reference is held:
+ * mmu_interval_notifiers clear entries before the core mm changes or frees
+ * what they point to.  The device engine only dereferences entries with
+ * @ctx->lock held, the same lock the invalidation callbacks take, so once
+ * an invalidation returns the device no longer accesses the old page.
  *
  * As in drm_gpusvm, the notifiers cover bounded parts of the address space
  * (64 MiB, struct unimem_notifier), created by the first device fault in
@@ -57,25 +57,52 @@
 /*
  * The device page table: an xarray of leaves, one per 2 MiB of virtual
  * address space, each an array of 512 entries (page pointer | writable
- * bit), like a real device's last-level page table.  Entries and leaves
- * change only under @ctx->lock.
+ * bit), like a real device's last-level page table.  A 2 MiB device folio
+ * that the CPU maps with one PMD is mirrored by one entry in place of a
+ * leaf, like a device's 2 MiB page-table entry: an xarray value entry
+ * holding the folio's first pfn and the writable bit (see
+ * unimem_pt_install()).  Entries and leaves change only under @ctx->lock.
  */
-static unsigned long *unimem_pte(struct unimem_ctx *ctx, unsigned long addr)
+/**
+ * unimem_pt_huge_entry() - the entry mirroring a whole 2 MiB device folio
+ * @pfn: its first pfn
+ * @write: the device may write it
+ *
+ * Return: the xarray value entry that takes the place of a leaf.
+ */
+static void *unimem_pt_huge_entry(unsigned long pfn, bool write)
+{
+	return xa_mk_value((pfn << 1) | (write ? UNIMEM_PTE_WRITE : 0));
+}
+
+/**
+ * unimem_pt_get() - the device page-table entry of @addr
+ * @ctx: context, @ctx->lock held
+ * @addr: the address
+ *
+ * Return: struct page pointer | UNIMEM_PTE_WRITE, or 0 when not mirrored.
+ */
+static unsigned long unimem_pt_get(struct unimem_ctx *ctx, unsigned long addr)
 {
 	unsigned long vpn = addr >> PAGE_SHIFT;
-	struct unimem_pt_leaf *leaf = xa_load(&ctx->pt,
-					      vpn >> UNIMEM_PT_LEAF_SHIFT);
+	unsigned long i = vpn & (UNIMEM_PT_LEAF_ENTRIES - 1);
+	void *e = xa_load(&ctx->pt, vpn >> UNIMEM_PT_LEAF_SHIFT);
+	unsigned long v;
 
-	return leaf ? &leaf->e[vpn & (UNIMEM_PT_LEAF_ENTRIES - 1)] : NULL;
+	if (!e)
+		return 0;
+	if (!xa_is_value(e))
+		return ((struct unimem_pt_leaf *)e)->e[i];
+	v = xa_to_value(e);
+	return (unsigned long)pfn_to_page((v >> 1) + i) |
+	       (v & UNIMEM_PTE_WRITE);
 }
 
 /* The page mirrored at @addr, or NULL; @ctx->lock held. */
 static struct page *unimem_pt_lookup(struct unimem_ctx *ctx,
 				     unsigned long addr)
 {
-	unsigned long *pte = unimem_pte(ctx, addr);
-
-	return pte ? (struct page *)(*pte & ~UNIMEM_PTE_WRITE) : NULL;
+	return (struct page *)(unimem_pt_get(ctx, addr) & ~UNIMEM_PTE_WRITE);
 }
 
 /**
@@ -92,19 +119,24 @@ void unimem_pt_clear(struct unimem_ctx *ctx, unsigned long start,
 	const unsigned long lsize = UNIMEM_PT_LEAF_ENTRIES << PAGE_SHIFT;
 	struct unimem_pt_leaf *leaf;
 	unsigned long idx;
+	void *entry;
 
 	lockdep_assert_held(&ctx->lock);
 	if (end <= start)
 		return;
-	xa_for_each_range(&ctx->pt, idx, leaf, start / lsize, (end - 1) / lsize) {
+	xa_for_each_range(&ctx->pt, idx, entry, start / lsize,
+			  (end - 1) / lsize) {
 		unsigned long ls = idx * lsize;
 		unsigned long s = max(start, ls), e = min(end, ls + lsize);
 
-		if (s == ls && e == ls + lsize) {
+		/* a 2 MiB entry goes whole: the device faults the rest again */
+		if (xa_is_value(entry) || (s == ls && e == ls + lsize)) {
 			xa_erase(&ctx->pt, idx);
-			kfree(leaf);
+			if (!xa_is_value(entry))
+				kfree(entry);
 			continue;
 		}
+		leaf = entry;
 		memset(&leaf->e[(s - ls) >> PAGE_SHIFT], 0,
 		       ((e - s) >> PAGE_SHIFT) * sizeof(leaf->e[0]));
 	}
@@ -112,11 +144,12 @@ void unimem_pt_clear(struct unimem_ctx *ctx, unsigned long start,
 
 static void unimem_pt_destroy(struct unimem_ctx *ctx)
 {
-	struct unimem_pt_leaf *leaf;
 	unsigned long idx;
+	void *entry;
 
-	xa_for_each(&ctx->pt, idx, leaf)
-		kfree(leaf);
+	xa_for_each(&ctx->pt, idx, entry)
+		if (!xa_is_value(entry))
+			kfree(entry);
 	xa_destroy(&ctx->pt);
 }
 
@@ -138,8 +171,11 @@ static void unimem_pt_prealloc(struct unimem_ctx *ctx, unsigned long start,
 	int k = 0;
 
 	for (li = start >> shift; li <= (end - 1) >> shift; li++) {
-		if (k == UNIMEM_PT_SPARES || xa_load(&ctx->pt, li) ||
-		    xa_reserve(&ctx->pt, li, GFP_KERNEL_ACCOUNT))
+		void *e = xa_load(&ctx->pt, li);
+
+		/* a slot with a 2 MiB entry may need a leaf instead */
+		if (k == UNIMEM_PT_SPARES || (e && !xa_is_value(e)) ||
+		    (!e && xa_reserve(&ctx->pt, li, GFP_KERNEL_ACCOUNT)))
 			continue;
 		spare[k++] = kzalloc(sizeof(**spare), GFP_KERNEL_ACCOUNT);
 	}
@@ -160,10 +196,89 @@ static void unimem_pt_spares_free(struct unimem_ctx *ctx, unsigned long start,
 		xa_release(&ctx->pt, li);	/* only if still reserved */
 }
 
+/* Does a migration of this context run over part of [start, end)? */
+static bool unimem_mig_overlap(struct unimem_ctx *ctx, unsigned long start,
+			       unsigned long end)
+{
+	unsigned long ms = READ_ONCE(ctx->mig_start);
+	unsigned long me = READ_ONCE(ctx->mig_end);
+
+	return me && start < me && end > ms;
+}
+
+/**
+ * unimem_pt_huge_pfn() - can a page be mirrored by a 2 MiB entry
+ * @ctx: context, @ctx->lock held
+ * @hpfn: the page's entry from hmm_range_fault()
+ * @addr: its address
+ *
+ * A 2 MiB device folio that the CPU maps with one PMD is mirrored with one
+ * entry, but not while a migration of this context runs over part of its
+ * 2 MiB: that migration clears and holds off only its own range and skips
+ * its own invalidations.
+ *
+ * Return: the folio's first pfn, or 0 when the page takes a leaf entry.
+ */
+static unsigned long unimem_pt_huge_pfn(struct unimem_ctx *ctx,
+					unsigned long hpfn, unsigned long addr)
+{
+	unsigned long start = ALIGN_DOWN(addr, UNIMEM_HUGE_SIZE);
+
+	if (!unimem_device_thp() || !(hpfn & HMM_PFN_VALID) ||
+	    hmm_pfn_to_map_order(hpfn) != UNIMEM_THP_ORDER ||
+	    !unimem_is_our_page(hmm_pfn_to_page(hpfn)) ||
+	    unimem_mig_overlap(ctx, start, start + UNIMEM_HUGE_SIZE))
+		return 0;
+	/* device folios are 2 MiB aligned in pfn space */
+	return ALIGN_DOWN(page_to_pfn(hmm_pfn_to_page(hpfn)),
+			  UNIMEM_HUGE_PAGES);
+}
+
+/**
+ * unimem_pt_leaf_get() - the leaf of a slot of the device page table
+ * @ctx: context, @ctx->lock held
+ * @li: the slot (virtual address / 2 MiB)
+ * @spare: leaves from unimem_pt_prealloc(); one is taken if needed
+ *
+ * A slot with no leaf, or with a 2 MiB entry (whose other pages the
+ * device then faults in again), gets a new one: a spare, else one
+ * allocated without reclaim.
+ *
+ * Return: the leaf, or an ERR_PTR() on allocation failure.
+ */
+static struct unimem_pt_leaf *unimem_pt_leaf_get(struct unimem_ctx *ctx,
+						 unsigned long li,
+						 struct unimem_pt_leaf **spare)
+{
+	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT;
+	struct unimem_pt_leaf *leaf = xa_load(&ctx->pt, li);
+	int k = spare[0] ? 0 : 1;
+	void *old;
+
+	if (leaf && !xa_is_value(leaf))
+		return leaf;
+	leaf = spare[k];
+	spare[k] = NULL;
+	if (!leaf)
+		leaf = kzalloc(sizeof(*leaf), gfp);
+	if (!leaf)
+		return ERR_PTR(-ENOMEM);
+	old = xa_store(&ctx->pt, li, leaf, gfp);
+	if (xa_is_err(old)) {
+		kfree(leaf);
+		return ERR_PTR(xa_err(old));
+	}
+	return leaf;
+}
+
 /*
  * Enter @n pages from hmm_range_fault() at @start into the device page
- * table; @ctx->lock held.  Leaves come from @spare (unimem_pt_prealloc());
- * one freed by an invalidation meanwhile is replaced without reclaim.
+ * table; @ctx->lock held.  A 2 MiB device folio mapped by one PMD gets one
+ * entry for its whole 2 MiB, even when only part of it was asked for: the
+ * notifier covers the whole address space, so any change to that PMD
+ * invalidates the entry.  Other pages go into leaves, which come from
+ * @spare (unimem_pt_prealloc()); one freed by an invalidation meanwhile
+ * is replaced without reclaim.
  */
 static int unimem_pt_install(struct unimem_ctx *ctx, unsigned long start,
 			     unsigned long n, const unsigned long *pfns,
@@ -177,25 +292,40 @@ static int unimem_pt_install(struct unimem_ctx *ctx, unsigned long start,
 	lockdep_assert_held(&ctx->lock);
 	for (i = 0; i < n; i++, vpn++) {
 		unsigned long li = vpn >> UNIMEM_PT_LEAF_SHIFT;
+		unsigned long hpfn = unimem_pt_huge_pfn(ctx, pfns[i],
+							vpn << PAGE_SHIFT);
 
+		if (hpfn) {
+			unsigned long skip;
+			void *old;
+
+			old = xa_store(&ctx->pt, li,
+				       unimem_pt_huge_entry(hpfn, pfns[i] &
+							    HMM_PFN_WRITE),
+				       gfp);
+			if (xa_is_err(old))
+				return xa_err(old);
+			if (old && !xa_is_value(old))
+				kfree(old);
+			leaf = NULL;
+			/* keep the pages evictable where they are now */
+			unimem_rmap_update_range(pfn_to_page(hpfn),
+						 UNIMEM_HUGE_PAGES, ctx->umm,
+						 (li * UNIMEM_PT_LEAF_ENTRIES) <<
+						 PAGE_SHIFT);
+			unimem_count(ctx, UNIMEM_CNT_THP_MIRRORED, 1);
+			unimem_dcount(ctx->udev, UNIMEM_CNT_THP_MIRRORED, 1);
+			/* on to the last page of this 2 MiB in the range */
+			skip = min(n - 1 - i, UNIMEM_PT_LEAF_ENTRIES - 1 -
+				   (vpn & (UNIMEM_PT_LEAF_ENTRIES - 1)));
+			i += skip;
+			vpn += skip;
+			continue;
+		}
 		if (!leaf || !(vpn & (UNIMEM_PT_LEAF_ENTRIES - 1))) {
-			leaf = xa_load(&ctx->pt, li);
-			if (!leaf) {
-				int k = spare[0] ? 0 : 1;
-				void *old;
-
-				leaf = spare[k];
-				spare[k] = NULL;
-				if (!leaf)
-					leaf = kzalloc(sizeof(*leaf), gfp);
-				if (!leaf)
-					return -ENOMEM;
-				old = xa_store(&ctx->pt, li, leaf, gfp);
-				if (xa_is_err(old)) {
-					kfree(leaf);
-					return xa_err(old);
-				}
-			}
+			leaf = unimem_pt_leaf_get(ctx, li, spare);
+			if (IS_ERR(leaf))
+				return PTR_ERR(leaf);
 		}
 		page = hmm_pfn_to_page(pfns[i]);
 		leaf->e[vpn & (UNIMEM_PT_LEAF_ENTRIES - 1)] =
@@ -500,23 +630,14 @@ static bool unimem_pt_present(struct unimem_ctx *ctx, unsigned long start,
 	unsigned long addr;
 
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		unsigned long *pte = unimem_pte(ctx, addr);
+		unsigned long pte = unimem_pt_get(ctx, addr);
 
-		if (!pte || !*pte)
+		if (!pte)
 			return false;
-		if (write && !(*pte & UNIMEM_PTE_WRITE))
+		if (write && !(pte & UNIMEM_PTE_WRITE))
 			return false;
 	}
 	return true;
-}
-
-static bool unimem_mig_overlap(struct unimem_ctx *ctx, unsigned long start,
-			       unsigned long end)
-{
-	unsigned long ms = READ_ONCE(ctx->mig_start);
-	unsigned long me = READ_ONCE(ctx->mig_end);
-
-	return me && start < me && end > ms;
 }
 
 static bool unimem_all_writable(const unsigned long *pfns, unsigned long n)
@@ -632,6 +753,7 @@ static int unimem_mirror_try(struct unimem_ctx *ctx, unsigned long start,
 		ret = -EAGAIN;
 	if (ret)
 		goto out;
+	unimem_hmm_pmd_fixup(pfns, n, start);
 	/*
 	 * hmm_range_fault() reports our own device pages without faulting,
 	 * even read-only ones (shared copy-on-write after fork).  A write to
@@ -1283,6 +1405,8 @@ int unimem_snapshot(struct unimem_ctx *ctx, struct unimem_snapshot *snap)
 				ret = hmm_range_fault(&range);
 			} while (ret == -EBUSY && !fatal_signal_pending(current));
 			mmap_read_unlock(mm);
+			if (!ret)
+				unimem_hmm_pmd_fixup(pfns, n, addr);
 			if (ret == -EFAULT || ret == -EPERM) {
 				for (i = 0; i < n; i++)
 					pfns[i] = HMM_PFN_ERROR;

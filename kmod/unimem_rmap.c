@@ -138,6 +138,51 @@ void unimem_rmap_update(struct page *page, struct unimem_mm *umm,
 }
 
 /**
+ * unimem_rmap_update_range() - record the pages of a device folio
+ * @page: first page of @n consecutive unimem device pages of one chunk
+ *        that cannot be freed meanwhile (a 2 MiB device folio, locked for
+ *        migration, or mirrored under its context's lock)
+ * @n: number of pages
+ * @umm: the mm they are mapped in
+ * @addr: address of @page; the others follow it
+ *
+ * Every page keeps its own record, so a split of the folio (partial
+ * munmap, mprotect, fork) leaves each page evictable where it is.
+ */
+void unimem_rmap_update_range(struct page *page, unsigned long n,
+			      struct unimem_mm *umm, unsigned long addr)
+{
+	struct unimem_device *udev = unimem_page_device(page);
+	struct unimem_rmap *r = unimem_page_rmap(page);
+	struct unimem_mm *prev = NULL;
+	unsigned long i, nprev = 0;
+
+	if (READ_ONCE(r[0].umm) == umm && READ_ONCE(r[0].addr) == addr &&
+	    READ_ONCE(r[n - 1].umm) == umm &&
+	    READ_ONCE(r[n - 1].addr) == addr + ((n - 1) << PAGE_SHIFT))
+		return;
+	atomic_long_add(n, &umm->refs);
+	spin_lock(&udev->free_lock);
+	for (i = 0; i < n; i++) {
+		struct unimem_mm *old = r[i].umm;
+
+		WRITE_ONCE(r[i].umm, umm);
+		WRITE_ONCE(r[i].addr, addr + (i << PAGE_SHIFT));
+		if (old != prev) {
+			/* the last reference only queues work: fine here */
+			if (nprev)
+				unimem_mm_put(prev, nprev);
+			prev = old;
+			nprev = 0;
+		}
+		nprev += !!old;
+	}
+	spin_unlock(&udev->free_lock);
+	if (nprev)
+		unimem_mm_put(prev, nprev);
+}
+
+/**
  * unimem_rmap_clear() - forget the mapping of a page being freed
  * @page: the device page
  *

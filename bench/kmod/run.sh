@@ -16,6 +16,13 @@
 # UNIMEM_TESTKERNEL_RELEASE / UNIMEM_TESTKERNEL_7_3_RELEASE, e.g.
 # ../shared/testkernel-release), or from UNIMEM_BENCH_KERNEL (a directory
 # with bzImage, build/ and test_hmm.ko).
+#
+# Every workload runs on 4 KiB pages (MADV_NOHUGEPAGE) and on THPs
+# (MADV_HUGEPAGE); on kernels with device-private THP (6.19+) both modules
+# move THPs as 2 MiB device folios.  When a 7.3 hmm-tests binary is found
+# (UNIMEM_HMM_TESTS, else hmm-tests next to the kernel or in the cached 7.3
+# debug kit), its benchmark_thp_migration runs against test_hmm in the same
+# boot, as the published yardstick.
 set -eu
 reps=${1:-7}
 mib=${2:-64}
@@ -41,6 +48,14 @@ stall_samples=${UNIMEM_BENCH_STALL_SAMPLES:-200}
 param=/sys/module/unimem/parameters/storage_handover
 printf 'kbench\t3600\tinsmod /modules/unimem.ko ndevices=1 mem_mib=%s && insmod /modules/test_hmm.ko && echo "mode: copy (default)" && unimem-kbench %s %s && echo 1 > %s && echo "mode: storage hand-over" && unimem-kbench %s %s && echo 0 > %s && echo "mode: stall (copy)" && unimem-kbench stall %s %s; rc=$?; rmmod unimem; rmmod test_hmm; exit $rc\n' \
 	"$dev_mib" "$reps" "$mib" "$param" "$reps" "$mib" "$param" "$stall_samples" "$dev_mib" > "$work/manifest"
+hmmt=${UNIMEM_HMM_TESTS:-}
+[ -n "$hmmt" ] || for c in "$kernel/hmm-tests" "$HOME"/.cache/unimem/testkernel/prebuilt-7.3-debug-*/hmm-tests; do
+	[ -x "$c" ] && hmmt=$c && break
+done
+if [ "$series" = 7.3 ] && [ -n "$hmmt" ] && [ -x "$hmmt" ]; then
+	cp "$hmmt" "$work/stage/tests/bin/hmm-tests"
+	printf 'hmm-bench\t1800\tinsmod /modules/test_hmm.ko && hmm-tests -t benchmark_thp_migration; rc=$?; rmmod test_hmm; exit $rc\n' >> "$work/manifest"
+fi
 if [ "${UNIMEM_BENCH_ONLY:-}" = stall ]; then
 	printf 'kbench\t3600\tinsmod /modules/unimem.ko ndevices=1 mem_mib=%s && echo "mode: stall (copy)" && unimem-kbench stall %s %s; rc=$?; rmmod unimem; exit $rc\n' \
 		"$dev_mib" "$stall_samples" "$dev_mib" > "$work/manifest"
@@ -54,3 +69,8 @@ python3 "$root/tools/vm/unimem-vm" result --out "$work/out" kbench > "$work/resu
 grep '^rep ' "$work/result" >&2 || true
 echo "kernel: $(cat "$kernel/release" 2>/dev/null || basename "$kernel"), QEMU TCG -cpu max -smp 2 -m 2G, host load: $(cut -d' ' -f1-3 /proc/loadavg)"
 grep -E '^(\||mode:)' "$work/result"
+if grep -q hmm-bench "$work/manifest"; then
+	echo "hmm-tests benchmark_thp_migration (test_hmm.ko, same boot):"
+	python3 "$root/tools/vm/unimem-vm" result --out "$work/out" hmm-bench |
+		sed -n '/HMM THP Migration Benchmark/,/^ok\|^not ok\|^# /p'
+fi

@@ -18,6 +18,10 @@
  *  dev-read     device reads the range through a fresh (empty) mirror:
  *               device faults + copy to a user buffer
  *
+ * Each workload runs on 4 KiB pages (MADV_NOHUGEPAGE) and on THP-backed
+ * memory (MADV_HUGEPAGE, 2 MiB aligned); with device-private THP (6.19+)
+ * both modules move THPs as 2 MiB device folios.
+ *
  *   unimem-kbench stall [samples] [device MiB]
  *
  * Device-fault latency (p50/p99, ms) of a device read of a 2 MiB range the
@@ -25,7 +29,8 @@
  * other processes thrash the device (migrations in both directions and CPU
  * faults over more memory than the device has, so every migration evicts);
  * then while, in addition, three threads of the measuring process migrate
- * unrelated ranges of their own (half the device each).  unimem only: test_hmm has no eviction.
+ * unrelated ranges of their own (half the device each).  unimem only:
+ * test_hmm has no eviction.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -65,13 +70,22 @@ static void die(const char *what)
 	exit(1);
 }
 
-static uint8_t *map_populated(void)
+/*
+ * Populated anonymous memory, 2 MiB aligned: THP-backed (MADV_HUGEPAGE)
+ * when @thp, else 4 KiB pages (MADV_NOHUGEPAGE).  The mapping is unmapped
+ * with munmap(p, SZ); its unaligned head and tail stay mapped (unused).
+ */
+static uint8_t *map_populated(int thp)
 {
-	uint8_t *p = mmap(NULL, SZ, PROT_READ | PROT_WRITE,
+	size_t al = 2UL << 20;
+	uint8_t *p = mmap(NULL, SZ + al, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		die("mmap");
+	p = (uint8_t *)(((uintptr_t)p + al - 1) & ~(uintptr_t)(al - 1));
+	if (madvise(p, SZ, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+		die("madvise");
 	memset(p, 0x5a, SZ);
 	return p;
 }
@@ -158,9 +172,9 @@ static void hmm_cmd(int fd, unsigned long req, void *p, void *out,
 
 enum { W_TODEV, W_TODEV_RB, W_TOSYS, W_TOUCH, W_READ, W_NR };
 static const char *const wname[W_NR] = {
-	"migrate 64 MiB system -> device",
+	"migrate system -> device",
 	"migrate + device read-back (test_hmm's MIGRATE_TO_DEV)",
-	"migrate 64 MiB device -> system",
+	"migrate device -> system",
 	"CPU sequential touch of device-resident memory",
 	"device read, not yet mirrored (device faults)",
 };
@@ -313,13 +327,74 @@ static int stall_main(int samples, size_t dev_mib)
 	return 0;
 }
 
+/* One repetition of every workload on 4 KiB (thp 0) or THP memory. */
+static void run_set(int thp, int r, uint8_t *out, double um[][MAXREPS],
+		    double th[][MAXREPS])
+{
+	uint8_t *p;
+	double t0;
+	int fd, hfd;
+
+	/* ---- unimem */
+	fd = open("/dev/unimem0", O_RDWR);
+	if (fd < 0)
+		die("/dev/unimem0");
+	p = map_populated(thp);
+	t0 = now();
+	um_migrate(fd, p, 0);
+	um[W_TODEV][r] = now() - t0;
+	t0 = now();
+	um_read(fd, p, out);
+	um[W_TODEV_RB][r] = um[W_TODEV][r] + now() - t0;
+	t0 = now();
+	um_migrate(fd, p, UNIMEM_TARGET_SYSTEM);
+	um[W_TOSYS][r] = now() - t0;
+	um_migrate(fd, p, 0);
+	um[W_TOUCH][r] = touch(p);
+	munmap(p, SZ);
+	close(fd);
+
+	fd = open("/dev/unimem0", O_RDWR);
+	p = map_populated(thp);
+	t0 = now();
+	um_read(fd, p, out);
+	um[W_READ][r] = now() - t0;
+	munmap(p, SZ);
+	close(fd);
+
+	/* ---- test_hmm */
+	hfd = open("/dev/hmm_dmirror0", O_RDWR);
+	if (hfd < 0)
+		die("/dev/hmm_dmirror0");
+	p = map_populated(thp);
+	t0 = now();
+	hmm_cmd(hfd, HMM_DMIRROR_MIGRATE_TO_DEV, p, out, "MIGRATE_TO_DEV");
+	th[W_TODEV][r] = th[W_TODEV_RB][r] = now() - t0;
+	t0 = now();
+	hmm_cmd(hfd, HMM_DMIRROR_MIGRATE_TO_SYS, p, out, "MIGRATE_TO_SYS");
+	th[W_TOSYS][r] = now() - t0;
+	hmm_cmd(hfd, HMM_DMIRROR_MIGRATE_TO_DEV, p, out, "MIGRATE_TO_DEV");
+	th[W_TOUCH][r] = touch(p);
+	munmap(p, SZ);
+	close(hfd);
+
+	hfd = open("/dev/hmm_dmirror0", O_RDWR);
+	p = map_populated(thp);
+	t0 = now();
+	hmm_cmd(hfd, HMM_DMIRROR_READ, p, out, "READ");
+	th[W_READ][r] = now() - t0;
+	munmap(p, SZ);
+	close(hfd);
+}
+
 int main(int argc, char **argv)
 {
-	int reps = argc > 1 ? atoi(argv[1]) : 5, r, w;
+	int reps = argc > 1 ? atoi(argv[1]) : 5, r, w, thp;
 	size_t mib = argc > 2 ? strtoul(argv[2], NULL, 0) : 64;
-	double um[W_NR][MAXREPS], th[W_NR][MAXREPS], mc[MAXREPS];
+	static double um[2][W_NR][MAXREPS], th[2][W_NR][MAXREPS];
+	double mc[MAXREPS];
+	static const char *const kind[2] = { "4 KiB pages", "THP" };
 	uint8_t *out;
-	int fd, hfd;
 
 	if (argc > 1 && !strcmp(argv[1], "stall"))
 		return stall_main(argc > 2 ? atoi(argv[2]) : 200,
@@ -327,10 +402,10 @@ int main(int argc, char **argv)
 	if (reps < 1 || reps > MAXREPS)
 		reps = 5;
 	SZ = mib << 20;
-	out = map_populated();
+	out = map_populated(0);
 
 	for (r = 0; r < reps; r++) {
-		uint8_t *p, *src = map_populated();
+		uint8_t *src = map_populated(0);
 		double t0;
 
 		/* memcpy ceiling */
@@ -339,73 +414,32 @@ int main(int argc, char **argv)
 		mc[r] = now() - t0;
 		munmap(src, SZ);
 
-		/* ---- unimem */
-		fd = open("/dev/unimem0", O_RDWR);
-		if (fd < 0)
-			die("/dev/unimem0");
-		p = map_populated();
-		t0 = now();
-		um_migrate(fd, p, 0);
-		um[W_TODEV][r] = now() - t0;
-		t0 = now();
-		um_read(fd, p, out);
-		um[W_TODEV_RB][r] = um[W_TODEV][r] + now() - t0;
-		t0 = now();
-		um_migrate(fd, p, UNIMEM_TARGET_SYSTEM);
-		um[W_TOSYS][r] = now() - t0;
-		um_migrate(fd, p, 0);
-		um[W_TOUCH][r] = touch(p);
-		munmap(p, SZ);
-		close(fd);
-
-		fd = open("/dev/unimem0", O_RDWR);
-		p = map_populated();
-		t0 = now();
-		um_read(fd, p, out);
-		um[W_READ][r] = now() - t0;
-		munmap(p, SZ);
-		close(fd);
-
-		/* ---- test_hmm */
-		hfd = open("/dev/hmm_dmirror0", O_RDWR);
-		if (hfd < 0)
-			die("/dev/hmm_dmirror0");
-		p = map_populated();
-		t0 = now();
-		hmm_cmd(hfd, HMM_DMIRROR_MIGRATE_TO_DEV, p, out, "MIGRATE_TO_DEV");
-		th[W_TODEV][r] = th[W_TODEV_RB][r] = now() - t0;
-		t0 = now();
-		hmm_cmd(hfd, HMM_DMIRROR_MIGRATE_TO_SYS, p, out, "MIGRATE_TO_SYS");
-		th[W_TOSYS][r] = now() - t0;
-		hmm_cmd(hfd, HMM_DMIRROR_MIGRATE_TO_DEV, p, out, "MIGRATE_TO_DEV");
-		th[W_TOUCH][r] = touch(p);
-		munmap(p, SZ);
-		close(hfd);
-
-		hfd = open("/dev/hmm_dmirror0", O_RDWR);
-		p = map_populated();
-		t0 = now();
-		hmm_cmd(hfd, HMM_DMIRROR_READ, p, out, "READ");
-		th[W_READ][r] = now() - t0;
-		munmap(p, SZ);
-		close(hfd);
-		fprintf(stderr, "rep %d MiB/s unimem/test_hmm:", r + 1);
-		for (w = 0; w < W_NR; w++)
-			fprintf(stderr, " %.0f/%.0f", mibps(um[w][r]),
-				mibps(th[w][r]));
-		fprintf(stderr, " memcpy %.0f\n", mibps(mc[r]));
+		for (thp = 0; thp < 2; thp++) {
+			run_set(thp, r, out, um[thp], th[thp]);
+			fprintf(stderr, "rep %d %s MiB/s unimem/test_hmm:",
+				r + 1, kind[thp]);
+			for (w = 0; w < W_NR; w++)
+				fprintf(stderr, " %.0f/%.0f",
+					mibps(um[thp][w][r]),
+					mibps(th[thp][w][r]));
+			fprintf(stderr, " memcpy %.0f\n", mibps(mc[r]));
+		}
 	}
 
-	printf("| workload (%zu MiB, median of %d) | unimem MiB/s | test_hmm MiB/s | unimem / test_hmm |\n",
+	printf("| workload (%zu MiB, median of %d) | pages | unimem MiB/s | test_hmm MiB/s | unimem / test_hmm | unimem THP / 4 KiB |\n",
 	       mib, reps);
-	printf("| --- | ---: | ---: | ---: |\n");
-	for (w = 0; w < W_NR; w++) {
-		double u = mibps(median(um[w], reps));
-		double t = mibps(median(th[w], reps));
+	printf("| --- | --- | ---: | ---: | ---: | ---: |\n");
+	for (w = 0; w < W_NR; w++)
+		for (thp = 0; thp < 2; thp++) {
+			double u = mibps(median(um[thp][w], reps));
+			double t = mibps(median(th[thp][w], reps));
+			double u4 = mibps(median(um[0][w], reps));
 
-		printf("| %s | %.0f | %.0f | %.2fx |\n", wname[w], u, t, u / t);
-	}
-	printf("| memcpy (userspace, same boot): ceiling | %.0f | | |\n",
+			printf("| %s | %s | %.0f | %.0f | %.2fx | %.2fx |\n",
+			       wname[w], kind[thp], u, t, u / t,
+			       thp ? u / u4 : 1.0);
+		}
+	printf("| memcpy (userspace, same boot): ceiling | 4 KiB pages | %.0f | | | |\n",
 	       mibps(median(mc, reps)));
 	return 0;
 }

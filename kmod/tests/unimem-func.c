@@ -1090,6 +1090,8 @@ static void t_reap(void)
  * storage_handover=1 (writable at run time) the device page's storage is
  * handed to the process and nothing is copied.  Both directions back
  * (explicit migration and CPU fault-back), data intact either way.
+ * Hand-over is for 4 KiB pages (a 2 MiB device folio is copied into a
+ * THP): the range is kept on 4 KiB pages.
  */
 static void t_copymode(void)
 {
@@ -1098,6 +1100,8 @@ static void t_copymode(void)
 	size_t len = 2 * MIB;
 	uint8_t *p = map_aligned(len, 2 * MIB);
 	int handover;
+
+	ASSERT_EQ(madvise(p, len, MADV_NOHUGEPAGE), 0);
 
 	for (handover = 0; handover <= 1; handover++) {
 		uint64_t ctx0, dev0;
@@ -1381,6 +1385,350 @@ static void t_batch(void)
 	close(fd);
 }
 
+/* ------------------------------------------------------------------ */
+/* Device THP (UNIMEM_FEAT_DEVICE_THP, 6.19+): 2 MiB device folios. */
+
+static void thp_require(int fd)
+{
+	struct unimem_version v = { 0 };
+
+	IOK(fd, UNIMEM_IOCTL_VERSION, &v);
+	if (!(v.features & UNIMEM_FEAT_DEVICE_THP)) {
+		ut_log("SKIP: no device-private THP on this kernel");
+		close(fd);
+		ut_unload();
+		exit(UT_SKIP);
+	}
+}
+
+/* A THP-backed, 2 MiB aligned mapping of @len with a pattern. */
+static uint8_t *thp_map(size_t len, uint64_t seed)
+{
+	uint8_t *p = map_aligned(len, 2 * MIB);
+
+	ASSERT_EQ(madvise(p, len, MADV_HUGEPAGE), 0);
+	ut_pattern(p, len, seed);
+	ASSERT_EQ(anon_huge_kib(p), (long)(len / 1024));
+	return p;
+}
+
+/* Pages of [p, +npages) whose snapshot bits under @mask are @want. */
+static size_t thp_count(int fd, void *p, size_t npages, uint32_t want,
+			uint32_t mask)
+{
+	uint32_t *e = calloc(npages, sizeof(*e));
+	size_t i, n = 0;
+
+	ut_snapshot(fd, p, npages, e);
+	for (i = 0; i < npages; i++)
+		n += (e[i] & mask) == want;
+	free(e);
+	return n;
+}
+
+#define THP_MASK (UNIMEM_RES_LOC_MASK | UNIMEM_RES_HUGE | (0xffu << 8))
+#define THP_DEV(d) (UNIMEM_RES_DEVICE | UNIMEM_RES_HUGE | ((d) << 8))
+#define THP_SYS (UNIMEM_RES_SYSTEM | UNIMEM_RES_HUGE)
+
+static void t_thp(void)
+{
+	int fd = ut_open(0), fd1;
+	size_t len = 8 * MIB, np = len / PAGE;
+	uint64_t total = ut_mem_free(fd, 0), word;
+	uint8_t *p, *q, *b = malloc(len);
+	struct unimem_migrate m;
+	volatile uint8_t *v;
+	int st;
+	pid_t pid;
+
+	thp_require(fd);
+	ut_thp("always");
+
+	ut_log("thp: round trip");
+	/* host -> device -> host: one folio each way, data intact, THP */
+	p = thp_map(len, 1);
+	m = ut_migrate(fd, p, len, 0, 0);
+	ASSERT_EQ(m.moved, np);
+	ASSERT_EQ(thp_count(fd, p, np, THP_DEV(0), THP_MASK), np);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_MIGRATED_TO_DEVICE), np);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_THP_MIGRATED), 4);	/* folios */
+	ASSERT_EQ(ut_dctr(fd, 0, UNIMEM_CNT_THP_FALLBACK), 0);
+	ASSERT_EQ(ut_mem_free(fd, 0), total - len);
+	ut_dev_read(fd, p, b, len);
+	ut_check_pattern(b, len, 1, p);
+	/* the device mirrors each folio with one 2 MiB entry */
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_THP_MIRRORED), 4);
+	ASSERT_EQ(thp_count(fd, p, np, THP_DEV(0) | UNIMEM_RES_MIRRORED,
+			    THP_MASK | UNIMEM_RES_MIRRORED), np);
+	/* a small access mirrors the whole folio; a write goes through it */
+	ut_dev_read(fd, p + 2 * MIB + 7 * PAGE, b, 8);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_THP_MIRRORED), 4);
+	word = ut_mix(1, (uintptr_t)(p + 2 * MIB + 9 * PAGE));
+	ut_dev_write(fd, p + 2 * MIB + 9 * PAGE, &word, 8);
+	ASSERT_EQ(thp_count(fd, p, np, THP_DEV(0) | UNIMEM_RES_MIRRORED,
+			    THP_MASK | UNIMEM_RES_MIRRORED), np);
+	m = ut_migrate(fd, p, len, UNIMEM_TARGET_SYSTEM, 0);
+	ASSERT_EQ(m.moved, np);
+	ASSERT_EQ(thp_count(fd, p, np, THP_SYS, THP_MASK), np);
+	ASSERT_EQ(anon_huge_kib(p), (long)(len / 1024));
+	ut_check_pattern(p, len, 1, p);
+	ASSERT_EQ(ut_mem_free(fd, 0), total);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_THP_MIGRATED), 8);
+
+	ut_log("thp: device to device");
+	/* device -> device: folio to folio */
+	fd1 = ut_open(1);
+	ut_migrate_all(fd, p, len, 0);
+	m = ut_migrate(fd1, p, len, 1, 0);
+	ASSERT_EQ(m.moved, np);
+	ASSERT_EQ(thp_count(fd, p, np, THP_DEV(1), THP_MASK), np);
+	ut_migrate_all(fd, p, len, 0);
+	ASSERT_EQ(thp_count(fd, p, np, THP_DEV(0), THP_MASK), np);
+
+	ut_log("thp: tail fault");
+	/* CPU fault on a tail page: its 2 MiB come back whole, as a THP */
+	v = p + 2 * MIB + 300 * PAGE + 8;
+	ASSERT_EQ(*(volatile uint64_t *)v, ut_mix(1, (uintptr_t)v));
+	ASSERT_EQ(thp_count(fd, p + 2 * MIB, 512, THP_SYS, THP_MASK), 512);
+	ASSERT_EQ(thp_count(fd, p, 512, THP_DEV(0), THP_MASK), 512);
+	ASSERT_EQ(thp_count(fd, p + 4 * MIB, 1024, THP_DEV(0), THP_MASK),
+		  1024);
+	ut_check_pattern(p, len, 1, p);		/* faults the rest back */
+	ASSERT_EQ(anon_huge_kib(p), (long)(len / 1024));
+	ASSERT_EQ(ut_mem_free(fd, 0), total);
+
+	ut_log("thp: populate");
+	/* never-populated aligned 2 MiB with POPULATE: one zeroed folio */
+	q = map_aligned(2 * MIB, 2 * MIB);
+	ASSERT_EQ(madvise(q, 2 * MIB, MADV_HUGEPAGE), 0);
+	m = ut_migrate(fd, q, 2 * MIB, 0, UNIMEM_MIGRATE_POPULATE);
+	ASSERT_EQ(m.moved, 512);
+	ASSERT_EQ(thp_count(fd, q, 512, THP_DEV(0), THP_MASK), 512);
+	ASSERT_EQ(q[5 * PAGE + 7], 0);		/* CPU fault: whole */
+	ASSERT_EQ(thp_count(fd, q, 512, THP_SYS, THP_MASK), 512);
+	munmap(q, 2 * MIB);
+
+	ut_log("thp: atomics");
+	/* device atomics on a device THP: no split, no migration */
+	ut_migrate_all(fd, p, len, 0);
+	word = ut_mix(1, (uintptr_t)(p + 3 * MIB));
+	ASSERT_EQ(ut_atomic(fd, UNIMEM_OP_ATOMIC_ADD, p + 3 * MIB, 8, 5, 0),
+		  word);
+	ASSERT_EQ(ut_atomic(fd, UNIMEM_OP_ATOMIC_CMPXCHG, p + 3 * MIB, 8,
+			    9, word + 5), word + 5);
+	ASSERT_EQ(thp_count(fd, p, np, THP_DEV(0), THP_MASK), np);
+	ASSERT_EQ(*(volatile uint64_t *)(p + 3 * MIB), 9);
+	*(uint64_t *)(p + 3 * MIB) = word;
+
+	ut_log("thp: fork");
+	/* fork: the child shares the device THPs copy-on-write */
+	ut_migrate_all(fd, p, len, 0);
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		ut_check_pattern(p, len, 1, p);
+		memset(p, 0x5a, 2 * MIB);
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ut_dev_read(fd, p, b, len);
+	ut_check_pattern(b, len, 1, p);
+
+	ut_log("thp: mprotect");
+	/* mprotect of one page splits the mapping; data and rights stay */
+	ut_migrate_all(fd, p, len, 0);
+	ASSERT_EQ(mprotect(p + MIB, PAGE, PROT_READ), 0);
+	ut_dev_read(fd, p, b, 2 * MIB);
+	ut_check_pattern(b, 2 * MIB, 1, p);
+	ut_check_pattern(p + MIB, PAGE, 1, p + MIB);
+	ASSERT_EQ(mprotect(p + MIB, PAGE, PROT_READ | PROT_WRITE), 0);
+	ut_check_pattern(p, len, 1, p);
+
+	ut_log("thp: PTE-mapped device folio");
+	/*
+	 * MADV_DONTNEED of one page splits the PMD, not the folio: a CPU
+	 * fault on a later page of the folio (its first page in the fault
+	 * window) brings the rest back, data intact, nothing lost
+	 */
+	ut_migrate_all(fd, p, len, 0);
+	ASSERT_EQ(thp_count(fd, p + 2 * MIB, 512, THP_DEV(0), THP_MASK), 512);
+	ut_dev_read(fd, p + 2 * MIB, b, 2 * MIB);	/* one 2 MiB entry */
+	ASSERT_EQ(thp_count(fd, p + 2 * MIB, 512, UNIMEM_RES_MIRRORED,
+			    UNIMEM_RES_MIRRORED), 512);
+	ASSERT_EQ(madvise(p + 2 * MIB + 5 * PAGE, PAGE, MADV_DONTNEED), 0);
+	/* the invalidation of one page dropped the whole entry */
+	ASSERT_EQ(thp_count(fd, p + 2 * MIB, 512, UNIMEM_RES_MIRRORED,
+			    UNIMEM_RES_MIRRORED), 0);
+	ut_dev_read(fd, p + 2 * MIB + 5 * PAGE, &word, 8);
+	ASSERT_EQ(word, 0);
+	ut_dev_read(fd, p + 2 * MIB + 6 * PAGE, &word, 8);
+	ASSERT_EQ(word, ut_mix(1, (uintptr_t)(p + 2 * MIB + 6 * PAGE)));
+	v = p + 2 * MIB + 77 * PAGE;
+	ASSERT_EQ(*(volatile uint64_t *)v, ut_mix(1, (uintptr_t)v));
+	ASSERT_EQ(p[2 * MIB + 5 * PAGE], 0);
+	ut_pattern(p + 2 * MIB + 5 * PAGE, PAGE, 1);
+	ut_check_pattern(p, len, 1, p);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_SYSTEM, -1), np);
+
+	ut_log("thp: partial munmap");
+	/* partial munmap of a device THP: the rest stays, then all freed */
+	ut_migrate_all(fd, p, len, 0);
+	ASSERT_EQ(munmap(p + 4 * MIB + MIB, MIB), 0);
+	ut_dev_read(fd, p + 4 * MIB, b, MIB);
+	ut_check_pattern(b, MIB, 1, p + 4 * MIB);
+	ASSERT_EQ(ut_count_res(fd, p + 5 * MIB, 256, UNIMEM_RES_UNMAPPED, -1),
+		  256);
+	ut_check_pattern(p + 4 * MIB, MIB, 1, p + 4 * MIB);
+	ut_check_pattern(p + 6 * MIB, 2 * MIB, 1, p + 6 * MIB);
+	munmap(p, len);
+	ASSERT_EQ(ut_mem_free(fd, 0), total);
+	ut_thp("madvise");
+	free(b);
+	close(fd1);
+	close(fd);
+}
+
+/*
+ * Fragmented device memory: no whole 2 MiB block although enough pages
+ * are free: a THP moves as 512 small pages (no eviction, nothing fails);
+ * once pages are freed the blocks are whole again and THPs move whole.
+ */
+static void t_thp_frag(void)
+{
+	int fd = ut_open(0);
+	size_t len = 8 * MIB, np = len / PAGE, i;
+	uint8_t *a, *b;
+	struct unimem_migrate m;
+	uint8_t *buf = malloc(2 * MIB);
+
+	thp_require(fd);
+	ut_thp("always");
+	a = map_aligned(len, 2 * MIB);
+	ASSERT_EQ(madvise(a, len, MADV_NOHUGEPAGE), 0);
+	ut_pattern(a, len, 2);
+	ut_migrate_all(fd, a, len, 0);
+	ASSERT_EQ(ut_mem_free(fd, 0), 0);
+	for (i = 0; i < np; i += 2)
+		ASSERT_EQ(madvise(a + i * PAGE, PAGE, MADV_DONTNEED), 0);
+	ASSERT_EQ(ut_mem_free(fd, 0), len / 2);
+
+	b = thp_map(2 * MIB, 3);
+	m = ut_migrate(fd, b, 2 * MIB, 0, 0);
+	ASSERT_EQ(m.moved, 512);
+	ASSERT_EQ(m.nomem, 0);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_EVICTIONS), 0);
+	ASSERT_EQ(ut_dctr(fd, 0, UNIMEM_CNT_THP_FALLBACK), 1);
+	ASSERT_EQ(ut_ctr(fd, UNIMEM_CNT_THP_MIGRATED), 0);
+	ASSERT_EQ(ut_count_res(fd, b, 512, UNIMEM_RES_DEVICE, 0), 512);
+	ASSERT_EQ(thp_count(fd, b, 512, THP_DEV(0), THP_MASK), 0);
+	ut_dev_read(fd, b, buf, 2 * MIB);
+	ut_check_pattern(buf, 2 * MIB, 3, b);
+	for (i = 1; i < np; i += 2)
+		ut_check_pattern(a + i * PAGE, PAGE, 2, a + i * PAGE);
+
+	/* free everything else: blocks coalesce, the THP goes whole */
+	munmap(a, len);
+	ut_migrate_all(fd, b, 2 * MIB, UNIMEM_TARGET_SYSTEM);
+	ASSERT_EQ(ut_mem_free(fd, 0), len);
+	ut_check_pattern(b, 2 * MIB, 3, b);
+	munmap(b, 2 * MIB);
+	b = thp_map(2 * MIB, 4);
+	ut_migrate_all(fd, b, 2 * MIB, 0);
+	ASSERT_EQ(thp_count(fd, b, 512, THP_DEV(0), THP_MASK), 512);
+	ut_check_pattern(b, 2 * MIB, 4, b);
+	munmap(b, 2 * MIB);
+	ASSERT_EQ(ut_mem_free(fd, 0), len);
+	ut_thp("madvise");
+	free(buf);
+	close(fd);
+}
+
+/*
+ * 24 MiB of THPs through an 8 MiB device: evictions move whole folios
+ * (back as THPs), nothing fails, data intact.
+ */
+static void t_thp_evict(void)
+{
+	int fd = ut_open(0);
+	size_t len = 24 * MIB, np = len / PAGE;
+	struct unimem_migrate m;
+	uint8_t *p;
+
+	thp_require(fd);
+	ut_thp("always");
+	p = thp_map(len, 5);
+	m = ut_migrate(fd, p, len, 0, 0);
+	ASSERT_EQ(m.nomem, 0);
+	ASSERT_EQ(m.moved, np);
+	ASSERT_GE(m.evicted, np - 8 * MIB / PAGE);
+	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_DEVICE, 0),
+		  m.moved - m.evicted);
+	ASSERT_EQ(thp_count(fd, p, np, THP_DEV(0), THP_MASK),
+		  m.moved - m.evicted);
+	ASSERT_EQ(thp_count(fd, p, np, THP_SYS, THP_MASK), m.evicted);
+	ASSERT_GE(ut_ctr(fd, UNIMEM_CNT_EVICTIONS), m.evicted);
+	ut_check_pattern(p, len, 5, p);
+	ASSERT_EQ(anon_huge_kib(p), (long)(len / 1024));
+	munmap(p, len);
+	ASSERT_EQ(ut_mem_free(fd, 0), 8 * MIB);
+	ut_thp("madvise");
+	close(fd);
+}
+
+/*
+ * Unload moves device THPs whole by pfn: the process that moved them
+ * exits, its fork child keeps them without any device touching them (so
+ * their records are stale and only the pfn is left), and rmmod brings
+ * them back to the child as THPs.
+ */
+static void t_thp_unload(void)
+{
+	const size_t len = 4 * MIB;
+	int fd = ut_open(0), go[2], ready[2], st;
+	pid_t owner;
+	char c = 0;
+
+	thp_require(fd);
+	close(fd);
+	ut_thp("always");
+	ASSERT_EQ(pipe(go), 0);
+	ASSERT_EQ(pipe(ready), 0);
+	owner = fork();
+	ASSERT_TRUE(owner >= 0);
+	if (!owner) {
+		uint8_t *p = thp_map(len, 6);
+		int f = ut_open(0);
+		pid_t child;
+
+		ut_migrate_all(f, p, len, 0);
+		ASSERT_EQ(thp_count(f, p, len / PAGE, THP_DEV(0), THP_MASK),
+			  len / PAGE);
+		child = fork();
+		ASSERT_TRUE(child >= 0);
+		if (!child) {
+			close(f);
+			ASSERT_EQ(write(ready[1], &c, 1), 1);
+			ASSERT_EQ(read(go[0], &c, 1), 1);
+			/* back as THPs, data intact */
+			ASSERT_EQ(anon_huge_kib(p), (long)(len / 1024));
+			ut_check_pattern(p, len, 6, p);
+			_exit(0);
+		}
+		close(f);
+		_exit(0);
+	}
+	ASSERT_EQ(read(ready[0], &c, 1), 1);
+	ASSERT_EQ(waitpid(owner, &st, 0), owner);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ut_unload();
+	ASSERT_EQ(write(go[1], &c, 1), 1);
+	while (wait(&st) > 0)
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ut_thp("madvise");
+	ut_load("ndevices=1 mem_mib=16");	/* the case runner unloads */
+}
+
 static const struct ut_case cases[] = {
 	{ "info", t_info, "ndevices=2 mem_mib=16" },
 	{ "devrw", t_devrw, "ndevices=2 mem_mib=16" },
@@ -1402,6 +1750,10 @@ static const struct ut_case cases[] = {
 	{ "oom", t_oom, "ndevices=1 mem_mib=256" },
 	{ "reap", t_reap, "ndevices=1 mem_mib=16" },
 	{ "batch", t_batch, "ndevices=2 mem_mib=16" },
+	{ "thp", t_thp, "ndevices=2 mem_mib=16" },
+	{ "thp-frag", t_thp_frag, "ndevices=1 mem_mib=8" },
+	{ "thp-evict", t_thp_evict, "ndevices=1 mem_mib=8" },
+	{ "thp-unload", t_thp_unload, "ndevices=1 mem_mib=16" },
 };
 
 int main(int argc, char **argv)

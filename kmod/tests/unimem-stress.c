@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 
 static int secs = 20, nproc = 2, nthr = 3, mib = 6, dev_mib = 4;
+static int thp;		/* -H: THP "always", 2 MiB aligned migrations too */
 static uint8_t *R, *S;
 static size_t npages;
 static int fds[2];
@@ -136,6 +137,10 @@ static void *worker(void *arg)
 			uint32_t t = rnd(&seed) % 3;
 			struct unimem_migrate m = { 0 };
 
+			if (thp && (rnd(&seed) & 1)) {	/* whole THPs */
+				s -= s % 512;
+				n = 512;
+			}
 			if (s + n > npages)
 				n = npages - s;
 			m.addr = (uintptr_t)(R + s * PAGE);
@@ -232,9 +237,14 @@ static int run_process(int idx)
 
 	npages = (size_t)mib * 256;
 	npages -= npages % nthr;
-	R = ut_map(npages * PAGE);
+	R = ut_map(npages * PAGE + (thp ? 2 << 20 : 0));
+	if (thp)	/* 2 MiB aligned, THP-backed */
+		R = (uint8_t *)(((uintptr_t)R + (2 << 20) - 1) &
+				~(uintptr_t)((2 << 20) - 1));
 	S = malloc(npages * PAGE);
-	if (idx & 1)
+	if (thp)
+		madvise(R, npages * PAGE, MADV_HUGEPAGE);
+	else if (idx & 1)
 		madvise(R, npages * PAGE, MADV_NOHUGEPAGE);
 	ut_pattern(R, npages * PAGE, idx + 1);
 	memcpy(S, R, npages * PAGE);
@@ -271,8 +281,9 @@ int main(int argc, char **argv)
 	char params[128];
 	uint64_t ev;
 
-	while ((c = getopt(argc, argv, "t:p:T:s:m:")) != -1) {
+	while ((c = getopt(argc, argv, "t:p:T:s:m:H")) != -1) {
 		switch (c) {
+		case 'H': thp = 1; break;
 		case 't': secs = atoi(optarg); break;
 		case 'p': nproc = atoi(optarg); break;
 		case 'T': nthr = atoi(optarg); break;
@@ -288,6 +299,8 @@ int main(int argc, char **argv)
 	       "2 devices x %d MiB\n", secs, nproc, nthr, mib, dev_mib);
 	snprintf(params, sizeof(params), "ndevices=2 mem_mib=%d", dev_mib);
 	ut_load(params);
+	if (thp)
+		ut_thp("always");
 	deadline = ut_now() + secs;
 	for (i = 0; i < nproc; i++) {
 		pids[i] = fork();
@@ -318,6 +331,8 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 	ut_unload();
+	if (thp)
+		ut_thp("madvise");
 	if (!rc)
 		printf("PASS: zero mismatches\n");
 	return rc;

@@ -61,6 +61,8 @@
 #define UNIMEM_FEAT_SNAPSHOT		(1ull << 5) /* UNIMEM_IOCTL_SNAPSHOT */
 #define UNIMEM_FEAT_COUNTERS		(1ull << 6) /* UNIMEM_IOCTL_COUNTERS */
 #define UNIMEM_FEAT_REMOTE_MAP		(1ull << 7) /* dev may map peer memory */
+#define UNIMEM_FEAT_DEVICE_THP		(1ull << 8) /* 2 MiB device folios:
+						     * THPs migrate whole */
 #define UNIMEM_FEAT_MIGRATE_BATCH	(1ull << 9) /* UNIMEM_IOCTL_MIGRATE_BATCH
 						     * (API 1.3) */
 
@@ -234,6 +236,13 @@ enum unimem_counter {
 					 * (OOM reaper), acted on */
 	UNIMEM_CNT_INVAL_BUSY,		/* ones that could not sleep, refused:
 					 * page table busy, caller retries */
+	UNIMEM_CNT_THP_MIGRATED,	/* 2 MiB folios moved whole (any
+					 * direction; their pages are also
+					 * in the page counters) */
+	UNIMEM_CNT_THP_FALLBACK,	/* 2 MiB folios moved as 4 KiB pages:
+					 * no block or THP was free */
+	UNIMEM_CNT_THP_MIRRORED,	/* 2 MiB device folios entered in a
+					 * device page table as one entry */
 	UNIMEM_CNT_NR			/* number of defined counters */
 };
 
@@ -260,6 +269,9 @@ enum unimem_counter {
 	[UNIMEM_CNT_SIGBUS]		= "sigbus",			\
 	[UNIMEM_CNT_INVAL_NONBLOCK]	= "invalidations_nonblock",	\
 	[UNIMEM_CNT_INVAL_BUSY]		= "invalidations_busy",		\
+	[UNIMEM_CNT_THP_MIGRATED]	= "thp_migrated",		\
+	[UNIMEM_CNT_THP_FALLBACK]	= "thp_fallback",		\
+	[UNIMEM_CNT_THP_MIRRORED]	= "thp_mirrored",		\
 }
 
 #define UNIMEM_COUNTERS_MAX		64	/* room to grow */
