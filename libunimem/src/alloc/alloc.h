@@ -122,6 +122,8 @@ struct um_segment {
 	struct um_segment *next, *prev;
 	uint64_t used_mask;     /* slices in pages (bit 0: this header) */
 	uint64_t dirty_mask;    /* free slices not yet discarded */
+	uint64_t discarded_mask; /* slices discarded since placed: a device
+				  * segment places them again when reused */
 	uint8_t slice_page[UM_SLICES]; /* slice -> first slice of its page */
 	struct um_page pages[UM_SLICES];
 };

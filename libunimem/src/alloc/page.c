@@ -120,6 +120,7 @@ size_t um_heap_purge_to(struct um_heap *heap, size_t keep)
 			uint64_t run = um_slice_bits(i, j - i);
 			m &= ~run;
 			seg->dirty_mask &= ~run;
+			seg->discarded_mask |= run;
 			heap->dirty_slices -= (size_t)(j - i);
 		}
 	}
@@ -192,6 +193,17 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 		heap->peak_slices = heap->page_slices;
 	heap->dirty_slices -= (size_t)__builtin_popcountll(seg->dirty_mask & bits);
 	seg->dirty_mask &= ~bits;
+	if (seg->discarded_mask & bits) {
+		/*
+		 * Discarded slices refault where the range's policy says: a host
+		 * node's mbind stays, but a device has no fault-time policy, so
+		 * a device heap's pages would come back in host memory.
+		 */
+		if (UNIMEM_LOC_KIND(seg->loc) == UNIMEM_LOC_KIND_DEVICE)
+			(void)um_alloc_place(seg->loc, (uint8_t *)seg + ((size_t)idx << UM_SLICE_SHIFT),
+					     (size_t)n << UM_SLICE_SHIFT);
+		seg->discarded_mask &= ~bits;
+	}
 	/* unimem_ptr_info() may read these from another thread: atomic
 	 * stores (plain movs), in_use last with release */
 	for (int i = idx; i < idx + n; i++)

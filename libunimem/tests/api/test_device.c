@@ -105,6 +105,26 @@ static void small_blocks_stay_on_device(void)
 		for (int i = 0; i < N; i++)
 			unimem_free(v[i]);
 	}
+	/* Given back (discarded) within a segment that stays (one block
+	 * lives on), then allocated again: placed on the device again, not
+	 * left unpopulated or refaulted into host memory. */
+	for (int i = 0; i < N; i++)
+		v[i] = unimem_malloc_on(64 + (size_t)(i % 4) * 400, dev);
+	for (int i = 1; i < N; i++)
+		unimem_free(v[i]);
+	CHECK(unimem_collect() > 0);
+	unimem_free(v[0]);
+	size_t off_device = 0;
+	for (int i = 0; i < N; i++) {
+		v[i] = unimem_malloc_on(64 + (size_t)(i % 4) * 400, dev);
+		CHECK(v[i] != NULL);
+		if (v[i])
+			off_device += um_pages_not_at((void *)((uintptr_t)v[i] & ~(ps - 1)),
+						      1, ps, dev);
+	}
+	CHECK_EQ(off_device, 0);
+	for (int i = 0; i < N; i++)
+		unimem_free(v[i]);
 }
 
 static int with_module(void)
