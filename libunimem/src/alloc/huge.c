@@ -254,6 +254,12 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 	unimem_location_t loc = heap->loc;
 
 	struct um_segment *seg = um_huge_cache_take(map_size, offset, align, loc);
+	if (seg != NULL && UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE) {
+		/* A cached block may have been discarded meanwhile, and a device
+		 * has no fault-time policy: place it again (what is there stays). */
+		size_t skip = heap->oob ? offset : 0;
+		(void)um_alloc_place(loc, (uint8_t *)seg + skip, seg->map_size - skip);
+	}
 	if (seg == NULL) {
 		seg = um_os_map_at_offset(map_size, map_align, map_offset);
 		if (seg == NULL) {
