@@ -197,6 +197,19 @@ static int migrate_errno(int err, const char *what, unimem_location_t loc)
 	}
 }
 
+/* One migration request: @loc a device, or anything else for system memory. */
+static void migrate_request(struct unimem_migrate *m, uintptr_t addr, size_t len,
+			    unimem_location_t loc)
+{
+	bool to_device = UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE;
+
+	memset(m, 0, sizeof(*m));
+	m->addr = addr;
+	m->length = len;
+	m->target = to_device ? UNIMEM_LOC_INDEX(loc) : UNIMEM_TARGET_SYSTEM;
+	m->flags = to_device ? UNIMEM_MIGRATE_POPULATE : 0;
+}
+
 /*
  * Migrate a page-aligned range to a device (or back to system memory for
  * host/system targets). Returns pages at the target afterwards.
@@ -232,11 +245,7 @@ static long device_place(void *addr, size_t size, unimem_location_t loc, unsigne
 
 		if (len > UNIMEM_MAX_DEV_OP_LENGTH)
 			len = UNIMEM_MAX_DEV_OP_LENGTH;
-		memset(&m, 0, sizeof(m));
-		m.addr = (uintptr_t)addr + off;
-		m.length = len;
-		m.target = to_device ? UNIMEM_LOC_INDEX(loc) : UNIMEM_TARGET_SYSTEM;
-		m.flags = to_device ? UNIMEM_MIGRATE_POPULATE : 0;
+		migrate_request(&m, (uintptr_t)addr + off, len, loc);
 		if (ioctl(fd, UNIMEM_IOCTL_MIGRATE, &m) < 0)
 			return migrate_errno(errno, "prefetch", loc);
 		if (flags & UNIMEM_PREFETCH_ALL_OR_NOTHING) {
@@ -304,12 +313,7 @@ long um_device_place_many(const struct um_place_item *items, size_t count,
 
 			if (len > UNIMEM_MAX_DEV_OP_LENGTH)
 				len = UNIMEM_MAX_DEV_OP_LENGTH;
-			memset(&e[n], 0, sizeof(e[n]));
-			e[n].addr = a;
-			e[n].length = len;
-			e[n].target = to_dev ? UNIMEM_LOC_INDEX(items[i].loc)
-					     : UNIMEM_TARGET_SYSTEM;
-			e[n].flags = to_dev ? UNIMEM_MIGRATE_POPULATE : 0;
+			migrate_request(&e[n], a, len, items[i].loc);
 			ondev[n++] = to_dev;
 			a += len;
 			/* a full buffer, or the last entry: one call */
