@@ -66,6 +66,7 @@ struct unimem_mig {
 	struct unimem_evict_self self;	/* the request's own evictions */
 	unsigned long want;		/* evict this many before the next try */
 	bool room_made;			/* the batch at @next had its eviction */
+	unsigned long bend;		/* end of that batch (after its first try) */
 	u64 left;			/* pages of that batch still without room */
 	unsigned int tries;		/* retries of that batch so far */
 };
@@ -96,6 +97,29 @@ static bool unimem_vma_supported(struct vm_area_struct *vma)
 	       (vma->vm_flags & (VM_READ | VM_WRITE));
 }
 
+/*
+ * Test hook: the next N device-page allocations of migrations fail as if
+ * another task had taken the room, without an eviction of their own.  Lets
+ * a test reach the retry of a batch (unimem_migrate_retry()) on purpose.
+ */
+static int inject_migrate_nomem;
+module_param(inject_migrate_nomem, int, 0600);
+MODULE_PARM_DESC(inject_migrate_nomem,
+		 "test only: fail the next N device allocations of migrations");
+
+static bool unimem_inject_nomem(void)
+{
+	int n = READ_ONCE(inject_migrate_nomem), old;
+
+	while (n > 0) {
+		old = cmpxchg(&inject_migrate_nomem, n, n - 1);
+		if (old == n)
+			return true;
+		n = old;
+	}
+	return false;
+}
+
 /* Destination page for a migration to @target (NULL: system). */
 static struct page *unimem_mig_alloc(struct unimem_mig *st, bool zero,
 				     unsigned long need)
@@ -118,6 +142,8 @@ static struct page *unimem_mig_alloc(struct unimem_mig *st, bool zero,
 		}
 		return page;
 	}
+	if (unlikely(unimem_inject_nomem()))
+		return NULL;
 	page = unimem_alloc_page(st->target, zero);
 	if (!page && !st->evict_futile) {
 		/* one fruitless sweep per batch is enough */
@@ -495,6 +521,53 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 }
 
 /*
+ * The retry of the batch [@start, st->bend) for its st->left pages that
+ * found no room, mmap lock held.  The lock was dropped for the eviction
+ * before it, so the address space may have changed: the retry walks the
+ * VMAs now in the range and skips what is no longer a supported mapping.
+ * Each page keeps the one count its first attempt gave it; only pages that
+ * move now go from "nomem" to "moved".  Return 0 when the batch is done,
+ * -EAGAIN to evict and retry again, or a negative errno.
+ */
+static int unimem_migrate_retry(struct unimem_mig *st, unsigned long start)
+{
+	struct mm_struct *mm = st->ctx->notifier.mm;
+	struct unimem_migrate *res = st->res, r2 = { 0 };
+	unsigned long addr = start, vend;
+	struct vm_area_struct *vma;
+	u64 moved;
+	int ret = 0;
+
+	st->res = &r2;
+	st->evict_busy = false;
+	while (addr < st->bend) {
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start >= st->bend)
+			break;
+		addr = max(addr, vma->vm_start);
+		vend = min(vma->vm_end, st->bend);
+		if (unimem_vma_supported(vma)) {
+			ret = unimem_migrate_batch(st, vma, addr, vend);
+			if (ret)
+				break;
+		}
+		addr = vend;
+	}
+	st->res = res;
+	/* the next eviction leaves the whole batch alone again */
+	st->self.end = start;
+	st->self.keep_end = st->bend;
+	if (ret)
+		return ret;
+	moved = min(r2.moved, st->left);
+	res->moved += moved;
+	res->nomem -= moved;
+	st->left -= moved;
+	st->tries++;
+	return st->left && st->tries < 8 ? -EAGAIN : 0;
+}
+
+/*
  * One step of the walk, mmap lock held: account the unmapped and
  * unsupported parts before the next batch at *@next and run that batch, or
  * its retry.  Return 0 with *@next advanced, -EAGAIN when the target needs
@@ -505,18 +578,25 @@ static int unimem_migrate_step(struct unimem_mig *st, unsigned long *next,
 			       unsigned long end, unsigned long batch)
 {
 	struct mm_struct *mm = st->ctx->notifier.mm;
-	struct unimem_migrate *res = st->res, r2;
+	struct unimem_migrate *res = st->res;
 	unsigned long addr = *next, vend, bend;
 	struct vm_area_struct *vma;
-	u64 nomem0, moved;
+	u64 nomem0;
 	int ret;
 
+	if (st->left) {
+		ret = unimem_migrate_retry(st, addr);
+		if (!ret)
+			goto done;
+		if (ret == -EAGAIN)
+			st->want = st->left;
+		return ret;
+	}
 	for (;;) {
 		vma = find_vma(mm, addr);
 		if (!vma || vma->vm_start >= end) {
 			res->unmapped += (end - addr) >> PAGE_SHIFT;
 			*next = end;
-			st->left = 0;
 			return 0;
 		}
 		if (vma->vm_start > addr) {
@@ -530,14 +610,12 @@ static int unimem_migrate_step(struct unimem_mig *st, unsigned long *next,
 		addr = vend;
 		if (addr >= end) {
 			*next = end;
-			st->left = 0;
 			return 0;
 		}
 	}
 	if (addr != *next) {	/* a new batch */
 		*next = addr;
 		st->room_made = false;
-		st->left = 0;
 	}
 	bend = min(vend, addr + (batch << PAGE_SHIFT));
 	/* whole 2 MiB folios: batches end on 2 MiB */
@@ -545,47 +623,31 @@ static int unimem_migrate_step(struct unimem_mig *st, unsigned long *next,
 	    ALIGN_DOWN(bend, UNIMEM_HUGE_SIZE) > addr)
 		bend = ALIGN_DOWN(bend, UNIMEM_HUGE_SIZE);
 
-	if (!st->left) {
-		unsigned long npages = (bend - addr) >> PAGE_SHIFT;
-
-		if (st->target && !st->room_made &&
-		    unimem_nfree(st->target) < npages) {
-			st->self.end = addr;
-			st->self.keep_end = bend;
-			st->room_made = true;
-			st->want = npages;
-			return -EAGAIN;
-		}
-		st->evict_busy = false;
-		nomem0 = res->nomem;
-		ret = unimem_migrate_batch(st, vma, addr, bend);
-		if (ret)
-			return ret;
-		st->left = res->nomem - nomem0;
-		st->tries = 0;
-	} else {
-		/* a retry: only pages that move now leave the nomem count */
-		memset(&r2, 0, sizeof(r2));
-		st->res = &r2;
-		st->evict_busy = false;
-		ret = unimem_migrate_batch(st, vma, addr, bend);
-		st->res = res;
-		if (ret)
-			return ret;
-		moved = min(r2.moved, st->left);
-		res->moved += moved;
-		res->nomem -= moved;
-		st->left -= moved;
-		st->tries++;
+	if (st->target && !st->room_made &&
+	    unimem_nfree(st->target) < (bend - addr) >> PAGE_SHIFT) {
+		st->self.end = addr;
+		st->self.keep_end = bend;
+		st->room_made = true;
+		st->want = (bend - addr) >> PAGE_SHIFT;
+		return -EAGAIN;
 	}
-	/* pages that found no room: evict again (unlocked) and retry */
-	if (st->target && st->left && st->tries < 8) {
+	st->evict_busy = false;
+	nomem0 = res->nomem;
+	ret = unimem_migrate_batch(st, vma, addr, bend);
+	if (ret)
+		return ret;
+	st->bend = bend;
+	st->left = res->nomem - nomem0;
+	st->tries = 0;
+	/* pages that found no room: evict (unlocked) and retry */
+	if (st->target && st->left) {
 		st->want = st->left;
 		return -EAGAIN;
 	}
+done:
 	st->left = 0;
 	st->room_made = false;
-	*next = bend;
+	*next = st->bend;
 	return 0;
 }
 

@@ -788,6 +788,59 @@ static void t_evict_lock_scope(void)
 
 /* ------------------------------------------------------------------ */
 /*
+ * Item 2, continued: pages of a batch that found no room are retried after
+ * an eviction with the mmap lock dropped, so the address space may have
+ * changed by then.  Every page must still be counted once and moved if it
+ * can be: here the retry's eviction is held open while the range is split
+ * in two VMAs (the first retry used to cover only the first, and the walk
+ * then did the second again: counts summed past the request).
+ * inject_migrate_nomem fails the first attempt's allocations, as a device
+ * that others filled meanwhile would; nothing here is timed.
+ */
+#define MIGRATE_NOMEM "/sys/module/unimem/parameters/inject_migrate_nomem"
+
+static void t_retry_remap(void)
+{
+	const size_t np = 128, len = np * PAGE;
+	struct lock_scope_arg arg = { .fd = ut_open(0), .len = len };
+	uint8_t *p = map_area(len);
+	pthread_t thr;
+	FILE *f;
+	int left = -1;
+
+	ASSERT_EQ(madvise(p, len, MADV_NOHUGEPAGE), 0);
+	ut_pattern(p, len, 61);
+	arg.p = p;
+	f = fopen(MIGRATE_NOMEM, "w");
+	if (!f || fprintf(f, "%zu\n", np) < 0 || fclose(f))
+		UT_FAIL("write %s", MIGRATE_NOMEM);
+	evict_hold_set(1);
+	ASSERT_EQ(pthread_create(&thr, NULL, lock_scope_migrate, &arg), 0);
+	while (evict_hold_state() != 2)	/* the retry's eviction is open */
+		usleep(1000);
+	f = fopen(MIGRATE_NOMEM, "r");
+	if (!f || fscanf(f, "%d", &left) != 1)
+		UT_FAIL("read %s", MIGRATE_NOMEM);
+	fclose(f);
+	ASSERT_EQ(left, 0);		/* the first attempt found no room */
+	ASSERT_EQ(arg.done, 0);
+
+	/* the second half becomes its own VMA before the retry */
+	ASSERT_EQ(mprotect(p + len / 2, len / 2, PROT_READ), 0);
+	evict_hold_set(0);
+	ASSERT_EQ(pthread_join(thr, NULL), 0);	/* ut_migrate: sum == np */
+	if (arg.m.moved != np || arg.m.nomem)
+		UT_FAIL("moved %llu nomem %llu already %llu of %zu",
+			(unsigned long long)arg.m.moved,
+			(unsigned long long)arg.m.nomem,
+			(unsigned long long)arg.m.already, np);
+	ASSERT_EQ(ut_count_res(arg.fd, p, np, UNIMEM_RES_DEVICE, 0), np);
+	ut_check_pattern(p, len, 61, p);
+	close(arg.fd);
+}
+
+/* ------------------------------------------------------------------ */
+/*
  * Item 2: the device page table is guarded by notifiers over bounded parts
  * of the address space (64 MiB).  An invalidation in a part the device never
  * touched must not reach the mirror (with one notifier over the whole
@@ -968,6 +1021,7 @@ static const struct ut_case cases[] = {
 	{ "attr-cap", t_attr_cap, "ndevices=1 mem_mib=4" },
 	{ "fork-atomic", t_fork_atomic, "ndevices=1 mem_mib=4" },
 	{ "evict-lock-scope", t_evict_lock_scope, "ndevices=1 mem_mib=4" },
+	{ "retry-remap", t_retry_remap, "ndevices=1 mem_mib=4" },
 	{ "notifier-bounds", t_notifier_bounds, "ndevices=1 mem_mib=4" },
 	{ "memcg", t_memcg, "ndevices=1 mem_mib=4" },
 };
