@@ -9,10 +9,14 @@
 #   unimem_vm_program(<target>)   ship an executable into the guest's /tests/bin
 #   unimem_vm_file(<path>)        ship a script or data file into /tests/bin
 #   unimem_vm_test(NAME <name> COMMAND <guest command...>
-#                  [TIMEOUT <s>] [NUMA cpuless] [NEEDS_TEST_HMM])
+#                  [TIMEOUT <s>] [NUMA cpuless] [NEEDS_TEST_HMM] [PYTHON])
 #     NEEDS_TEST_HMM: only on kernels that come with the kernel's own
 #     test_hmm.ko and hmm-tests (the project's test kernels, not a stock
 #     distribution kernel).
+#     PYTHON: the guest has /usr/bin/python3, NumPy and the unimem package
+#     (the tree python/ stages with tools/vm/stage-python, property
+#     UNIMEM_VM_PYTHON_STAGE). Such tests boot in suites of their own
+#     ("python", "python-numa"): only those initramfs carry its ~40 MiB.
 #
 # UNIMEM_TESTKERNELS lists the kernels as NAME=DIR. A DIR holds bzImage and
 # either build/ (the module is built against it here) or unimem.ko (built
@@ -37,7 +41,7 @@ function(unimem_vm_file path)
 endfunction()
 
 function(unimem_vm_test)
-  cmake_parse_arguments(VT "NEEDS_TEST_HMM" "NAME;TIMEOUT;NUMA" "COMMAND" ${ARGN})
+  cmake_parse_arguments(VT "NEEDS_TEST_HMM;PYTHON" "NAME;TIMEOUT;NUMA" "COMMAND" ${ARGN})
   if(NOT VT_NAME OR NOT VT_COMMAND)
     message(FATAL_ERROR "unimem_vm_test needs NAME and COMMAND")
   endif()
@@ -47,6 +51,12 @@ function(unimem_vm_test)
   set(suite default)
   if(VT_NUMA STREQUAL "cpuless")
     set(suite numa)
+  endif()
+  if(VT_PYTHON)
+    set(suite python)
+    if(VT_NUMA STREQUAL "cpuless")
+      set(suite python-numa)
+    endif()
   endif()
   set(needs none)
   if(VT_NEEDS_TEST_HMM)
@@ -149,13 +159,21 @@ function(unimem_vm_kernel kname kdir)
     endif()
     file(WRITE ${manifest} "${lines}")
     set(numa none)
-    if(suite STREQUAL "numa")
+    if(suite MATCHES "numa$")
       set(numa cpuless)
+    endif()
+    set(stages --stage ${stage})
+    if(suite MATCHES "^python")
+      get_property(pystage GLOBAL PROPERTY UNIMEM_VM_PYTHON_STAGE)
+      if(NOT pystage)
+        message(FATAL_ERROR "VM suite ${suite}: no Python stage (UNIMEM_VM_PYTHON_STAGE)")
+      endif()
+      list(APPEND stages --stage ${pystage})
     endif()
     set(fixture vm_${kname}_${suite})
     add_test(NAME vm.boot.${kname}.${suite}
              COMMAND ${Python3_EXECUTABLE} ${UNIMEM_VM_RUNNER} run
-                     --kernel ${kdir} --stage ${stage}
+                     --kernel ${kdir} ${stages}
                      --manifest ${manifest} --out ${out} --numa ${numa})
     set_tests_properties(vm.boot.${kname}.${suite} PROPERTIES
       FIXTURES_SETUP ${fixture} TIMEOUT ${budget} RESOURCE_LOCK vm

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "unimem.h"
@@ -388,6 +389,60 @@ static PyObject *py_page_locations(PyObject *self, PyObject *arr)
 	return list;
 }
 
+/*
+ * The NUMA node of each page the array touches, from the kernel itself
+ * (move_pages() with no target nodes: a query), not from the library's
+ * providers: tests check unimem's own page_locations() against it. An
+ * entry is the node, or a negative errno (-ENOENT: not populated, -EFAULT:
+ * not mapped or not a host page, e.g. on a unimem device).
+ */
+static PyObject *py_page_nodes(PyObject *self, PyObject *arr)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	uintptr_t first, last;
+	const char *p;
+	size_t size, n;
+	void **pages;
+	int *status;
+	PyObject *list = NULL;
+	long r;
+
+	(void)self;
+	if (array_span(arr, &p, &size) < 0)
+		return NULL;
+	first = (uintptr_t)p & ~(uintptr_t)(ps - 1);
+	last = ((uintptr_t)p + size + ps - 1) & ~(uintptr_t)(ps - 1);
+	n = (last - first) / (size_t)ps;
+	pages = PyMem_Calloc(n, sizeof(*pages));
+	status = PyMem_Calloc(n, sizeof(*status));
+	if (!pages || !status) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		pages[i] = (void *)(first + i * (size_t)ps);
+	Py_BEGIN_ALLOW_THREADS
+	r = syscall(SYS_move_pages, 0, (unsigned long)n, pages, NULL, status, 0);
+	Py_END_ALLOW_THREADS
+	if (r < 0) {
+		PyErr_SetFromErrno(PyExc_OSError);
+		goto out;
+	}
+	list = PyList_New((Py_ssize_t)n);
+	for (size_t i = 0; list && i < n; i++) {
+		PyObject *v = PyLong_FromLong(status[i]);
+		if (!v) {
+			Py_CLEAR(list);
+			break;
+		}
+		PyList_SET_ITEM(list, (Py_ssize_t)i, v);
+	}
+out:
+	PyMem_Free(pages);
+	PyMem_Free(status);
+	return list;
+}
+
 static PyObject *info_dict(const struct unimem_location_info *in)
 {
 	static const char *kinds[] = { "none", "host", "device", "system", "mixed", "current" };
@@ -557,6 +612,9 @@ static PyMethodDef methods[] = {
 	  "location_of(array) -> where its pages are: a name, \"mixed\" or \"none\"." },
 	{ "page_locations", py_page_locations, METH_O,
 	  "page_locations(array) -> the location of each page it touches." },
+	{ "page_nodes", py_page_nodes, METH_O,
+	  "page_nodes(array) -> the NUMA node of each page it touches, as the kernel "
+	  "(move_pages) sees it; a negative errno for a page not on a host node." },
 	{ "locations", py_locations, METH_NOARGS,
 	  "locations() -> list of dicts: name, kind, total_bytes, free_bytes, cpus, cpuless, "
 	  "cpu_access, bandwidth_mibps, latency_ns (0: unknown)." },

@@ -3,7 +3,14 @@
 correct data, prefetch moves their pages (page by page, between every pair
 of host nodes this machine has), the hints and the location list work, and
 freed arrays give their memory back. Deterministic: no timings, no
-free-memory values."""
+free-memory values (but a unimem device's in a VM guest, where nothing else
+uses it).
+
+The same file runs in the VM guests (api.numpy.vm, api.numpy.numa), where
+two variables turn what the host skips into checks that must hold:
+UNIMEM_TEST_DEVICES=N (the module's N devices are there: prefetch to each,
+page by page) and UNIMEM_TEST_CPULESS=1 (a CPU-less node is there: prefetch
+and placement on it, page by page, as the kernel's move_pages sees it)."""
 import gc
 import os
 import threading
@@ -20,6 +27,12 @@ def host_nodes():
     return [l["name"] for l in unimem.locations() if l["kind"] == "host"]
 
 
+def node_index(name):
+    """The OS node number of a host location ("node1" -> 1)."""
+    assert name.startswith("node"), name
+    return int(name[4:])
+
+
 class Base(unittest.TestCase):
     def setUp(self):
         self.old = unimem.install()
@@ -27,6 +40,16 @@ class Base(unittest.TestCase):
     def tearDown(self):
         unimem.set_handler(self.old)
         unimem.set_placement(None)
+
+    def assertAllAt(self, pages, where):
+        """Every entry of a per-page list is @where. (Not assertEqual on
+        the lists: its diff of thousands of entries takes minutes under
+        TCG, and a broken prefetch must fail, not time out.)"""
+        self.assertTrue(pages, "no page")
+        bad = [i for i, p in enumerate(pages) if p != where]
+        if bad:
+            self.fail(f"{len(bad)} of {len(pages)} pages not at {where!r}: "
+                      f"page {bad[0]} at {pages[bad[0]]!r}, page {bad[-1]} at {pages[bad[-1]]!r}")
 
 
 class TestAllocator(Base):
@@ -157,7 +180,9 @@ class TestHints(Base):
         npages = len(unimem.page_locations(a))
         for i, node in enumerate(nodes + nodes[:1]):
             self.assertGreaterEqual(unimem.prefetch(a, node), a.nbytes // PAGE)
-            self.assertEqual(unimem.page_locations(a), [node] * npages)
+            self.assertAllAt(unimem.page_locations(a), node)
+            # and as the kernel sees it, not only the library
+            self.assertAllAt(unimem.page_nodes(a), node_index(node))
             self.assertEqual(unimem.location_of(a), node)
             self.assertTrue(np.array_equal(a, want))
         # a strided view: the span it touches
@@ -219,6 +244,140 @@ class TestHints(Base):
             unimem.prefetch(np.ones(10), "nowhere")
         with self.assertRaises(TypeError):
             unimem.prefetch(np.ones(10), 1.5)
+
+
+class TestDevices(Base):
+    """The module's devices (VM guest with unimem.ko): an array prefetched
+    to a device has every page there and comes back with its data."""
+
+    def setUp(self):
+        super().setUp()
+        self.devs = [l["name"] for l in unimem.locations() if l["kind"] == "device"]
+        want = int(os.environ.get("UNIMEM_TEST_DEVICES", "0"))
+        if want:
+            self.assertEqual(len(self.devs), want, unimem.locations())
+        elif not self.devs:
+            self.skipTest("no unimem device (the module is not loaded)")
+        self.host = unimem.current()
+
+    def test_prefetch_page_by_page(self):
+        a = np.arange(1 << 20, dtype=np.int64)  # 8 MiB: 2048 pages
+        want = np.arange(1 << 20, dtype=np.int64)
+        npages = len(unimem.page_locations(a))
+        # host -> each device in turn (device to device), then home; the
+        # pages are only looked at, never touched, while on a device
+        for dev in self.devs:
+            self.assertEqual(unimem.prefetch(a, dev), npages)
+            self.assertAllAt(unimem.page_locations(a), dev)
+            self.assertEqual(unimem.location_of(a), dev)
+            # no page is on a host node any more (the kernel says so too)
+            self.assertTrue(all(n < 0 for n in unimem.page_nodes(a)))
+        self.assertEqual(unimem.prefetch(a, self.host), npages)
+        self.assertAllAt(unimem.page_locations(a), self.host)
+        self.assertAllAt(unimem.page_nodes(a), node_index(self.host))
+        self.assertTrue(np.array_equal(a, want))
+
+    def test_cpu_access_brings_pages_home(self):
+        a = np.arange(1 << 18, dtype=np.int64) * 5
+        npages = len(unimem.page_locations(a))
+        self.assertEqual(unimem.prefetch(a, self.devs[-1]), npages)
+        self.assertAllAt(unimem.page_locations(a), self.devs[-1])
+        self.assertEqual(int(a.sum()), 5 * (1 << 18) * ((1 << 18) - 1) // 2)
+        a[::PAGE // 8] += 1  # a write to every page
+        self.assertTrue(set(unimem.page_locations(a)) <= set(host_nodes()))
+        self.assertEqual(int(a[PAGE // 8]), 5 * (PAGE // 8) + 1)
+
+    def test_batch_and_views(self):
+        arrays = [np.full(100_000, i, dtype=np.int32) for i in range(4)]
+        pairs = [(a, self.devs[i % len(self.devs)]) for i, a in enumerate(arrays)]
+        self.assertGreater(unimem.prefetch_batch(pairs), 0)
+        for a, dev in pairs:
+            self.assertEqual(set(unimem.page_locations(a)), {dev})
+        # a strided view moves the pages its elements span
+        b = np.arange(1 << 20, dtype=np.int64)
+        v = b[::1024]
+        self.assertGreater(unimem.prefetch(v, self.devs[0]), 0)
+        self.assertEqual(set(unimem.page_locations(v)), {self.devs[0]})
+        self.assertEqual(unimem.prefetch(b, "current"), len(unimem.page_locations(b)))
+        for i, (a, _) in enumerate(pairs):
+            self.assertTrue(bool((a == i).all()))
+        self.assertTrue(np.array_equal(b, np.arange(1 << 20, dtype=np.int64)))
+
+    def test_free_returns_device_memory(self):
+        # Nothing else uses the devices in the guest: once the arrays are
+        # freed and the library has given its caches back, every device
+        # has the free bytes it had before.
+        dev = self.devs[0]
+        unimem.collect()
+        before = unimem.location_info(dev)["free_bytes"]
+        a = np.ones(4 << 17)  # 4 MiB
+        addr, nbytes = a.ctypes.data, a.nbytes
+        self.assertEqual(unimem.prefetch(a, dev), nbytes // PAGE)
+        self.assertLessEqual(unimem.location_info(dev)["free_bytes"], before - nbytes)
+        del a
+        gc.collect()
+        self.assertFalse(unimem.is_live(addr))
+        unimem.collect()
+        self.assertEqual(unimem.resident_pages(addr, nbytes), 0)
+        self.assertEqual(unimem.location_info(dev)["free_bytes"], before)
+
+
+class TestCpuless(Base):
+    """A CPU-less memory node (the NUMA VM guest): arrays prefetched or
+    placed there have each page on it, as the kernel's move_pages says."""
+
+    def setUp(self):
+        super().setUp()
+        cpuless = [l["name"] for l in unimem.locations()
+                   if l["kind"] == "host" and l["cpuless"]]
+        if os.environ.get("UNIMEM_TEST_CPULESS"):
+            self.assertTrue(cpuless, unimem.locations())
+        elif not cpuless:
+            self.skipTest("no CPU-less node")
+        self.node = cpuless[0]
+        self.here = unimem.current()
+        self.assertNotEqual(self.node, self.here)
+
+    def test_prefetch_page_by_page(self):
+        a = np.arange(1 << 20, dtype=np.int64)
+        want = np.arange(1 << 20, dtype=np.int64)
+        npages = len(unimem.page_nodes(a))
+        self.assertAllAt(unimem.page_nodes(a), node_index(self.here))
+        self.assertGreaterEqual(unimem.prefetch(a, self.node), npages)
+        self.assertAllAt(unimem.page_nodes(a), node_index(self.node))
+        self.assertAllAt(unimem.page_locations(a), self.node)
+        # reading from a CPU does not move host pages
+        self.assertTrue(np.array_equal(a, want))
+        self.assertAllAt(unimem.page_nodes(a), node_index(self.node))
+        self.assertEqual(unimem.prefetch(a, "current"), npages)
+        self.assertAllAt(unimem.page_nodes(a), node_index(self.here))
+        self.assertTrue(np.array_equal(a, want))
+
+    def test_placed_arrays(self):
+        idx = node_index(self.node)
+        with unimem.on(self.node):
+            big = np.full(1 << 20, 3, dtype=np.int64)   # own mapping
+            small = np.arange(1000, dtype=np.int64)    # allocator pages
+            derived = big * 2 + 1                      # a ufunc's result
+        for a in (big, small, derived):
+            nodes = unimem.page_nodes(a)
+            self.assertAllAt(nodes, idx)
+        self.assertEqual(int(derived.sum()), 7 * (1 << 20))
+        self.assertEqual(int(small.sum()), 999 * 1000 // 2)
+        # made outside the block: back where this thread runs
+        c = big + 1
+        self.assertEqual(set(unimem.page_nodes(c)), {node_index(self.here)})
+
+    def test_free_returns_memory(self):
+        with unimem.on(self.node):
+            a = np.ones(2 << 20)  # 16 MiB on the CPU-less node
+        addr, nbytes = a.ctypes.data, a.nbytes
+        self.assertEqual(set(unimem.page_nodes(a)), {node_index(self.node)})
+        del a
+        gc.collect()
+        self.assertFalse(unimem.is_live(addr))
+        unimem.collect()
+        self.assertEqual(unimem.resident_pages(addr, nbytes), 0)
 
 
 if __name__ == "__main__":

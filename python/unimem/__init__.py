@@ -20,7 +20,7 @@ import contextlib
 
 from ._unimem import (API_VERSION, advise, best, collect, current, discard,  # noqa: F401
                       install, installed, is_live, location_info, location_of,
-                      locations, page_locations, placement, prefetch,
+                      locations, page_locations, page_nodes, placement, prefetch,
                       prefetch_batch, resident_pages, set_handler, set_placement)
 
 _default_handler = None

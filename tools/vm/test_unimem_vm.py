@@ -4,9 +4,11 @@
 import importlib.machinery
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import types
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -110,6 +112,31 @@ class ResultCommand(unittest.TestCase):
                                  "result", "--out", d, "nothing"],
                                 capture_output=True).returncode
         self.assertEqual(rc, 1)
+
+
+class Initramfs(unittest.TestCase):
+    @unittest.skipUnless(shutil.which("busybox") and shutil.which("cpio"),
+                         "needs busybox-static and cpio")
+    def test_stages_merge_in_order(self):
+        # The Python tree goes in only with --stage twice: both trees land
+        # in the root, the later one wins a name both have.
+        with tempfile.TemporaryDirectory() as d:
+            a, b = os.path.join(d, "a"), os.path.join(d, "b")
+            for stage, files in ((a, {"tests/bin/x": "a", "tests/bin/y": "a"}),
+                                 (b, {"tests/bin/y": "b", "usr/bin/z": "b"})):
+                for rel, text in files.items():
+                    os.makedirs(os.path.dirname(os.path.join(stage, rel)), exist_ok=True)
+                    with open(os.path.join(stage, rel), "w") as f:
+                        f.write(text)
+            args = types.SimpleNamespace(stage=[a, b], env=[])
+            vm.build_initramfs(args, os.path.join(d, "work"), TESTS)
+            root = os.path.join(d, "work", "root")
+            got = {}
+            for rel in ("tests/bin/x", "tests/bin/y", "usr/bin/z"):
+                with open(os.path.join(root, rel)) as f:
+                    got[rel] = f.read()
+            self.assertEqual(got, {"tests/bin/x": "a", "tests/bin/y": "b", "usr/bin/z": "b"})
+            self.assertGreater(os.path.getsize(os.path.join(d, "work", "initramfs.cpio")), 0)
 
 
 if __name__ == "__main__":
