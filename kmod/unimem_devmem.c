@@ -523,7 +523,8 @@ static unsigned long unimem_evict_nr(unsigned long src, unsigned long i,
 /*
  * Migrate the pages of @ev->udev mapped in [start, end) of @vma to system
  * memory; the mmap lock of its mm is held.  Pages of other devices in the
- * range are collected too (one pgmap owner) and put back untouched.
+ * range are collected too when they share the owner (peer_access) and put
+ * back untouched.
  */
 static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 					struct vm_area_struct *vma,
@@ -535,7 +536,7 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 		.end = end,
 		.src = ev->src,
 		.dst = ev->dst,
-		.pgmap_owner = &unimem_owner,
+		.pgmap_owner = ev->udev->owner,
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
 			 (unimem_device_thp() ? UNIMEM_SELECT_COMPOUND : 0),
 	};
@@ -969,7 +970,7 @@ static int unimem_chunk_add(struct unimem_device *udev, unsigned long bytes)
 	chunk->pagemap.range.end = chunk->res->end;
 	chunk->pagemap.nr_range = 1;
 	chunk->pagemap.ops = &unimem_devmem_ops;
-	chunk->pagemap.owner = &unimem_owner;
+	chunk->pagemap.owner = udev->owner;
 	ptr = memremap_pages(&chunk->pagemap, numa_node_id());
 	if (IS_ERR_OR_NULL(ptr)) {
 		ret = ptr ? PTR_ERR(ptr) : -EFAULT;

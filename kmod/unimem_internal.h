@@ -130,6 +130,7 @@ struct unimem_chunk {
  */
 struct unimem_device {
 	unsigned int index;
+	void *owner;			/* pgmap owner of its memory */
 	struct cdev cdev;
 	struct device *dev;
 
@@ -240,6 +241,8 @@ extern unsigned int unimem_fault_window;
 extern bool unimem_storage_handover;
 /* The one pgmap owner of all unimem devices (see DOC in unimem_main.c). */
 extern int unimem_owner;
+extern bool unimem_peer_access;
+bool unimem_is_owner(const void *owner);
 extern const struct dev_pagemap_ops unimem_devmem_ops;
 
 static inline void unimem_count(struct unimem_ctx *ctx, enum unimem_counter c,
@@ -287,6 +290,12 @@ struct page *unimem_alloc_huge(struct unimem_device *udev, bool zero);
 struct page *unimem_alloc_system_huge(struct vm_area_struct *vma,
 				      unsigned long addr, gfp_t gfp);
 unsigned long unimem_nfree(struct unimem_device *udev);
+
+/* Has @udev any page allocated?  (A hint: pages come and go meanwhile.) */
+static inline bool unimem_dev_in_use(struct unimem_device *udev)
+{
+	return unimem_nfree(udev) < udev->npages;
+}
 void unimem_dirty_from_device(unsigned long dst);
 /**
  * struct unimem_evict_self - a migration asking for room, in its own mm

@@ -19,10 +19,13 @@
  * coldest pages are evicted to system memory (unimem_devmem.c).  At unload
  * every live device page is migrated back, so no data is lost.
  *
- * All unimem devices use one pgmap owner, &unimem_owner: hmm_range_fault()
- * of any unimem device returns the device pages of every unimem device
- * instead of faulting them back (a device may access a peer's memory), and
- * one migrate_vma pass can collect pages of all of them.
+ * Each device is its own pgmap owner, as each test_hmm device is: a device
+ * fault (hmm_range_fault() with that owner) on a peer device's page faults
+ * it back to system memory through the peer's migrate_to_ram, and the
+ * device maps it there; an explicit migration to a device collects a
+ * peer's pages in a pass of their own and copies them straight across.
+ * With @peer_access all devices share one owner, &unimem_owner, as devices
+ * on a coherent link would: a device maps a peer's page where it is.
  *
  * Lock order:
  *   ctx->migrate_lock -> mmap_lock (read) -> [page locks] -> udev->evict_lock
@@ -83,6 +86,34 @@ MODULE_PARM_DESC(inject_fail_device,
 		 "testing: fail setting up device N at load (default -1: none)");
 
 int unimem_owner;
+
+/*
+ * Devices with peer access share one pgmap owner and map each other's
+ * memory; without it (the default) each device is its own owner.  Fixed
+ * at load: the owner of a device page cannot change.
+ */
+bool unimem_peer_access;
+module_param_named(peer_access, unimem_peer_access, bool, 0444);
+MODULE_PARM_DESC(peer_access,
+		 "devices map each other's memory in place (one pgmap owner) instead of faulting it back to system memory (default N)");
+
+/**
+ * unimem_is_owner() - is @owner the pgmap owner of a unimem device?
+ * @owner: an owner from an MMU_NOTIFY_MIGRATE range or a pgmap
+ *
+ * Return: true for the shared owner and for every device's own.
+ */
+bool unimem_is_owner(const void *owner)
+{
+	unsigned int i;
+
+	if (owner == &unimem_owner)
+		return true;
+	for (i = 0; i < unimem_ndevices; i++)
+		if (unimem_devices[i] && unimem_devices[i]->owner == owner)
+			return true;
+	return false;
+}
 struct unimem_device **unimem_devices;
 unsigned int unimem_ndevices;
 static dev_t unimem_devt;
@@ -578,6 +609,7 @@ static int unimem_device_create(unsigned int index, unsigned long bytes)
 	if (!udev)
 		return -ENOMEM;
 	udev->index = index;
+	udev->owner = unimem_peer_access ? (void *)&unimem_owner : (void *)udev;
 	spin_lock_init(&udev->ctx_lock);
 	INIT_LIST_HEAD(&udev->ctx_list);
 	for (i = 0; i < UNIMEM_CNT_NR; i++)

@@ -6,12 +6,14 @@
  *
  * UNIMEM_IOCTL_MIGRATE walks the VMAs of the range and migrates each
  * anonymous part in batches of UNIMEM_MIGRATE_BATCH pages with
- * migrate_vma_setup()/migrate_vma_pages()/migrate_vma_finalize().  All
- * unimem devices share one pgmap owner, so a single collection pass selects
- * system pages and the pages of every unimem device; pages of another unimem
- * device are copied straight from its storage into the target's (device to
- * device, no bounce through system memory).  Every page of the range ends
- * up in exactly one result counter.
+ * migrate_vma_setup()/migrate_vma_pages()/migrate_vma_finalize().  A
+ * collection pass selects the device pages of one pgmap owner, and each
+ * device is its own owner: a batch makes one pass for the target's owner
+ * (with system pages and holes) and one per other device with pages in use,
+ * whose pages are copied straight from its storage into the target's
+ * (device to device, no bounce through system memory).  With peer_access
+ * all devices share one owner and one pass does it all.  Every page of the
+ * range ends up in exactly one result counter.
  *
  * Before a batch the target device is given room: if it has fewer free
  * pages than the batch needs, its coldest pages are evicted (see
@@ -59,6 +61,7 @@ struct unimem_mig {
 	bool evict_futile;		/* an eviction of this batch freed nothing */
 	bool evict_busy;		/* another sweep runs: evict unlocked */
 	struct page **repl;		/* device -> system: new storage */
+	unsigned long *counted;		/* entries of the batch counted so far */
 	bool handover;			/* device -> system: no copy (see main) */
 	struct vm_area_struct *vma;	/* for alloc_page_vma() */
 	unsigned long addr;
@@ -287,9 +290,18 @@ static void unimem_unfence(struct unimem_ctx *ctx)
 	wake_up_all(&ctx->mig_wq);
 }
 
-static int unimem_migrate_batch(struct unimem_mig *st,
-				struct vm_area_struct *vma,
-				unsigned long start, unsigned long end)
+/*
+ * One migrate_vma pass over a batch: the pages of pgmap owner @owner (and
+ * system pages and holes with MIGRATE_VMA_SELECT_SYSTEM) go to st->target.
+ * Entries that an earlier pass of the batch counted are left alone, and an
+ * entry this pass cannot see (not collected, no page: another owner's page,
+ * a swap entry, a system page when moving to system) is left for a later
+ * pass or for unimem_migrate_batch() to count.  Batch fenced by the caller.
+ */
+static int unimem_migrate_pass(struct unimem_mig *st,
+			       struct vm_area_struct *vma,
+			       unsigned long start, unsigned long end,
+			       void *owner, unsigned long select)
 {
 	struct unimem_ctx *ctx = st->ctx;
 	struct unimem_migrate *res = st->res;
@@ -302,29 +314,16 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		.end = end,
 		.src = st->src,
 		.dst = st->dst,
-		.pgmap_owner = &unimem_owner,
-		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
-			 (st->target ? MIGRATE_VMA_SELECT_SYSTEM : 0) |
+		.pgmap_owner = owner,
+		.flags = select |
 			 (unimem_device_thp() ? UNIMEM_SELECT_COMPOUND : 0),
 	};
 	unsigned long nr;
 	int ret;
 
-	/*
-	 * Evicted pages of this request up to here are counted; this batch's
-	 * own range is left alone (its pages are locked during the batch, and
-	 * a retry must not evict what the previous attempt moved).
-	 */
-	st->self.end = start;
-	st->self.keep_end = end;
-	st->evict_futile = false;
-
-	unimem_fence(ctx, start, end);
 	ret = migrate_vma_setup(&args);
-	if (ret) {
-		unimem_unfence(ctx);
+	if (ret)
 		return ret;
-	}
 
 	st->npool = 0;
 	st->ipool = 0;
@@ -337,6 +336,7 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 			struct page *sp = migrate_pfn_to_page(st->src[i]);
 
 			if ((st->src[i] & MIGRATE_PFN_MIGRATE) && sp &&
+			    !test_bit(i, st->counted) &&
 			    !(st->src[i] & UNIMEM_PFN_COMPOUND) &&
 			    unimem_is_our_page(sp))
 				need++;
@@ -362,7 +362,12 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		struct page *dpage;
 		bool ours = spage && unimem_is_our_page(spage);
 
-		nr = 1;
+		nr = unimem_mig_nr(s, i, npages);
+		if (test_bit(i, st->counted))
+			continue;	/* an earlier pass's */
+		if (!spage && !(s & MIGRATE_PFN_MIGRATE))
+			continue;	/* not this pass's to say */
+		bitmap_set(st->counted, i, nr);
 		if (s & UNIMEM_PFN_COMPOUND) {
 			nr = unimem_mig_huge(st, vma, start, i, npages);
 			continue;
@@ -373,20 +378,8 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 			continue;
 		}
 		if (!(s & MIGRATE_PFN_MIGRATE)) {
-			if (!spage && st->target && !vma_is_anonymous(vma)) {
-				/* private file mapping: not faulted in */
-				res->not_present++;
-			} else if (!spage) {
-				/*
-				 * Not selected: a system page when migrating
-				 * to system, else a swap or foreign entry.
-				 */
-				if (st->target)
-					res->busy++;
-				else
-					res->already++;
-			} else if (st->target ? (ours && unimem_page_device(spage) ==
-					       st->target) : !ours)
+			if (st->target ? (ours && unimem_page_device(spage) ==
+					  st->target) : !ours)
 				res->already++;
 			else
 				res->busy++;
@@ -498,7 +491,6 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		put_page(migrate_pfn_to_page(st->dst[i]));
 		st->repl[i] = NULL;
 	}
-	unimem_unfence(ctx);
 
 	unimem_count(ctx, UNIMEM_CNT_THP_MIGRATED, thp);
 	unimem_dcount(st->target ? st->target : ctx->udev,
@@ -516,6 +508,75 @@ static int unimem_migrate_batch(struct unimem_mig *st,
 		unimem_dcount(ctx->udev, UNIMEM_CNT_MIGRATED_TO_SYSTEM, tosys);
 		unimem_dcount(ctx->udev, UNIMEM_CNT_BYTES_COPIED,
 			      copied << PAGE_SHIFT);
+	}
+	return 0;
+}
+
+/*
+ * Migrate the batch [start, end) of @vma to st->target, counting every page
+ * once in st->res.  Each device is its own pgmap owner (unless peer_access),
+ * and migrate_vma collects one owner's device pages per pass: a pass for
+ * the target's owner with system pages and holes, then one per other device
+ * with pages in use, which copies them straight to the target.  What no
+ * pass could see is counted last.
+ */
+static int unimem_migrate_batch(struct unimem_mig *st,
+				struct vm_area_struct *vma,
+				unsigned long start, unsigned long end)
+{
+	struct unimem_migrate *res = st->res;
+	unsigned long npages = (end - start) >> PAGE_SHIFT, i;
+	unsigned long devsel = MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+	unsigned int d;
+	int ret = 0;
+
+	/*
+	 * Evicted pages of this request up to here are counted; this batch's
+	 * own range is left alone (its pages are locked during the batch, and
+	 * a retry must not evict what the previous attempt moved).
+	 */
+	st->self.end = start;
+	st->self.keep_end = end;
+	st->evict_futile = false;
+	bitmap_zero(st->counted, npages);
+
+	unimem_fence(st->ctx, start, end);
+	if (unimem_peer_access) {
+		ret = unimem_migrate_pass(st, vma, start, end, &unimem_owner,
+					  devsel | (st->target ?
+						    MIGRATE_VMA_SELECT_SYSTEM :
+						    0));
+		goto out;
+	}
+	if (st->target) {
+		ret = unimem_migrate_pass(st, vma, start, end,
+					  st->target->owner,
+					  devsel | MIGRATE_VMA_SELECT_SYSTEM);
+		if (ret)
+			goto out;
+	}
+	for (d = 0; d < unimem_ndevices; d++) {
+		struct unimem_device *udev = unimem_devices[d];
+
+		if (udev == st->target || !unimem_dev_in_use(udev) ||
+		    bitmap_full(st->counted, npages))
+			continue;
+		ret = unimem_migrate_pass(st, vma, start, end, udev->owner,
+					  devsel);
+		if (ret)
+			goto out;
+	}
+out:
+	unimem_unfence(st->ctx);
+	if (ret)
+		return ret;
+	for_each_clear_bit(i, st->counted, npages) {
+		if (st->target && !vma_is_anonymous(vma))
+			res->not_present++;	/* private file: not faulted in */
+		else if (st->target)
+			res->busy++;		/* a swap or foreign entry */
+		else
+			res->already++;		/* system memory, swap, foreign */
 	}
 	return 0;
 }
@@ -683,7 +744,8 @@ int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
 	st.dst = kvmalloc_array(batch, sizeof(*st.dst), GFP_KERNEL_ACCOUNT);
 	st.pool = kvmalloc_array(batch, sizeof(*st.pool), GFP_KERNEL_ACCOUNT);
 	st.repl = kvcalloc(batch, sizeof(*st.repl), GFP_KERNEL_ACCOUNT);
-	if (!st.src || !st.dst || !st.pool || !st.repl) {
+	st.counted = bitmap_zalloc(batch, GFP_KERNEL_ACCOUNT);
+	if (!st.src || !st.dst || !st.pool || !st.repl || !st.counted) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -722,6 +784,7 @@ int unimem_migrate(struct unimem_ctx *ctx, struct unimem_migrate *m)
 	}
 	mutex_unlock(&ctx->migrate_lock);
 out_free:
+	bitmap_free(st.counted);
 	kvfree(st.repl);
 	kvfree(st.pool);
 	kvfree(st.src);
@@ -747,7 +810,7 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 	struct page *one_pool, *one_repl = NULL, **pool, **repl;
 	struct migrate_vma args = {
 		.vma = vma,
-		.pgmap_owner = &unimem_owner,
+		.pgmap_owner = udev->owner,
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
 			 (unimem_device_thp() ? UNIMEM_SELECT_COMPOUND : 0),
 		.fault_page = vmf->page,

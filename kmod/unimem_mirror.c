@@ -29,7 +29,7 @@
  * @ctx->lock.  Non-blockable invalidations trylock and fail if they cannot.
  *
  * Invalidations of MMU_NOTIFY_MIGRATE caused by a migration this context is
- * itself running (range->owner is the unimem pgmap owner and the context's
+ * itself running (range->owner is a unimem pgmap owner and the context's
  * migrator is the current task) are skipped: the migration code clears the
  * affected entries itself beforehand and holds new faults off that range
  * until the migration is complete.  Because a skipped invalidation does not
@@ -354,10 +354,10 @@ static bool unimem_invalidate(struct mmu_interval_notifier *mni,
 	 * which must be invalidated as usual.
 	 */
 	if (range->event == MMU_NOTIFY_MIGRATE &&
-	    range->owner == &unimem_owner &&
 	    READ_ONCE(ctx->migrator) == current &&
 	    range->start >= READ_ONCE(ctx->mig_start) &&
-	    range->end <= READ_ONCE(ctx->mig_end))
+	    range->end <= READ_ONCE(ctx->mig_end) &&
+	    unimem_is_owner(range->owner))
 		return true;
 
 	if (mmu_notifier_range_blockable(range)) {
@@ -789,7 +789,7 @@ static int __unimem_mirror_lock(struct unimem_ctx *ctx, unsigned long start,
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(UNIMEM_FAULT_TIMEOUT_MS);
 	unsigned long n = (end - start) >> PAGE_SHIFT;
-	void *owner = &unimem_owner;
+	void *owner = ctx->udev->owner;
 	int ret;
 
 	mutex_lock(&ctx->lock);
@@ -1193,7 +1193,7 @@ static int unimem_atomic(struct unimem_ctx *ctx, struct unimem_dev_op *op,
 		 * page it cannot lock (copy_nonpresent_pte()).
 		 */
 		mmap_read_lock(mm);
-		ret = unimem_make_exclusive(mm, pa, &unimem_owner, &page);
+		ret = unimem_make_exclusive(mm, pa, ctx->udev->owner, &page);
 		if (!ret) {
 			p = kmap_local_page(page);
 			op->result = unimem_atomic_apply(p + off, op);
@@ -1345,6 +1345,54 @@ static u32 unimem_snap_entry(unsigned long hpfn)
 	return e;
 }
 
+/* One non-faulting walk of @range as @owner sees it; mmap lock held. */
+static int unimem_snap_walk(struct unimem_ctx *ctx, struct hmm_range *range,
+			    void *owner, unsigned long n)
+{
+	int ret;
+
+	/* zeroed: since 6.17 hmm_range_fault() keeps input bits (INOUT) */
+	memset(range->hmm_pfns, 0, n * sizeof(*range->hmm_pfns));
+	range->dev_private_owner = owner;
+	do {
+		range->notifier_seq = mmu_interval_read_begin(&ctx->notifier);
+		ret = hmm_range_fault(range);
+	} while (ret == -EBUSY && !fatal_signal_pending(current));
+	return ret;
+}
+
+/*
+ * A peer device's pages (its own pgmap owner) are absent to a walk as
+ * @ctx's device (a PTE: no entry; a 2 MiB device folio's PMD: an error):
+ * look again as each other device with pages in use, into @peer, and take
+ * the pages those walks find where @range found none.
+ */
+static void unimem_snap_peers(struct unimem_ctx *ctx, struct hmm_range *range,
+			      unsigned long *peer, unsigned long n)
+{
+	unsigned long *pfns = range->hmm_pfns, i;
+	unsigned int d;
+	bool absent = false;
+
+	for (i = 0; i < n && !absent; i++)
+		absent = !(pfns[i] & HMM_PFN_VALID);
+	if (!absent || unimem_peer_access)
+		return;
+	range->hmm_pfns = peer;
+	for (d = 0; d < unimem_ndevices; d++) {
+		struct unimem_device *udev = unimem_devices[d];
+
+		if (udev == ctx->udev || !unimem_dev_in_use(udev) ||
+		    unimem_snap_walk(ctx, range, udev->owner, n))
+			continue;
+		for (i = 0; i < n; i++)
+			if (!(pfns[i] & HMM_PFN_VALID) &&
+			    (peer[i] & HMM_PFN_VALID))
+				pfns[i] = peer[i];
+	}
+	range->hmm_pfns = pfns;
+}
+
 /**
  * unimem_snapshot() - per-page residency of a range, without faulting
  * @ctx: context (current->mm is its mm)
@@ -1358,14 +1406,14 @@ int unimem_snapshot(struct unimem_ctx *ctx, struct unimem_snapshot *snap)
 	unsigned long addr = snap->addr;
 	unsigned long end = snap->addr + (snap->npages << PAGE_SHIFT);
 	u32 __user *uent = u64_to_user_ptr(snap->entries);
-	unsigned long *pfns;
+	unsigned long *pfns, *peer;
 	u32 *ent;
 	int ret = 0;
 
-	/* zeroed: since 6.17 hmm_range_fault() keeps input bits (INOUT) */
 	pfns = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
+	peer = kcalloc(UNIMEM_FAULT_BATCH, sizeof(*peer), GFP_KERNEL_ACCOUNT);
 	ent = kmalloc_array(UNIMEM_FAULT_BATCH, sizeof(*ent), GFP_KERNEL_ACCOUNT);
-	if (!pfns || !ent) {
+	if (!pfns || !peer || !ent) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -1393,17 +1441,15 @@ int unimem_snapshot(struct unimem_ctx *ctx, struct unimem_snapshot *snap)
 				.notifier = &ctx->notifier,
 				.start = addr,
 				.hmm_pfns = pfns,
-				.dev_private_owner = &unimem_owner,
 			};
 
 			wend = min(wend, vma->vm_end);
 			range.end = wend;
 			n = (wend - addr) >> PAGE_SHIFT;
-			do {
-				range.notifier_seq =
-					mmu_interval_read_begin(&ctx->notifier);
-				ret = hmm_range_fault(&range);
-			} while (ret == -EBUSY && !fatal_signal_pending(current));
+			ret = unimem_snap_walk(ctx, &range, ctx->udev->owner,
+					       n);
+			if (!ret)
+				unimem_snap_peers(ctx, &range, peer, n);
 			mmap_read_unlock(mm);
 			if (!ret)
 				unimem_hmm_pmd_fixup(pfns, n, addr);
@@ -1433,6 +1479,7 @@ int unimem_snapshot(struct unimem_ctx *ctx, struct unimem_snapshot *snap)
 	}
 out:
 	kfree(ent);
+	kfree(peer);
 	kfree(pfns);
 	return ret;
 }

@@ -18,7 +18,9 @@
  * - no-device-access: the access fails with -EACCES;
  * - preferred location is the accessing device: migrate the block there;
  * - preferred location is system memory or another device, the device is
- *   in accessed-by, or the range is read-mostly: map it remotely;
+ *   in accessed-by, or the range is read-mostly: map it remotely (a peer
+ *   device's page is mapped in place only with peer_access; otherwise
+ *   hmm_range_fault() brings it to system memory first);
  * - no preference: migrate the block on its first device touch (the block
  *   has no history yet), map it remotely afterwards.
  *
@@ -252,7 +254,7 @@ static unsigned long unimem_policy_away(struct unimem_ctx *ctx,
 	struct hmm_range range = {
 		.notifier = &ctx->notifier,
 		.hmm_pfns = pfns,
-		.dev_private_owner = &unimem_owner,
+		.dev_private_owner = ctx->udev->owner,
 	};
 	unsigned long addr, away = 0, i, n;
 	int ret, tries;

@@ -76,6 +76,8 @@ static void t_first_touch(void)
 	close(fd);
 }
 
+static int peer_access;	/* the module was loaded with peer_access=1 */
+
 /* Preferred location: migrate to it on every device touch; CPU faults
  * bring the block back and the next touch migrates again. */
 static void t_preferred(void)
@@ -123,9 +125,20 @@ static void t_preferred(void)
 	pol_set(fd, p, 2 * MIB, UNIMEM_RANGE_ATTR_PREFERRED_LOC, 1);
 	ASSERT_EQ(pol_dev_touch(fd1, p + PAGE), 3);
 	ASSERT_EQ(pol_on_dev(fd, p, NP2M, 1), NP2M);
-	/* device 0 then reads device 1's memory remotely, no migration */
-	ASSERT_EQ(pol_dev_touch(fd, p + PAGE), 3);
-	ASSERT_EQ(pol_on_dev(fd, p, NP2M, 1), NP2M);
+	ASSERT_EQ(pol_dev_touch(fd, p + PAGE), 3);	/* device 0 reads */
+	if (peer_access) {
+		/* one pgmap owner: device 0 maps device 1's memory in place */
+		ASSERT_EQ(pol_on_dev(fd, p, NP2M, 1), NP2M);
+	} else {
+		/*
+		 * Its own owner: device 1's pages come back to system memory
+		 * (the block, as for a CPU fault) and device 0 maps them
+		 * there; device 1's next touch migrates the block again.
+		 */
+		ASSERT_EQ(pol_on_sys(fd, p, NP2M), NP2M);
+		ASSERT_EQ(pol_dev_touch(fd1, p + PAGE), 3);
+		ASSERT_EQ(pol_on_dev(fd, p, NP2M, 1), NP2M);
+	}
 	munmap(p, 2 * MIB);
 	close(fd1);
 	close(fd);
@@ -256,9 +269,17 @@ static void t_unmanaged(void)
 	close(fd);
 }
 
+static void t_preferred_peer(void)
+{
+	peer_access = 1;
+	t_preferred();
+}
+
 static const struct ut_case cases[] = {
 	{ "first_touch", t_first_touch, "ndevices=2 mem_mib=32" },
 	{ "preferred", t_preferred, "ndevices=2 mem_mib=32" },
+	{ "preferred-peer", t_preferred_peer,
+	  "ndevices=2 mem_mib=32 peer_access=1" },
 	{ "remote", t_remote, "ndevices=2 mem_mib=32" },
 	{ "granularity", t_granularity, "ndevices=2 mem_mib=32" },
 	{ "unmanaged", t_unmanaged, "ndevices=2 mem_mib=32" },

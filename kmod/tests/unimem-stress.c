@@ -3,6 +3,7 @@
  * unimem-stress: data-integrity stress of unimem.ko.
  *
  *   unimem-stress [-t seconds] [-p procs] [-T threads] [-s MiB] [-m dev MiB]
+ *                 [-H (THP)] [-P (peer_access=1)]
  *
  * Loads the module with small device memories (smaller than the working
  * set), then several processes with several threads each run random device
@@ -19,6 +20,7 @@
 
 static int secs = 20, nproc = 2, nthr = 3, mib = 6, dev_mib = 4;
 static int thp;		/* -H: THP "always", 2 MiB aligned migrations too */
+static int peer;	/* -P: peer_access=1, devices map each other's memory */
 static uint8_t *R, *S;
 static size_t npages;
 static int fds[2];
@@ -290,9 +292,10 @@ int main(int argc, char **argv)
 	char params[128];
 	uint64_t ev;
 
-	while ((c = getopt(argc, argv, "t:p:T:s:m:H")) != -1) {
+	while ((c = getopt(argc, argv, "t:p:T:s:m:HP")) != -1) {
 		switch (c) {
 		case 'H': thp = 1; break;
+		case 'P': peer = 1; break;
 		case 't': secs = atoi(optarg); break;
 		case 'p': nproc = atoi(optarg); break;
 		case 'T': nthr = atoi(optarg); break;
@@ -306,7 +309,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("stress: %d s, %d processes x %d threads, %d MiB each, "
 	       "2 devices x %d MiB\n", secs, nproc, nthr, mib, dev_mib);
-	snprintf(params, sizeof(params), "ndevices=2 mem_mib=%d", dev_mib);
+	snprintf(params, sizeof(params), "ndevices=2 mem_mib=%d%s", dev_mib,
+		 peer ? " peer_access=1" : "");
 	ut_load(params);
 	if (thp)
 		ut_thp("always");
