@@ -8,7 +8,14 @@
  * touch the range's policy. Read from Linux directly too: the CPUs local
  * to a node (hwloc gives CPU-less nodes the cpuset of their parent) and
  * free memory per node.
+ *
+ * hwloc is opened (dlopen) when the topology is first needed, not linked:
+ * a program that only allocates, as most do under the preload, never maps
+ * hwloc and what it brings along (libudev, libm: about half a MiB of a
+ * small program's peak RSS).  Only hwloc's real symbols are used here, none
+ * of the inline helpers of hwloc.h, which would need it linked.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,6 +42,7 @@ struct host_node {
 	unsigned os_index;
 	uint64_t total_bytes;
 	int local_cpus;
+	hwloc_bitmap_t cpus;	/* its local CPUs, as Linux lists them */
 	bool cpuless;
 	uint64_t bandwidth, latency; /* hwloc memattrs, 0 unknown */
 };
@@ -43,9 +51,51 @@ static struct {
 	pthread_once_t once;
 	int init_err;
 	hwloc_topology_t topo;
+	int numa_depth;
 	int nnodes;
 	struct host_node nodes[UM_MAX_LOCATIONS];
 } host = { .once = PTHREAD_ONCE_INIT };
+
+#ifndef UNIMEM_HWLOC_SONAME
+#define UNIMEM_HWLOC_SONAME "libhwloc.so.15"
+#endif
+
+#define HWLOC_FUNCS(X)                                                          \
+	X(hwloc_get_api_version) X(hwloc_topology_init) X(hwloc_topology_load)  \
+	X(hwloc_get_type_depth) X(hwloc_get_obj_by_depth)                       \
+	X(hwloc_bitmap_alloc) X(hwloc_bitmap_free) X(hwloc_bitmap_weight)       \
+	X(hwloc_bitmap_first) X(hwloc_bitmap_next) X(hwloc_bitmap_isset)        \
+	X(hwloc_linux_read_path_as_cpumask) X(hwloc_memattr_get_initiators)     \
+	X(hwloc_get_area_memlocation)
+
+/* hwloc's functions, as opened by hw_open(); hw.f has the type of f. */
+static struct {
+#define X(f) __typeof__(&f) f;
+	HWLOC_FUNCS(X)
+#undef X
+} hw;
+
+static int hw_open(void)
+{
+	void *lib = dlopen(UNIMEM_HWLOC_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!lib)
+		return um_error(-ENOENT, "host provider: cannot open hwloc: %s",
+				dlerror());
+#define X(f)                                                                    \
+	hw.f = (__typeof__(hw.f))dlsym(lib, #f);                                \
+	if (!hw.f)                                                              \
+		return um_error(-ENOSYS, "host provider: %s has no %s",         \
+				UNIMEM_HWLOC_SONAME, #f);
+	HWLOC_FUNCS(X)
+#undef X
+	/* the ABI is the major number (hwloc's own advice) */
+	if ((hw.hwloc_get_api_version() >> 16) != (HWLOC_API_VERSION >> 16))
+		return um_error(-ENOSYS, "host provider: hwloc API 0x%x at run "
+				"time, built for 0x%x", hw.hwloc_get_api_version(),
+				HWLOC_API_VERSION);
+	return 0;
+}
 
 static int cmp_node(const void *a, const void *b)
 {
@@ -53,20 +103,24 @@ static int cmp_node(const void *a, const void *b)
 	return (x->os_index > y->os_index) - (x->os_index < y->os_index);
 }
 
-/* CPUs whose local memory is this node, as Linux lists them. */
-static int node_local_cpus(hwloc_obj_t node)
+/* CPUs whose local memory is this node, as Linux lists them, into *@cpus. */
+static int node_local_cpus(hwloc_obj_t node, hwloc_bitmap_t *cpus)
 {
 	char path[96];
 	int n = -1;
-	hwloc_bitmap_t set = hwloc_bitmap_alloc();
+	hwloc_bitmap_t set = hw.hwloc_bitmap_alloc();
 
 	snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/cpumap",
 		 node->os_index);
-	if (set && hwloc_linux_read_path_as_cpumask(path, set) == 0)
-		n = hwloc_bitmap_weight(set);
-	hwloc_bitmap_free(set);
+	if (set && hw.hwloc_linux_read_path_as_cpumask(path, set) == 0) {
+		n = hw.hwloc_bitmap_weight(set);
+		*cpus = set;
+	} else {
+		hw.hwloc_bitmap_free(set);
+		*cpus = NULL;
+	}
 	if (n < 0) /* no sysfs: fall back to what hwloc says */
-		n = node->cpuset ? hwloc_bitmap_weight(node->cpuset) : 0;
+		n = node->cpuset ? hw.hwloc_bitmap_weight(node->cpuset) : 0;
 	return n < 0 ? 0 : n;
 }
 
@@ -85,8 +139,8 @@ static uint64_t node_memattr(hwloc_obj_t node, hwloc_memattr_id_t id,
 	for (int pass = 0; pass < 2 && best == 0; pass++) {
 		unsigned nr = MAX_INIT;
 
-		if (hwloc_memattr_get_initiators(host.topo, pass ? fallback : id, node, 0,
-						 &nr, init, val) < 0)
+		if (hw.hwloc_memattr_get_initiators(host.topo, pass ? fallback : id,
+						    node, 0, &nr, init, val) < 0)
 			continue;
 		for (unsigned i = 0; i < nr && i < MAX_INIT; i++)
 			if (val[i] && (best == 0 || (higher_is_better ? val[i] > best
@@ -102,19 +156,24 @@ static _Atomic int host_initialising;
 
 static void host_init_once(void)
 {
-	hwloc_obj_t obj = NULL;
+	hwloc_obj_t obj;
 
 	atomic_store(&host_initialising, 1);
 	host.nnodes = 0;
 
-	if (hwloc_topology_init(&host.topo) < 0 ||
-	    hwloc_topology_load(host.topo) < 0) {
+	host.init_err = hw_open();
+	if (host.init_err < 0)
+		goto done;
+	if (hw.hwloc_topology_init(&host.topo) < 0 ||
+	    hw.hwloc_topology_load(host.topo) < 0) {
 		host.init_err = um_error(-errno ? -errno : -EIO,
 					 "host provider: hwloc could not load the topology: %s",
 					 strerror(errno));
 		goto done;
 	}
-	while ((obj = hwloc_get_next_obj_by_type(host.topo, HWLOC_OBJ_NUMANODE, obj))) {
+	host.numa_depth = hw.hwloc_get_type_depth(host.topo, HWLOC_OBJ_NUMANODE);
+	for (unsigned i = 0;
+	     (obj = hw.hwloc_get_obj_by_depth(host.topo, host.numa_depth, i)); i++) {
 		struct host_node *n;
 
 		if (host.nnodes == UM_MAX_LOCATIONS)
@@ -122,7 +181,7 @@ static void host_init_once(void)
 		n = &host.nodes[host.nnodes++];
 		n->os_index = obj->os_index;
 		n->total_bytes = obj->attr ? obj->attr->numanode.local_memory : 0;
-		n->local_cpus = node_local_cpus(obj);
+		n->local_cpus = node_local_cpus(obj, &n->cpus);
 		n->cpuless = n->local_cpus == 0;
 		n->bandwidth = node_memattr(obj, HWLOC_MEMATTR_ID_BANDWIDTH,
 					    HWLOC_MEMATTR_ID_READ_BANDWIDTH, true);
@@ -468,38 +527,35 @@ int um_host_area_nodes(const void *addr, size_t size, unsigned *nodes, int max)
 
 	if (host_init() < 0)
 		return host.init_err;
-	set = hwloc_bitmap_alloc();
+	set = hw.hwloc_bitmap_alloc();
 	if (!set)
 		return -ENOMEM;
-	if (hwloc_get_area_memlocation(host.topo, addr, size, set,
-				       HWLOC_MEMBIND_BYNODESET) < 0) {
+	if (hw.hwloc_get_area_memlocation(host.topo, addr, size, set,
+					  HWLOC_MEMBIND_BYNODESET) < 0) {
 		int err = errno;
-		hwloc_bitmap_free(set);
+		hw.hwloc_bitmap_free(set);
 		if (err == ENOENT) /* nothing populated */
 			return 0;
 		return um_error(-err, "range query failed: %s", strerror(err));
 	}
-	hwloc_bitmap_foreach_begin(i, set) {
+	for (i = hw.hwloc_bitmap_first(set); i >= 0; i = hw.hwloc_bitmap_next(set, i)) {
 		if (n < max)
 			nodes[n] = (unsigned)i;
 		n++;
-	} hwloc_bitmap_foreach_end();
-	hwloc_bitmap_free(set);
+	}
+	hw.hwloc_bitmap_free(set);
 	return n;
 }
 
 unimem_location_t um_host_node_of_cpu(unsigned cpu)
 {
-	hwloc_obj_t pu, node = NULL;
-
 	if (host_init() < 0)
 		return UNIMEM_LOC_NONE;
-	pu = hwloc_get_pu_obj_by_os_index(host.topo, cpu);
-	if (pu && pu->cpuset) /* the node whose CPUs it is (not a CPU-less one) */
-		while ((node = hwloc_get_next_obj_covering_cpuset_by_type(
-				host.topo, pu->cpuset, HWLOC_OBJ_NUMANODE, node)))
-			if (!host_node_by_os(node->os_index)->cpuless)
-				return UNIMEM_LOC_HOST(node->os_index);
+	/* the node whose local CPUs include it (never a CPU-less one) */
+	for (int i = 0; i < host.nnodes; i++)
+		if (!host.nodes[i].cpuless && host.nodes[i].cpus &&
+		    hw.hwloc_bitmap_isset(host.nodes[i].cpus, cpu))
+			return UNIMEM_LOC_HOST(host.nodes[i].os_index);
 	return host.nnodes ? UNIMEM_LOC_HOST(host.nodes[0].os_index) : UNIMEM_LOC_NONE;
 }
 
