@@ -29,8 +29,9 @@
  * from where it was, looking the VMA up again.
  *
  * A CPU fault on a device page (migrate_to_ram) migrates the faulting page
- * and the other device pages of an aligned window of unimem_fault_window
- * pages around it, within the faulting VMA.  Only the faulting page must
+ * and the other pages of its device in an aligned window of
+ * unimem_fault_window pages around it, within the faulting VMA (a device
+ * fault on a peer's page comes here too, see unimem_main.c).  Only the faulting page must
  * come back; if its allocation fails the fault returns VM_FAULT_OOM, and
  * VM_FAULT_SIGBUS is returned only when migrate_vma_setup() itself fails.
  *
