@@ -153,6 +153,19 @@ static int array_span(PyObject *obj, const char **start, size_t *size)
 	return 0;
 }
 
+/* array_span(), and the number of pages it touches. */
+static int array_pages(PyObject *obj, const char **start, size_t *size, size_t *npages)
+{
+	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE), first, last;
+
+	if (array_span(obj, start, size) < 0)
+		return -1;
+	first = (uintptr_t)*start & ~(ps - 1);
+	last = ((uintptr_t)*start + *size + ps - 1) & ~(ps - 1);
+	*npages = (last - first) / ps;
+	return 0;
+}
+
 /* ---- module functions --------------------------------------------------- */
 
 static PyObject *py_install(PyObject *self, PyObject *noargs)
@@ -354,20 +367,15 @@ static PyObject *py_location_of(PyObject *self, PyObject *arr)
 
 static PyObject *py_page_locations(PyObject *self, PyObject *arr)
 {
-	long ps = sysconf(_SC_PAGESIZE);
 	unimem_location_t *locs;
-	uintptr_t first, last;
 	const char *p;
 	size_t size, n;
 	PyObject *list;
 	int err;
 
 	(void)self;
-	if (array_span(arr, &p, &size) < 0)
+	if (array_pages(arr, &p, &size, &n) < 0)
 		return NULL;
-	first = (uintptr_t)p & ~(uintptr_t)(ps - 1);
-	last = ((uintptr_t)p + size + ps - 1) & ~(uintptr_t)(ps - 1);
-	n = (last - first) / (size_t)ps;
 	locs = PyMem_Calloc(n, sizeof(*locs));
 	if (!locs)
 		return PyErr_NoMemory();
@@ -399,7 +407,7 @@ static PyObject *py_page_locations(PyObject *self, PyObject *arr)
 static PyObject *py_page_nodes(PyObject *self, PyObject *arr)
 {
 	long ps = sysconf(_SC_PAGESIZE);
-	uintptr_t first, last;
+	uintptr_t first;
 	const char *p;
 	size_t size, n;
 	void **pages;
@@ -408,11 +416,9 @@ static PyObject *py_page_nodes(PyObject *self, PyObject *arr)
 	long r;
 
 	(void)self;
-	if (array_span(arr, &p, &size) < 0)
+	if (array_pages(arr, &p, &size, &n) < 0)
 		return NULL;
 	first = (uintptr_t)p & ~(uintptr_t)(ps - 1);
-	last = ((uintptr_t)p + size + ps - 1) & ~(uintptr_t)(ps - 1);
-	n = (last - first) / (size_t)ps;
 	pages = PyMem_Calloc(n, sizeof(*pages));
 	status = PyMem_Calloc(n, sizeof(*status));
 	if (!pages || !status) {

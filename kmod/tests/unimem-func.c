@@ -1743,12 +1743,7 @@ static void t_thp_evict(void)
 		munmap(p, len);
 	}
 	if (m.nomem || m.moved != np)
-		UT_FAIL("moved %llu of %zu: already %llu busy %llu nomem %llu "
-			"evicted %llu", (unsigned long long)m.moved, np,
-			(unsigned long long)m.already,
-			(unsigned long long)m.busy,
-			(unsigned long long)m.nomem,
-			(unsigned long long)m.evicted);
+		UT_FAIL("%zu pages: %s", np, ut_migrate_str(&m));
 	ASSERT_GE(m.evicted, np - 8 * MIB / PAGE);
 	ASSERT_EQ(ut_count_res(fd, p, np, UNIMEM_RES_DEVICE, 0),
 		  m.moved - m.evicted);

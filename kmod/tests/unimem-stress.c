@@ -152,16 +152,8 @@ static void *worker(void *arg)
 				FAILX("migrate: %s", strerror(errno));
 			if (m.moved + m.already + m.not_present + m.unmapped +
 			    m.unsupported + m.busy + m.nomem != n)
-				FAILX("migrate counts do not add up to %zu: "
-				      "moved %llu already %llu np %llu unm %llu "
-				      "uns %llu busy %llu nomem %llu", n,
-				      (unsigned long long)m.moved,
-				      (unsigned long long)m.already,
-				      (unsigned long long)m.not_present,
-				      (unsigned long long)m.unmapped,
-				      (unsigned long long)m.unsupported,
-				      (unsigned long long)m.busy,
-				      (unsigned long long)m.nomem);
+				FAILX("migrate counts do not add up to %zu: %s",
+				      n, ut_migrate_str(&m));
 			if (m.unmapped || m.unsupported)
 				FAILX("migrate: unmapped %llu unsupported %llu",
 				      (unsigned long long)m.unmapped,

@@ -146,6 +146,22 @@ static inline void *ut_map(size_t len)
 	return p;
 }
 
+/* The counters of a migration, for failure messages. */
+static inline const char *ut_migrate_str(const struct unimem_migrate *m)
+{
+	static __thread char s[192];
+
+	snprintf(s, sizeof(s), "moved %llu already %llu np %llu unm %llu "
+		 "uns %llu busy %llu nomem %llu evicted %llu",
+		 (unsigned long long)m->moved, (unsigned long long)m->already,
+		 (unsigned long long)m->not_present,
+		 (unsigned long long)m->unmapped,
+		 (unsigned long long)m->unsupported,
+		 (unsigned long long)m->busy, (unsigned long long)m->nomem,
+		 (unsigned long long)m->evicted);
+	return s;
+}
+
 static inline struct unimem_migrate ut_migrate(int fd, void *addr, size_t len,
 					       uint32_t target, uint32_t flags)
 {
@@ -177,15 +193,8 @@ static inline void ut_migrate_all(int fd, void *addr, size_t len,
 		m = ut_migrate(fd, addr, len, target, 0);
 	}
 	if (m.moved + m.already != len / PAGE)
-		UT_FAIL("migrate to %u: moved %llu already %llu np %llu unm %llu "
-			"uns %llu busy %llu nomem %llu of %zu", target,
-			(unsigned long long)m.moved,
-			(unsigned long long)m.already,
-			(unsigned long long)m.not_present,
-			(unsigned long long)m.unmapped,
-			(unsigned long long)m.unsupported,
-			(unsigned long long)m.busy,
-			(unsigned long long)m.nomem, len / PAGE);
+		UT_FAIL("migrate to %u, %zu pages: %s", target, len / PAGE,
+			ut_migrate_str(&m));
 }
 
 static inline int ut_exec(int fd, struct unimem_dev_op *op)
