@@ -119,6 +119,15 @@ function(unimem_vm_kernel kname kdir)
   if(ko)
     list(APPEND copy_cmds COMMAND ${CMAKE_COMMAND} -E copy ${ko} ${stage}/modules/)
   endif()
+  # hwloc, which libunimem opens at run time (ldd does not see it): at its
+  # host path under its soname; the runner then adds what it needs.
+  if(UNIMEM_HWLOC_LIBRARY)
+    get_filename_component(hwloc_real ${UNIMEM_HWLOC_LIBRARY} REALPATH)
+    get_filename_component(hwloc_dir ${UNIMEM_HWLOC_LIBRARY} DIRECTORY)
+    list(APPEND copy_cmds
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${stage}${hwloc_dir}
+      COMMAND ${CMAKE_COMMAND} -E copy ${hwloc_real} ${stage}${hwloc_dir}/${UNIMEM_HWLOC_SONAME})
+  endif()
   get_property(programs GLOBAL PROPERTY UNIMEM_VM_PROGRAMS)
   foreach(t IN LISTS programs)
     list(APPEND copy_cmds COMMAND ${CMAKE_COMMAND} -E copy $<TARGET_FILE:${t}> ${stage}/tests/bin/)

@@ -93,11 +93,14 @@ static void print_module(void)
 static int cmd_info(void)
 {
 	int v = unimem_version(), n = unimem_location_count();
+	char why[256];
 
+	/* the module query below records its own message */
+	snprintf(why, sizeof(why), "%s", n < 0 ? unimem_last_error() : "");
 	printf("unimem %d.%d.%d\n", v >> 16, (v >> 8) & 0xff, v & 0xff);
 	print_module();
 	if (n < 0) {
-		fprintf(stderr, "unimem: info: %s\n", unimem_last_error());
+		fprintf(stderr, "unimem: info: %s\n", why);
 		return 1;
 	}
 	printf("locations:\n  %-10s %-7s %12s %12s %5s  %s\n", "NAME", "KIND", "TOTAL", "FREE",

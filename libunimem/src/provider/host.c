@@ -50,6 +50,7 @@ struct host_node {
 static struct {
 	pthread_once_t once;
 	int init_err;
+	char init_msg[160];	/* why, for every later caller */
 	hwloc_topology_t topo;
 	int numa_depth;
 	int nnodes;
@@ -192,6 +193,8 @@ static void host_init_once(void)
 	if (host.nnodes == 0)
 		host.init_err = um_error(-ENODEV, "host provider: hwloc found no NUMA node");
 done:
+	if (host.init_err < 0)
+		snprintf(host.init_msg, sizeof(host.init_msg), "%s", unimem_last_error());
 	atomic_store(&host_initialising, 0);
 }
 
@@ -206,7 +209,9 @@ UM_FORK_HOOKS(host_fork_hooks, UM_FORK_RANK_PROVIDER, host_fork_prepare, NULL, N
 static int host_init(void)
 {
 	pthread_once(&host.once, host_init_once);
-	return host.init_err;
+	if (host.init_err < 0)
+		return um_error(host.init_err, "%s", host.init_msg);
+	return 0;
 }
 
 static int host_location_count(void)

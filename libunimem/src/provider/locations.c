@@ -137,10 +137,13 @@ int unimem_location_best(enum unimem_location_metric metric, unsigned int flags,
 
 int unimem_location_count(void)
 {
+	int err;
+
 	table_load();
-	if (table.count == 0)
-		return um_error(-ENODEV, "no location found: hwloc saw no NUMA node");
-	return table.count;
+	if (table.count > 0)
+		return table.count;
+	err = um_provider_host.init();	/* says why when it failed */
+	return err < 0 ? err : um_error(-ENODEV, "no location found: hwloc saw no NUMA node");
 }
 
 static void fill(int i, struct unimem_location_info *info)
