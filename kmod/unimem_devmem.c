@@ -66,6 +66,20 @@ struct page *unimem_backing(struct page *page)
 }
 
 /**
+ * unimem_copy_pages() - copy @nr pages of data, device or system on either side
+ * @dst: first destination page (a device page's storage is written)
+ * @src: first source page (a device page's storage is read)
+ * @nr: pages, consecutive on both sides (the pages of a folio)
+ */
+void unimem_copy_pages(struct page *dst, struct page *src, unsigned long nr)
+{
+	unsigned long j;
+
+	for (j = 0; j < nr; j++)
+		copy_highpage(unimem_backing(dst + j), unimem_backing(src + j));
+}
+
+/**
  * unimem_set_backing() - give a device page new storage
  * @page: a unimem device page being migrated away (locked, unmapped)
  * @storage: the new storage page; the old one now belongs to the caller
@@ -568,9 +582,7 @@ static unsigned long unimem_evict_range(struct unimem_evictor *ev,
 		dpage = nr == UNIMEM_HUGE_PAGES ?
 			unimem_alloc_system_huge(vma, addr, 0) : NULL;
 		if (dpage) {
-			for (j = 0; j < nr; j++)
-				copy_highpage(dpage + j,
-					      unimem_backing(spage + j));
+			unimem_copy_pages(dpage, spage, nr);
 			args.dst[i] = migrate_pfn(page_to_pfn(dpage)) |
 				      UNIMEM_PFN_COMPOUND |
 				      (args.src[i] & MIGRATE_PFN_WRITE);

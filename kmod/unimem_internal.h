@@ -284,6 +284,7 @@ void unimem_devmem_fini(struct unimem_device *udev);
 bool unimem_is_our_page(struct page *page);
 struct unimem_device *unimem_page_device(struct page *page);
 struct page *unimem_backing(struct page *page);
+void unimem_copy_pages(struct page *dst, struct page *src, unsigned long nr);
 void unimem_set_backing(struct page *page, struct page *storage);
 struct page *unimem_alloc_page(struct unimem_device *udev, bool zero);
 struct page *unimem_alloc_huge(struct unimem_device *udev, bool zero);

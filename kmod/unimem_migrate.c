@@ -240,9 +240,8 @@ static unsigned long unimem_mig_huge(struct unimem_mig *st,
 		dpage = st->target ? unimem_alloc_huge(st->target, !spage) :
 			unimem_alloc_system_huge(vma, addr, 0);
 		if (dpage) {
-			for (j = 0; spage && j < nr; j++)
-				copy_highpage(unimem_backing(dpage + j),
-					      unimem_backing(spage + j));
+			if (spage)
+				unimem_copy_pages(dpage, spage, nr);
 			st->dst[i] = migrate_pfn(page_to_pfn(dpage)) |
 				     UNIMEM_PFN_COMPOUND | w;
 			return nr;
@@ -913,9 +912,7 @@ vm_fault_t unimem_migrate_to_ram(struct vm_fault *vmf)
 			dpage = nr == UNIMEM_HUGE_PAGES ?
 				unimem_alloc_system_huge(vma, addr, 0) : NULL;
 			if (dpage) {
-				for (j = 0; j < nr; j++)
-					copy_highpage(dpage + j,
-						      unimem_backing(spage + j));
+				unimem_copy_pages(dpage, spage, nr);
 				dst[i] = migrate_pfn(page_to_pfn(dpage)) |
 					 UNIMEM_PFN_COMPOUND |
 					 (src[i] & MIGRATE_PFN_WRITE);
