@@ -40,6 +40,7 @@
 #define UM_CLASSES 57                    /* class 0 is "size 0": slow path */
 #define UM_MIN_ALIGN 16
 #define UM_LOC_SLOTS 32                  /* distinct locations in one process */
+#define UM_HUGE_STASH 8                  /* freed huge blocks a thread keeps */
 
 #define UM_SEG_MAGIC 0x756d5347u /* "umSG" */
 enum um_segment_kind { UM_SEG_SMALL = 1, UM_SEG_HUGE = 2 };
@@ -163,8 +164,19 @@ struct um_tld {
 	 * by the statistics. Kept when a tld is reused. No atomic RMW on the
 	 * huge paths. */
 	int64_t huge_count, huge_bytes;
+	/* Huge blocks this thread freed, kept for its own next huge
+	 * allocations without the cache's lock (huge.c), newest last. Owner
+	 * only; emptied into the shared cache when full, at thread exit and
+	 * after unimem_collect(). */
+	struct um_segment *huge_stash[UM_HUGE_STASH];
+	uint32_t huge_stash_count;
+	uint32_t huge_stash_gen;
+	size_t huge_stash_bytes;
 	struct um_tld *all_next; /* every tld ever made */
 };
+
+/* Empty @tld's huge stash into the shared cache (thread exit, collect). */
+UM_INTERNAL void um_huge_stash_flush(struct um_tld *tld);
 
 /* Count a huge allocation (+) or free (-) on the calling thread. */
 UM_INTERNAL void um_huge_account(int64_t count, int64_t bytes);

@@ -408,6 +408,7 @@ static void um_thread_done(void *arg)
 	for (int i = 0; i < UM_LOC_SLOTS; i++)
 		if (tld->heaps[i])
 			um_heap_abandon(tld->heaps[i]);
+	um_huge_stash_flush(tld);
 	um_lock();
 	tld->pool_next = um_tlds_free;
 	um_tlds_free = tld;

@@ -232,6 +232,106 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
 	return r;
 }
 
+/*
+ * The per-thread stash: a thread's last few freed huge blocks (up to
+ * UM_HUGE_STASH, UM_HUGE_STASH_BYTES, each at most UM_HUGE_STASH_BLOCK),
+ * reused by its next huge allocations of a close size without the
+ * cache's lock: two lock round trips were half of a cached 1 MiB
+ * malloc+free. A stashed block stays counted as live in the cache's
+ * budget (what it keeps resident is accounted, only not reusable by
+ * other threads); it goes to the shared cache when the stash is full
+ * (oldest first) and when its thread exits. unimem_collect() unmaps
+ * the caller's stash and bumps um_huge_stash_gen: every other thread
+ * unmaps its stash at its next huge allocation or free (a thread that
+ * never makes one again keeps at most its stash). Device blocks are never
+ * stashed: the cache places them again when it hands them out.
+ */
+#define UM_HUGE_STASH_BYTES ((size_t)12 << 20)
+#define UM_HUGE_STASH_BLOCK UM_HUGE_BIG
+static _Atomic uint32_t um_huge_stash_gen;
+
+static void um_huge_cache_put(struct um_segment *seg);
+
+/* Empty @tld's stash: into the shared cache, or (@unmap) to the OS. */
+static size_t um_huge_stash_empty(struct um_tld *tld, bool unmap)
+{
+	uint32_t n = tld->huge_stash_count;
+	size_t bytes = 0;
+	tld->huge_stash_count = 0;
+	tld->huge_stash_bytes = 0;
+	tld->huge_stash_gen = atomic_load_explicit(&um_huge_stash_gen, memory_order_relaxed);
+	for (uint32_t i = 0; i < n; i++) {
+		struct um_segment *s = tld->huge_stash[i];
+		if (!unmap) {
+			um_huge_cache_put(s);
+			continue;
+		}
+		um_mutex_lock(&um_huge_mutex);
+		um_huge_live -= um_huge_live >= s->map_size ? s->map_size : um_huge_live;
+		um_huge_slack -= s->huge_slack;
+		um_mutex_unlock(&um_huge_mutex);
+		bytes += s->map_size;
+		um_huge_unmap(s);
+	}
+	return bytes;
+}
+
+void um_huge_stash_flush(struct um_tld *tld)
+{
+	um_huge_stash_empty(tld, false);
+}
+
+/* unimem_collect() ran since @tld last looked: its stash goes to the OS. */
+static inline void um_huge_stash_check(struct um_tld *tld)
+{
+	if (um_unlikely(tld->huge_stash_gen !=
+			atomic_load_explicit(&um_huge_stash_gen, memory_order_relaxed)))
+		um_huge_stash_empty(tld, true);
+}
+
+/* Keep freed @seg in the calling thread's stash; false: not stashable. */
+static bool um_huge_stash_put(struct um_tld *tld, struct um_segment *seg)
+{
+	if (seg->map_size > UM_HUGE_STASH_BLOCK ||
+	    UNIMEM_LOC_KIND(seg->loc) == UNIMEM_LOC_KIND_DEVICE)
+		return false;
+	um_huge_stash_check(tld);
+	while (tld->huge_stash_count == UM_HUGE_STASH ||
+	       (tld->huge_stash_count > 0 &&
+		tld->huge_stash_bytes + seg->map_size > UM_HUGE_STASH_BYTES)) {
+		struct um_segment *oldest = tld->huge_stash[0];
+		tld->huge_stash_count--;
+		tld->huge_stash_bytes -= oldest->map_size;
+		memmove(&tld->huge_stash[0], &tld->huge_stash[1],
+			tld->huge_stash_count * sizeof(tld->huge_stash[0]));
+		um_huge_cache_put(oldest);
+	}
+	tld->huge_stash[tld->huge_stash_count++] = seg;
+	tld->huge_stash_bytes += seg->map_size;
+	return true;
+}
+
+/* A stashed block for @map_size bytes: the newest within 25 %, or NULL. */
+static struct um_segment *um_huge_stash_take(struct um_tld *tld, size_t map_size,
+					     size_t offset, size_t align,
+					     unimem_location_t loc)
+{
+	um_huge_stash_check(tld);
+	for (uint32_t i = tld->huge_stash_count; i-- > 0;) {
+		struct um_segment *s = tld->huge_stash[i];
+		if (s->loc != loc || s->huge_offset != offset || s->map_size < map_size ||
+		    s->map_size - map_size > map_size / 4 ||
+		    (align > offset && (((uintptr_t)s + offset) & (align - 1)) != 0))
+			continue;
+		tld->huge_stash_count--;
+		tld->huge_stash_bytes -= s->map_size;
+		memmove(&tld->huge_stash[i], &tld->huge_stash[i + 1],
+			(tld->huge_stash_count - i) * sizeof(tld->huge_stash[0]));
+		return s;
+	}
+	return NULL;
+}
+
 static void um_huge_unmap(struct um_segment *seg)
 {
 	um_alloc_forget(seg, seg->map_size);
@@ -253,7 +353,12 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 	size_t map_offset = align > UM_SEGMENT_SIZE ? offset : 0;
 	unimem_location_t loc = heap->loc;
 
-	struct um_segment *seg = um_huge_cache_take(map_size, offset, align, loc);
+	struct um_tld *tld = um_thread_tld;
+	struct um_segment *seg = NULL;
+	if (tld != NULL && tld->huge_stash_count > 0)
+		seg = um_huge_stash_take(tld, map_size, offset, align, loc);
+	if (seg == NULL)
+		seg = um_huge_cache_take(map_size, offset, align, loc);
 	if (seg != NULL && UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE) {
 		/* A cached block may have been discarded meanwhile, and a device
 		 * has no fault-time policy: place it again (what is there stays). */
@@ -309,6 +414,15 @@ void um_huge_free(struct um_segment *seg, void *p)
 	um_huge_account(-1, -(int64_t)seg->map_size);
 	/* cached blocks carry no advice: the next owner starts clean */
 	um_alloc_reuse(p, seg->map_size - seg->huge_offset, seg->loc);
+	struct um_tld *tld = um_thread_tld;
+	if (tld != NULL && um_huge_stash_put(tld, seg))
+		return;
+	um_huge_cache_put(seg);
+}
+
+/* Freed @seg (state CACHED, advice dropped) into the shared cache. */
+static void um_huge_cache_put(struct um_segment *seg)
+{
 	struct um_segment *evict = NULL;
 	um_mutex_lock(&um_huge_mutex);
 	/* The clock every 8th free: a vDSO read is a third of a cached
@@ -428,13 +542,15 @@ void *um_huge_realloc(struct um_segment *seg, void *p, size_t size)
 
 size_t um_huge_cache_flush(void)
 {
+	/* every stash goes at its thread's next huge call, ours now */
+	atomic_fetch_add_explicit(&um_huge_stash_gen, 1, memory_order_relaxed);
+	size_t bytes = um_thread_tld != NULL ? um_huge_stash_empty(um_thread_tld, true) : 0;
 	um_mutex_lock(&um_huge_mutex);
 	struct um_segment *list = um_huge_cache;
 	um_huge_cache = NULL;
 	um_huge_cache_count = um_huge_cache_bytes = um_huge_cache_resident = 0;
 	um_huge_cache_resident_big = 0;
 	um_mutex_unlock(&um_huge_mutex);
-	size_t bytes = 0;
 	while (list) {
 		struct um_segment *next = list->cache_next;
 		bytes += list->map_size;
