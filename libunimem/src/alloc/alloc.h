@@ -41,6 +41,7 @@
 #define UM_MIN_ALIGN 16
 #define UM_LOC_SLOTS 32                  /* distinct locations in one process */
 #define UM_HUGE_STASH 8                  /* freed huge blocks a thread keeps */
+#define UM_MEDIUM_MIN ((size_t)10 << 10) /* freed blocks this big may go cold (page.c) */
 
 #define UM_SEG_MAGIC 0x756d5347u /* "umSG" */
 enum um_segment_kind { UM_SEG_SMALL = 1, UM_SEG_HUGE = 2 };
@@ -55,6 +56,11 @@ enum um_huge_state { UM_HUGE_LIVE = 1, UM_HUGE_CACHED = 2 };
  */
 #define UM_PAGE_IN_USE 1
 #define UM_PAGE_OOB 2 /* page->in_use of an out-of-band page */
+
+/* page->free_slow: why the owner's free of a block of this page takes
+ * the slow path (any bit set) */
+#define UM_PAGE_FULL 1  /* the page is in heap->full */
+#define UM_PAGE_STAMP 2 /* medium blocks: each free is stamped (page.c) */
 #define UM_OOB_BITS_OFFSET (UM_SLICE_SIZE / 2)
 #define UM_OOB_WORDS_PER_SLICE (UM_SLICE_SIZE / UM_MIN_ALIGN / 64)
 
@@ -91,7 +97,7 @@ struct __attribute__((aligned(128))) um_page {
 	uint8_t cls;
 	uint8_t slice_count;
 	uint8_t slice_index;
-	uint8_t in_full;    /* owner's view: in heap->full */
+	uint8_t free_slow;  /* owner's frees take the slow path: UM_PAGE_FULL | UM_PAGE_STAMP */
 	uint8_t in_use;
 	uint8_t *start;
 	uint64_t div_magic; /* um_div_magic(block_size): the free path's grid check;
@@ -152,6 +158,7 @@ struct um_heap {
 	size_t peak_slices;     /* recent high water of page_slices */
 	uint64_t last_purge_ms;
 	uint32_t releases;      /* pages released: the purge reads the clock every 16th */
+	uint64_t medium_frees;  /* owner's frees of medium blocks: their clock */
 	struct um_heap *pool_next; /* abandoned / free heap lists */
 };
 

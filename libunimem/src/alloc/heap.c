@@ -94,12 +94,13 @@ static struct um_heap *um_heaps_free; /* no segments left: any slot */
 
 static void um_heap_reset(struct um_heap *heap, int slot);
 
+/* The exited thread's high water does not come along: what its pages
+ * held goes back as they empty instead of raising the keeping budget of
+ * the heap that took them (its empty segments, its freed slices). */
 static void um_move_page(struct um_heap *to, struct um_page *page)
 {
 	page->heap = to;
 	to->page_slices += page->slice_count;
-	if (to->page_slices > to->peak_slices)
-		to->peak_slices = to->page_slices;
 	um_queue_push_back(to, &to->queue[page->cls], page);
 }
 
@@ -128,7 +129,7 @@ static void um_heap_absorb(struct um_heap *to, struct um_heap *from)
 							   memory_order_relaxed))
 			continue;
 		um_queue_remove(from, &from->full, page);
-		page->in_full = 0;
+		page->free_slow &= (uint8_t)~UM_PAGE_FULL;
 		um_move_page(to, page);
 		if (tf & ~UM_TF_STATE)
 			um_page_take_list(page, tf & ~UM_TF_STATE);

@@ -239,12 +239,15 @@ static struct um_segment *um_huge_cache_take(size_t map_size, size_t offset,
  * cache's lock: two lock round trips were half of a cached 1 MiB
  * malloc+free. A stashed block stays counted as live in the cache's
  * budget (what it keeps resident is accounted, only not reusable by
- * other threads); it goes to the shared cache when the stash is full
- * (oldest first) and when its thread exits. unimem_collect() unmaps
- * the caller's stash and bumps um_huge_stash_gen: every other thread
- * unmaps its stash at its next huge allocation or free (a thread that
- * never makes one again keeps at most its stash). Device blocks are never
- * stashed: the cache places them again when it hands them out.
+ * other threads). It goes to the shared cache when the stash is full
+ * (oldest first), when the thread asks for a size the stash cannot
+ * serve (the shared cache grows and trims blocks to fit: a stash that
+ * held on to them made python3's footprint grow by 15 MiB), and when its
+ * thread exits. unimem_collect() unmaps the caller's stash and bumps
+ * um_huge_stash_gen: every other thread unmaps its stash at its next
+ * huge allocation or free (a thread that never makes one again keeps at
+ * most its stash). Device blocks are never stashed: the cache places
+ * them again when it hands them out.
  */
 #define UM_HUGE_STASH_BYTES ((size_t)12 << 20)
 #define UM_HUGE_STASH_BLOCK UM_HUGE_BIG
@@ -355,8 +358,13 @@ void *um_huge_alloc(struct um_heap *heap, size_t size, size_t align, bool zero)
 
 	struct um_tld *tld = um_thread_tld;
 	struct um_segment *seg = NULL;
-	if (tld != NULL && tld->huge_stash_count > 0)
+	if (tld != NULL && tld->huge_stash_count > 0) {
 		seg = um_huge_stash_take(tld, map_size, offset, align, loc);
+		/* a miss: the shared cache reuses across sizes, so it gets
+		 * the stash's blocks before it is asked */
+		if (seg == NULL)
+			um_huge_stash_flush(tld);
+	}
 	if (seg == NULL)
 		seg = um_huge_cache_take(map_size, offset, align, loc);
 	if (seg != NULL && UNIMEM_LOC_KIND(loc) == UNIMEM_LOC_KIND_DEVICE) {

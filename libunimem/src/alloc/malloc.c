@@ -129,7 +129,7 @@ static inline void um_free_small(struct um_segment *seg, void *p, bool owned)
 	if (um_likely(owned)) {
 		*(void **)p = page->free;
 		page->free = p;
-		if (um_unlikely(--page->used == 0 || page->in_full))
+		if (um_unlikely(--page->used == 0 || page->free_slow))
 			um_page_free_slow(page);
 	} else {
 		um_free_remote(page, p);

@@ -26,7 +26,7 @@
  */
 #define UM_PURGE_SLACK_SLICES 32 /* 2 MiB */
 #define UM_PURGE_DELAY_MS 1000
-#define UM_KEEP_EMPTY_SEGMENTS 16 /* mmap/munmap churn guard; RSS bounded by the purge */
+#define UM_KEEP_EMPTY_SEGMENTS 16 /* at least: mmap/munmap churn guard; RSS bounded by the purge */
 
 /* ---- page queues ----------------------------------------------------- */
 
@@ -162,12 +162,26 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 	int n = um_class_slices(bs);
 	struct um_segment *seg;
 	int idx = -1;
-	for (seg = heap->segments; seg; seg = seg->next) {
-		if (UM_SLICES - __builtin_popcountll(seg->used_mask) < n)
-			continue;
-		idx = um_find_run(seg->used_mask, n);
-		if (idx >= 0)
-			break;
+	/* Freed slices that are still resident first: taking clean ones
+	 * while they wait would raise the footprint by what they hold. */
+	if (heap->dirty_slices >= (size_t)n) {
+		for (seg = heap->segments; seg; seg = seg->next) {
+			uint64_t avail = seg->dirty_mask & ~seg->used_mask;
+			if (__builtin_popcountll(avail) < n)
+				continue;
+			idx = um_find_run(~avail, n);
+			if (idx >= 0)
+				break;
+		}
+	}
+	if (idx < 0) {
+		for (seg = heap->segments; seg; seg = seg->next) {
+			if (UM_SLICES - __builtin_popcountll(seg->used_mask) < n)
+				continue;
+			idx = um_find_run(seg->used_mask, n);
+			if (idx >= 0)
+				break;
+		}
 	}
 	if (seg == NULL && um_heap_reclaim(heap))
 		return um_page_new(heap, cls); /* retry with what came back */
@@ -219,7 +233,9 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 	page->cls = (uint8_t)cls;
 	page->slice_count = (uint8_t)n;
 	page->slice_index = (uint8_t)idx;
-	page->in_full = 0;
+	page->free_slow = bs >= UM_MEDIUM_MIN && !heap->oob &&
+			  UNIMEM_LOC_KIND(heap->loc) != UNIMEM_LOC_KIND_DEVICE
+			  ? UM_PAGE_STAMP : 0;
 	__atomic_store_n(&page->start, (uint8_t *)seg + ((size_t)idx << UM_SLICE_SHIFT),
 			 __ATOMIC_RELAXED);
 	atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
@@ -269,9 +285,16 @@ void um_page_release(struct um_heap *heap, struct um_page *page, bool force)
 	__atomic_store_n(&page->in_use, 0, __ATOMIC_RELAXED);
 	page->div_magic = 0; /* free's grid check now fails: no block is live */
 	if (seg->used_mask == 1) {
-		/* Keep a few empty segments: a heap that breathes in and out
-		 * would otherwise mmap and munmap (and fault) all the time. */
-		if (force || heap->empty_segments >= UM_KEEP_EMPTY_SEGMENTS) {
+		/* Keep empty segments, as many as the heap's recent high
+		 * water of slices in pages filled (and a few): a heap that
+		 * breathes in and out would otherwise munmap and fault its
+		 * memory back every time (a producer/consumer wave of 129
+		 * MiB: half its pages). What they keep resident is bounded
+		 * by the purge, which also drops the high water when idle. */
+		size_t keep = (heap->peak_slices + UM_SLICES - 2) / (UM_SLICES - 1);
+		if (keep < UM_KEEP_EMPTY_SEGMENTS)
+			keep = UM_KEEP_EMPTY_SEGMENTS;
+		if (force || heap->empty_segments >= keep) {
 			um_heap_unlink_segment(heap, seg);
 			um_segment_delete(seg);
 			return;
@@ -335,7 +358,7 @@ static bool um_page_try_full(struct um_heap *heap, struct um_page *page)
 						     memory_order_relaxed))
 		return false;
 	um_queue_remove(heap, &heap->queue[page->cls], page);
-	page->in_full = 1;
+	page->free_slow |= UM_PAGE_FULL;
 	um_queue_push_back(heap, &heap->full, page);
 	return true;
 }
@@ -345,18 +368,78 @@ static void um_page_unfull(struct um_heap *heap, struct um_page *page)
 	uintptr_t tf = atomic_exchange_explicit(&page->thread_free, 0,
 						memory_order_acq_rel);
 	um_queue_remove(heap, &heap->full, page);
-	page->in_full = 0;
+	page->free_slow &= (uint8_t)~UM_PAGE_FULL;
 	um_queue_push_back(heap, &heap->queue[page->cls], page);
 	if (tf & ~UM_TF_STATE)
 		um_page_take_list(page, tf & ~UM_TF_STATE);
 }
 
-/* Owner's free found the page empty or full (rare): fix its queue. */
+/*
+ * Medium blocks (UM_MEDIUM_MIN and up) of one class cannot serve another
+ * class, so a program whose medium sizes wander (a diff's buffers, a
+ * compressor's windows) keeps each class's high water resident: blocks
+ * written once and freed stay in memory until their whole page is free.
+ * That was most of the heap overhead of whole programs (git log -p: 4.4
+ * MiB carved for 2.7 MiB live). So the owner stamps each medium block it
+ * frees with its heap's count of medium frees (third word; the first two
+ * are the free list's link and the free tag), and every UM_MEDIUM_SWEEP
+ * frees it walks its medium pages' free lists: a block not reused for
+ * UM_MEDIUM_AGE frees is cold, and its whole OS pages (all but the one
+ * holding its header words) go back to the OS. It stays on the free list
+ * and refaults as zero when reused. A free list is a stack, so the blocks
+ * below a cold one are colder: a walk stops at the first block it (or
+ * an earlier walk) made cold, and each costs at most the blocks freed
+ * since. Remote frees are not stamped: their third word is what the
+ * block held, which at worst makes one cold early, or stops a walk early.
+ */
+#define UM_MEDIUM_SWEEP 16
+#define UM_MEDIUM_AGE 32
+#define UM_MEDIUM_COLD UINT64_MAX
+
+static void um_medium_sweep(struct um_heap *heap)
+{
+	uintptr_t ps = um_page_size();
+	uint64_t now = heap->medium_frees;
+	size_t bytes = 0;
+	for (size_t cls = um_class_of(UM_MEDIUM_MIN); cls < UM_CLASSES; cls++) {
+		for (struct um_page *page = heap->queue[cls].first; page; page = page->next) {
+			size_t bs = page->block_size;
+			for (uint64_t *b = page->free; b; b = *(uint64_t **)b) {
+				if (b[2] == UM_MEDIUM_COLD)
+					break;
+				if (now - b[2] <= UM_MEDIUM_AGE)
+					continue;
+				uintptr_t lo = ((uintptr_t)(b + 3) + ps - 1) & ~(ps - 1);
+				uintptr_t hi = ((uintptr_t)b + bs) & ~(ps - 1);
+				if (hi > lo) {
+					um_os_discard((void *)lo, hi - lo);
+					bytes += hi - lo;
+				}
+				b[2] = UM_MEDIUM_COLD;
+			}
+		}
+	}
+	if (bytes)
+		atomic_fetch_add_explicit(&um_stat_purged, bytes, memory_order_relaxed);
+}
+
+/* The owner freed the block at the head of @page's free list. */
+static void um_medium_freed(struct um_heap *heap, struct um_page *page)
+{
+	((uint64_t *)page->free)[2] = ++heap->medium_frees;
+	if ((heap->medium_frees & (UM_MEDIUM_SWEEP - 1)) == 0)
+		um_medium_sweep(heap);
+}
+
+/* Owner's free found the page empty or full, or a medium block: fix its
+ * queue, stamp the block. */
 void um_page_free_slow(struct um_page *page)
 {
 	struct um_heap *heap = page->heap;
-	if (page->in_full)
+	if (page->free_slow & UM_PAGE_FULL)
 		um_page_unfull(heap, page);
+	if ((page->free_slow & UM_PAGE_STAMP) && page->used > 0)
+		um_medium_freed(heap, page);
 	if (um_page_used(page) == 0) {
 		struct um_page_queue *q = &heap->queue[page->cls];
 		if (q->first == page && page->next == NULL)
@@ -369,7 +452,7 @@ void um_free_owned(struct um_page *page, void *p)
 {
 	*(void **)p = page->free;
 	page->free = p;
-	if (--page->used == 0 || page->in_full)
+	if (--page->used == 0 || page->free_slow)
 		um_page_free_slow(page);
 }
 

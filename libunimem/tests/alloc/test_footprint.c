@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * White-box (links the library's objects): the small heap's footprint and
+ * its refaults (issue 16), by the allocator's counters and mincore, each
+ * case in a thread of its own:
+ *
+ *  - breathing: a heap that frees its 96 MiB working set and allocates it
+ *    again maps no new segment (it kept 16 empty ones and unmapped the
+ *    rest, so a producer/consumer faulted half its pages every wave);
+ *  - freed slices that are still resident are reused before clean ones
+ *    (taking clean slices raised the footprint by what the dirty ones
+ *    held);
+ *  - medium blocks freed and not reused go cold: their pages but the
+ *    first go back to the OS (blocks of one size class cannot serve
+ *    another, so they stayed resident until their whole page was free).
+ *    A cold block is still on the free list, comes back zero-filled or
+ *    intact where its header lives, and a second free of it is caught.
+ *
+ * The heap's idle decay (UM_PURGE_DELAY_MS after its clock starts) would
+ * change what is kept: a case that took 900 ms on a loaded machine runs
+ * again (at most 3 times); the assertions never depend on time.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unimem.h"
+#include "alloc/alloc.h"
+#include "check.h"
+
+#define MiB ((size_t)1 << 20)
+
+static size_t ps;
+
+static size_t resident(const void *p, size_t n)
+{
+	size_t count = 0;
+	unsigned char v;
+	for (uintptr_t a = (uintptr_t)p & ~(ps - 1); a < (uintptr_t)p + n; a += ps)
+		if (mincore((void *)a, ps, &v) == 0)
+			count += v & 1;
+	return count * ps;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A case's verdict, or SLOW when it must run again. */
+enum { PASS = 0, FAIL = 1, SLOW = 2 };
+#define SLOW_MS 900
+
+/* The calling thread's heap exists, and its idle clock starts now: the
+ * decay cannot come before UM_PURGE_DELAY_MS (an adopted heap's clock
+ * may be old). */
+static void heap_clock_start(void)
+{
+	unimem_free(unimem_malloc(16));
+	um_thread_heap->last_purge_ms = um_now_ms();
+}
+
+static void run_case(const char *name, void *(*fn)(void *))
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		pthread_t t;
+		void *ret;
+		pthread_create(&t, NULL, fn, NULL);
+		pthread_join(t, &ret);
+		if ((intptr_t)ret != SLOW)
+			return;
+		printf("%s: slower than %d ms, run again\n", name, SLOW_MS);
+	}
+	CHECK(0, "%s: slower than %d ms three times", name, SLOW_MS);
+}
+
+#define NBREATH (96 * 256) /* 4 KiB blocks: 96 MiB */
+static void *breath[NBREATH];
+
+static void *breathing(void *arg)
+{
+	(void)arg;
+	heap_clock_start();
+	uint64_t t0 = now_ms();
+	struct um_alloc_stats s0, s1;
+	for (int i = 0; i < NBREATH; i++) {
+		breath[i] = unimem_malloc(4096);
+		memset(breath[i], 1, 64);
+	}
+	for (int i = 0; i < NBREATH; i++)
+		unimem_free(breath[i]);
+	um_alloc_get_stats(&s0);
+	for (int i = 0; i < NBREATH; i++) {
+		breath[i] = unimem_malloc(4096);
+		memset(breath[i], 2, 64);
+	}
+	um_alloc_get_stats(&s1);
+	for (int i = 0; i < NBREATH; i++)
+		unimem_free(breath[i]);
+	if (now_ms() - t0 >= SLOW_MS)
+		return (void *)(intptr_t)SLOW;
+	CHECK(s1.segments_total == s0.segments_total,
+	      "the second breath of 96 MiB mapped %llu new segments",
+	      (unsigned long long)(s1.segments_total - s0.segments_total));
+	return (void *)(intptr_t)PASS;
+}
+
+#define PAGE_BLOCKS 64 /* 1 KiB blocks: one 64 KiB slice per page */
+static void *dirty_first(void *arg)
+{
+	(void)arg;
+	heap_clock_start();
+	uint64_t t0 = now_ms();
+	static __thread void *a[UM_SLICES * PAGE_BLOCKS];
+	int na = (UM_SLICES - 1) * PAGE_BLOCKS; /* fills a segment */
+	for (int i = 0; i < na; i++) {
+		a[i] = unimem_malloc(1024);
+		memset(a[i], 1, 1024);
+	}
+	/* a second segment, with clean slices, at the head of the list */
+	void *b[10 * PAGE_BLOCKS];
+	for (int i = 0; i < 10 * PAGE_BLOCKS; i++)
+		b[i] = unimem_malloc(1024);
+	for (int i = 0; i < na; i++)
+		unimem_free(a[i]);
+	struct um_heap *heap = um_thread_heap;
+	size_t dirty = heap->dirty_slices;
+	for (int i = 0; i < 20 * PAGE_BLOCKS; i++)
+		a[i] = unimem_malloc(1024);
+	size_t after = heap->dirty_slices;
+	for (int i = 0; i < 20 * PAGE_BLOCKS; i++)
+		unimem_free(a[i]);
+	for (int i = 0; i < 10 * PAGE_BLOCKS; i++)
+		unimem_free(b[i]);
+	if (now_ms() - t0 >= SLOW_MS)
+		return (void *)(intptr_t)SLOW;
+	CHECK(dirty >= 40, "only %zu freed slices kept", dirty);
+	CHECK(after + 20 == dirty, "20 new pages took %zu of %zu resident freed slices",
+	      dirty - after, dirty);
+	return (void *)(intptr_t)PASS;
+}
+
+#define MEDIUM (32 << 10) /* 8 a page */
+#define NMED 64
+static void *medium_cold(void *arg)
+{
+	(void)arg;
+	struct um_alloc_stats s0, s1;
+	char *m[NMED];
+	for (int i = 0; i < NMED; i++) {
+		m[i] = unimem_malloc(MEDIUM);
+		memset(m[i], 0x5a, MEDIUM);
+	}
+	size_t before = 0; /* the helper sees what was written */
+	for (int i = 0; i < NMED; i++)
+		if (i % 8 != 0)
+			before += resident(m[i], MEDIUM);
+	/* every page keeps one live block: no page empties */
+	for (int i = 0; i < NMED; i++)
+		if (i % 8 != 0)
+			unimem_free(m[i]);
+	/* other medium frees move the heap's clock on */
+	char *keep = unimem_malloc(20 << 10);
+	for (int i = 0; i < 200; i++) {
+		char *x = unimem_malloc(20 << 10);
+		memset(x, i, 20 << 10);
+		unimem_free(x);
+	}
+	size_t after = 0;
+	for (int i = 0; i < NMED; i++)
+		if (i % 8 != 0)
+			after += resident(m[i], MEDIUM);
+	CHECK(before == (size_t)(NMED - NMED / 8) * MEDIUM, "medium blocks: %zu KiB "
+	      "resident before the frees, all expected", before >> 10);
+	CHECK(after <= (size_t)(NMED - NMED / 8) * ps, "cold medium blocks: %zu KiB "
+	      "still resident, at most their header pages (%zu KiB) expected", after >> 10,
+	      ((size_t)(NMED - NMED / 8) * ps) >> 10);
+
+	/* a cold block freed again is caught: its free tag survived */
+	um_alloc_get_stats(&s0);
+	unimem_free(m[1]);
+	um_alloc_get_stats(&s1);
+	CHECK(s1.invalid_frees == s0.invalid_frees + 1, "double free of a cold block not caught");
+
+	/* cold blocks come back: every byte writable, readable */
+	char *again[NMED];
+	int reused = 0;
+	for (int i = 0; i < NMED - NMED / 8; i++) {
+		again[i] = unimem_malloc(MEDIUM);
+		for (int k = 0; k < NMED; k++)
+			reused += again[i] == m[k];
+		memset(again[i], i, MEDIUM);
+	}
+	for (int i = 0; i < NMED - NMED / 8; i++)
+		for (size_t off = 0; off < MEDIUM; off += 512)
+			if (again[i][off] != (char)i) {
+				CHECK(0, "block %d byte %zu: %d", i, off, again[i][off]);
+				break;
+			}
+	CHECK(reused == NMED - NMED / 8, "%d of %d cold blocks reused", reused,
+	      NMED - NMED / 8);
+	for (int i = 0; i < NMED - NMED / 8; i++)
+		unimem_free(again[i]);
+	for (int i = 0; i < NMED; i += 8)
+		unimem_free(m[i]);
+	unimem_free(keep);
+	return (void *)(intptr_t)PASS;
+}
+
+int main(void)
+{
+	ps = (size_t)sysconf(_SC_PAGESIZE);
+	/* first: a fresh heap (an exited thread's heap goes to the next) */
+	run_case("dirty_first", dirty_first);
+	run_case("breathing", breathing);
+	run_case("medium_cold", medium_cold);
+	return um_test_result("alloc_footprint_test");
+}
