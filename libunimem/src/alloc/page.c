@@ -27,6 +27,7 @@
 #define UM_PURGE_SLACK_SLICES 32 /* 2 MiB */
 #define UM_PURGE_DELAY_MS 1000
 #define UM_KEEP_EMPTY_SEGMENTS 16 /* at least: mmap/munmap churn guard; RSS bounded by the purge */
+#define UM_KEEP_EMPTY_SEGMENTS_MAX 64 /* at most (256 MiB), whatever the high water */
 
 /* ---- page queues ----------------------------------------------------- */
 
@@ -286,14 +287,19 @@ void um_page_release(struct um_heap *heap, struct um_page *page, bool force)
 	page->div_magic = 0; /* free's grid check now fails: no block is live */
 	if (seg->used_mask == 1) {
 		/* Keep empty segments, as many as the heap's recent high
-		 * water of slices in pages filled (and a few): a heap that
-		 * breathes in and out would otherwise munmap and fault its
-		 * memory back every time (a producer/consumer wave of 129
-		 * MiB: half its pages). What they keep resident is bounded
-		 * by the purge, which also drops the high water when idle. */
+		 * water of slices in pages filled (at least a few, at most
+		 * 256 MiB): a heap that breathes in and out would otherwise
+		 * munmap and fault its memory back every time (a
+		 * producer/consumer wave of 129 MiB: half its pages). What
+		 * they keep resident is bounded by the purge, which drops
+		 * the high water when idle; the cap bounds what a heap that
+		 * frees a spike and then goes quiet (no page release runs
+		 * the idle purge) keeps. */
 		size_t keep = (heap->peak_slices + UM_SLICES - 2) / (UM_SLICES - 1);
 		if (keep < UM_KEEP_EMPTY_SEGMENTS)
 			keep = UM_KEEP_EMPTY_SEGMENTS;
+		if (keep > UM_KEEP_EMPTY_SEGMENTS_MAX)
+			keep = UM_KEEP_EMPTY_SEGMENTS_MAX;
 		if (force || heap->empty_segments >= keep) {
 			um_heap_unlink_segment(heap, seg);
 			um_segment_delete(seg);

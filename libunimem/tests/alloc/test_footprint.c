@@ -6,7 +6,8 @@
  *
  *  - breathing: a heap that frees its 96 MiB working set and allocates it
  *    again maps no new segment (it kept 16 empty ones and unmapped the
- *    rest, so a producer/consumer faulted half its pages every wave);
+ *    rest, so a producer/consumer faulted half its pages every wave), and
+ *    a spike freed at once keeps at most 64 (256 MiB);
  *  - freed slices that are still resident are reused before clean ones
  *    (taking clean slices raised the footprint by what the dirty ones
  *    held);
@@ -33,6 +34,7 @@
 #include "check.h"
 
 #define MiB ((size_t)1 << 20)
+#define UM_KEEP_EMPTY_SEGMENTS_MAX_TEST 64 /* page.c's UM_KEEP_EMPTY_SEGMENTS_MAX */
 
 static size_t ps;
 
@@ -108,6 +110,37 @@ static void *breathing(void *arg)
 	CHECK(s1.segments_total == s0.segments_total,
 	      "the second breath of 96 MiB mapped %llu new segments",
 	      (unsigned long long)(s1.segments_total - s0.segments_total));
+	return (void *)(intptr_t)PASS;
+}
+
+/* A spike freed at once keeps at most UM_KEEP_EMPTY_SEGMENTS_MAX empty
+ * segments, whatever its high water: 320 MiB of 16 KiB blocks (a page of
+ * each written) keep no more than 64 of their 80 segments. */
+#define SPIKE_BLOCKS (320 * 64)
+static void *spike_blocks[SPIKE_BLOCKS];
+
+static void *spike(void *arg)
+{
+	(void)arg;
+	heap_clock_start();
+	uint64_t t0 = now_ms();
+	struct um_heap *heap = um_thread_heap;
+	for (int i = 0; i < SPIKE_BLOCKS; i++) {
+		spike_blocks[i] = unimem_malloc(16 << 10);
+		memset(spike_blocks[i], 3, 64);
+	}
+	size_t at_peak = heap->segment_count;
+	for (int i = 0; i < SPIKE_BLOCKS; i++)
+		unimem_free(spike_blocks[i]);
+	size_t kept = 0; /* empty segments still mapped */
+	for (struct um_segment *seg = heap->segments; seg; seg = seg->next)
+		kept += seg->used_mask == 1;
+	if (now_ms() - t0 >= SLOW_MS)
+		return (void *)(intptr_t)SLOW;
+	CHECK(at_peak >= 80, "320 MiB in %zu segments", at_peak);
+	CHECK(kept <= UM_KEEP_EMPTY_SEGMENTS_MAX_TEST,
+	      "a freed 320 MiB spike keeps %zu of its heap's %zu segments empty and mapped",
+	      kept, at_peak);
 	return (void *)(intptr_t)PASS;
 }
 
@@ -220,5 +253,6 @@ int main(void)
 	run_case("dirty_first", dirty_first);
 	run_case("breathing", breathing);
 	run_case("medium_cold", medium_cold);
+	run_case("spike", spike);
 	return um_test_result("alloc_footprint_test");
 }
