@@ -2,7 +2,10 @@
 /* check.h - minimal assertions for the allocator tests: report and go on. */
 #ifndef UM_TEST_CHECK_H
 #define UM_TEST_CHECK_H
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static int um_test_failures;
 
@@ -17,6 +20,19 @@ static int um_test_failures;
 			}                                                     \
 		}                                                             \
 	} while (0)
+
+/* Resident bytes of [p, p + n), page by page (mincore); a page not
+ * mapped counts as not resident. */
+static inline size_t um_test_resident(const void *p, size_t n)
+{
+	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+	size_t count = 0;
+	unsigned char v;
+	for (uintptr_t a = (uintptr_t)p & ~(ps - 1); a < (uintptr_t)p + n; a += ps)
+		if (mincore((void *)a, ps, &v) == 0)
+			count += v & 1;
+	return count * ps;
+}
 
 static inline int um_test_result(const char *name)
 {

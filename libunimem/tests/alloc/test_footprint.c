@@ -25,7 +25,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,17 +35,7 @@
 #define MiB ((size_t)1 << 20)
 #define UM_KEEP_EMPTY_SEGMENTS_MAX_TEST 64 /* page.c's UM_KEEP_EMPTY_SEGMENTS_MAX */
 
-static size_t ps;
-
-static size_t resident(const void *p, size_t n)
-{
-	size_t count = 0;
-	unsigned char v;
-	for (uintptr_t a = (uintptr_t)p & ~(ps - 1); a < (uintptr_t)p + n; a += ps)
-		if (mincore((void *)a, ps, &v) == 0)
-			count += v & 1;
-	return count * ps;
-}
+static size_t ps; /* the OS page size */
 
 static uint64_t now_ms(void)
 {
@@ -193,7 +182,7 @@ static void *medium_cold(void *arg)
 	size_t before = 0; /* the helper sees what was written */
 	for (int i = 0; i < NMED; i++)
 		if (i % 8 != 0)
-			before += resident(m[i], MEDIUM);
+			before += um_test_resident(m[i], MEDIUM);
 	/* every page keeps one live block: no page empties */
 	for (int i = 0; i < NMED; i++)
 		if (i % 8 != 0)
@@ -208,7 +197,7 @@ static void *medium_cold(void *arg)
 	size_t after = 0;
 	for (int i = 0; i < NMED; i++)
 		if (i % 8 != 0)
-			after += resident(m[i], MEDIUM);
+			after += um_test_resident(m[i], MEDIUM);
 	CHECK(before == (size_t)(NMED - NMED / 8) * MEDIUM, "medium blocks: %zu KiB "
 	      "resident before the frees, all expected", before >> 10);
 	CHECK(after <= (size_t)(NMED - NMED / 8) * ps, "cold medium blocks: %zu KiB "

@@ -15,25 +15,12 @@
 #include <semaphore.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "unimem.h"
 #include "check.h"
 
 #define MiB ((size_t)1 << 20)
 
-static size_t ps;
-
-static size_t resident(const void *p, size_t n)
-{
-	size_t count = 0;
-	unsigned char v;
-	for (uintptr_t a = (uintptr_t)p & ~(ps - 1); a < (uintptr_t)p + n; a += ps)
-		if (mincore((void *)a, ps, &v) == 0)
-			count += v & 1;
-	return count * ps;
-}
 
 static void *exits_with_freed_block(void *arg)
 {
@@ -63,7 +50,6 @@ static void *frees_then_waits(void *arg)
 
 int main(void)
 {
-	ps = (size_t)sysconf(_SC_PAGESIZE);
 
 	/* 1: the freeing thread gets its block back for a close size */
 	char *p = unimem_malloc(MiB);
@@ -91,21 +77,21 @@ int main(void)
 	sem_init(&collected, 0, 0);
 	CHECK(pthread_create(&t, NULL, frees_then_waits, blocks) == 0, "pthread_create");
 	sem_wait(&freed);
-	CHECK(resident(blocks[0], 2 * MiB) == 2 * MiB, "the stashed block is resident");
+	CHECK(um_test_resident(blocks[0], 2 * MiB) == 2 * MiB, "the stashed block is resident");
 	unimem_collect();
 	sem_post(&collected);
 	pthread_join(t, NULL);
-	CHECK(resident(blocks[0], 2 * MiB) == 0,
+	CHECK(um_test_resident(blocks[0], 2 * MiB) == 0,
 	      "%zu KiB of a block stashed by a live thread still resident after "
-	      "unimem_collect() and that thread's next free", resident(blocks[0], 2 * MiB) >> 10);
-	CHECK(resident(blocks[1], 2 * MiB) == 2 * MiB, "the thread's later free was stashed");
+	      "unimem_collect() and that thread's next free", um_test_resident(blocks[0], 2 * MiB) >> 10);
+	CHECK(um_test_resident(blocks[1], 2 * MiB) == 2 * MiB, "the thread's later free was stashed");
 
 	/* 4: the caller's own stash goes at once */
 	unimem_free(q);
-	CHECK(resident(q, MiB - 1000) > 0, "the stashed block is resident");
+	CHECK(um_test_resident(q, MiB - 1000) > 0, "the stashed block is resident");
 	size_t released = unimem_collect();
-	CHECK(resident(q, MiB - 1000) == 0, "%zu KiB of the caller's stashed block "
-	      "resident after unimem_collect()", resident(q, MiB - 1000) >> 10);
+	CHECK(um_test_resident(q, MiB - 1000) == 0, "%zu KiB of the caller's stashed block "
+	      "resident after unimem_collect()", um_test_resident(q, MiB - 1000) >> 10);
 	CHECK(released >= MiB, "unimem_collect() reports %zu KiB", released >> 10);
 	return um_test_result("alloc_huge_stash_test");
 }
