@@ -117,6 +117,12 @@ function(unimem_vm_kernel kname kdir)
       COMMAND ${CMAKE_COMMAND} -E copy ${kdir}/hmm-tests ${stage}/tests/bin/)
   endif()
   if(ko)
+    if(ko STREQUAL "${kdir}/unimem.ko")
+      # built outside this build (DKMS, stock-kernel.sh): not from other
+      # module sources than this tree's
+      list(APPEND copy_cmds
+        COMMAND ${PROJECT_SOURCE_DIR}/tools/debian/kmod-sources.sh --check ${kdir})
+    endif()
     list(APPEND copy_cmds COMMAND ${CMAKE_COMMAND} -E copy ${ko} ${stage}/modules/)
   endif()
   # hwloc, which libunimem opens at run time (ldd does not see it): at its

@@ -67,13 +67,7 @@ kit=$cache/stock-$rel
 # (tracked and untracked-but-not-ignored files when this is a git checkout).
 kmod_files() { "$here/kmod-sources.sh"; }
 
-kmod_hash() {
-	local f
-	kmod_files | while read -r f; do
-		printf '%s\n' "$f"
-		sha256sum < "$repo/$f"
-	done | sha256sum | cut -c1-16
-}
+kmod_hash() { "$here/kmod-sources.sh" --hash; }
 
 # bzImage, release, config from the Debian packages, once per version.
 ensure_kernel() {
@@ -138,6 +132,7 @@ ensure_module() {
 
 	key=$( (kmod_hash; echo "$hdr $hver recipe $recipe ${root##*/}") | sha256sum | cut -c1-16)
 	if [ -f "$kit/unimem.ko" ] && [ "$(cat "$kit/.kmod-key" 2>/dev/null)" = "$key" ]; then
+		kmod_hash > "$kit/.kmod-hash" # what the build's stage step compares
 		return 0
 	fi
 
@@ -201,6 +196,7 @@ ensure_module() {
 	cp "$out/unimem.ko" "$kit/unimem.ko.tmp"
 	mv "$kit/unimem.ko.tmp" "$kit/unimem.ko"
 	echo "$key" > "$kit/.kmod-key"
+	kmod_hash > "$kit/.kmod-hash"
 	rm -rf "$src" "$out"
 	trap - EXIT
 }
