@@ -442,10 +442,12 @@ static void um_medium_freed(struct um_heap *heap, struct um_page *page)
 void um_page_free_slow(struct um_page *page)
 {
 	struct um_heap *heap = page->heap;
-	if (page->free_slow & UM_PAGE_FULL)
-		um_page_unfull(heap, page);
+	/* first: the block just freed is at the head until unfull puts the
+	 * remote frees on top */
 	if ((page->free_slow & UM_PAGE_STAMP) && page->used > 0)
 		um_medium_freed(heap, page);
+	if (page->free_slow & UM_PAGE_FULL)
+		um_page_unfull(heap, page);
 	if (um_page_used(page) == 0) {
 		struct um_page_queue *q = &heap->queue[page->cls];
 		if (q->first == page && page->next == NULL)
