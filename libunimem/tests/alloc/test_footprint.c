@@ -235,6 +235,47 @@ static void *medium_cold(void *arg)
 	return (void *)(intptr_t)PASS;
 }
 
+/*
+ * The owner's free of a block of a full page stamps that block, not the
+ * remote frees the page takes back at the same moment (they go on top of
+ * its free list): a block freed just now must not go cold at the next
+ * walk because its third word held 0.
+ */
+#define STAMPED (40 << 10) /* 8 a page, a class no case above used */
+static char *stamped[9];
+
+static void *free_two_remotely(void *arg)
+{
+	(void)arg;
+	unimem_free(stamped[1]); /* the page is full: to the heap's delayed list */
+	unimem_free(stamped[2]); /* then onto the page's own list */
+	return NULL;
+}
+
+static void *stamp_order(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 9; i++) { /* the 9th finds the first page full */
+		stamped[i] = unimem_malloc(STAMPED);
+		memset(stamped[i], 0, STAMPED);
+	}
+	pthread_t t;
+	pthread_create(&t, NULL, free_two_remotely, NULL);
+	pthread_join(t, NULL);
+	unimem_free(stamped[0]);
+	/* 20 more medium frees: a walk, well before the block is 32 frees old */
+	char *keep = unimem_malloc(20 << 10);
+	for (int i = 0; i < 20; i++)
+		unimem_free(unimem_malloc(20 << 10));
+	size_t res = um_test_resident(stamped[0], STAMPED);
+	CHECK(res == STAMPED, "a medium block freed %d frees ago went cold (%zu KiB "
+	      "resident)", 20, res >> 10);
+	unimem_free(keep);
+	for (int i = 3; i < 9; i++)
+		unimem_free(stamped[i]);
+	return (void *)(intptr_t)PASS;
+}
+
 int main(void)
 {
 	ps = (size_t)sysconf(_SC_PAGESIZE);
@@ -242,6 +283,7 @@ int main(void)
 	run_case("dirty_first", dirty_first);
 	run_case("breathing", breathing);
 	run_case("medium_cold", medium_cold);
+	run_case("stamp_order", stamp_order);
 	run_case("spike", spike);
 	return um_test_result("alloc_footprint_test");
 }
