@@ -4,8 +4,8 @@
 docs/PERFORMANCE.md: CPU ns per malloc+free pair for each allocator (for
 cross-thread and the shapes: CPU time of the whole process, all threads)
 and unimem's time divided by each peer's (below 1.00: unimem is faster).
-The shapes' units: churn, ns per thread started (its whole life); large,
-ns per block; prodcons, ns per message. Rows with a peak_rss_MiB counter
+The shapes' units: churn, ns per thread started (its whole life); large and
+medium, ns per block; prodcons, ns per message. Rows with a peak_rss_MiB counter
 get a second table: peak RSS above the level before the run.
 
 With repetitions, each cell is the best (minimum) of them, the floor each
@@ -15,7 +15,7 @@ import json
 import statistics
 import sys
 
-ORDER = ("single", "cross", "churn", "large", "prodcons")
+ORDER = ("single", "cross", "churn", "large", "medium", "prodcons")
 
 
 def key(k):

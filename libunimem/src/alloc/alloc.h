@@ -104,10 +104,16 @@ struct __attribute__((aligned(128))) um_page {
 			     * 0 when not in use, and for out-of-band pages */
 	_Atomic uint32_t oob_used; /* out-of-band pages: blocks out */
 	uint32_t oob_hint;         /* out-of-band pages: first bitmap word to look at */
+	/* medium pages: free blocks whose memory went back to the OS, by
+	 * index (off the free list; written by the owner, read by
+	 * unimem_ptr_info() from any thread) */
+	_Atomic uint32_t cold;
 	_Atomic uintptr_t thread_free; /* remote frees | UM_TF_FULL */
 	struct um_page *next, *prev;
 	struct um_heap *heap;
 };
+
+_Static_assert(sizeof(struct um_page) == 128, "free's fields in one cache line, index by shift");
 
 struct um_segment {
 	/* common to small segments and huge mappings */
@@ -159,6 +165,7 @@ struct um_heap {
 	uint64_t last_purge_ms;
 	uint32_t releases;      /* pages released: the purge reads the clock every 16th */
 	uint64_t medium_frees;  /* owner's frees of medium blocks: their clock */
+	uint64_t medium_ms;     /* um_now_ms() at the last walk of medium pages */
 	struct um_heap *pool_next; /* abandoned / free heap lists */
 };
 

@@ -372,8 +372,10 @@ bool um_alloc_lookup(const void *p, struct um_alloc_info *info)
 		if (__atomic_load_n(&page->in_use, __ATOMIC_RELAXED) == UM_PAGE_OOB
 			    ? um_oob_is_free(seg, page, base)
 			    : __atomic_load_n(&((uintptr_t *)base)[1], __ATOMIC_RELAXED) ==
-				      um_free_tag(base))
-			return false; /* freed */
+				      um_free_tag(base) ||
+				      (i < 32 && (atomic_load_explicit(&page->cold,
+						  memory_order_relaxed) >> i & 1)))
+			return false; /* freed (cold: its tag went with its memory) */
 		info->base = base;
 		info->size = bs;
 		info->region = seg;

@@ -18,13 +18,16 @@
  * Freed slices stay resident for reuse (refaulting memory freed a moment
  * ago costs more than keeping it), but only by a budget: a heap keeps at
  * most what takes its slices in pages plus freed ones back to its recent
- * high-water mark of slices in pages (plus 2 MiB of slack), so keeping
- * never raises its peak footprint. Beyond that the freed slices are
- * discarded (MADV_DONTNEED) at once, down to half the slack. The high
+ * high-water mark of slices in pages (plus 4 MiB of slack), so keeping
+ * never raises its peak footprint by more. Beyond that the freed slices
+ * are discarded (MADV_DONTNEED) at once, down to half the slack (2 MiB
+ * was too little for medium blocks of wandering sizes: their pages of 1
+ * to 16 slices free and take runs that fit each other badly, and 10x the
+ * page faults made bench/alloc's medium/mixed 1.5x mimalloc). The high
  * water decays: after UM_PURGE_DELAY_MS without a purge it drops to what
  * is in pages now and everything freed before goes back.
  */
-#define UM_PURGE_SLACK_SLICES 32 /* 2 MiB */
+#define UM_PURGE_SLACK_SLICES 64 /* 4 MiB */
 #define UM_PURGE_DELAY_MS 1000
 #define UM_KEEP_EMPTY_SEGMENTS 16 /* at least: mmap/munmap churn guard; RSS bounded by the purge */
 #define UM_KEEP_EMPTY_SEGMENTS_MAX 64 /* at most (256 MiB), whatever the high water */
@@ -237,6 +240,7 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 	page->free_slow = bs >= UM_MEDIUM_MIN && !heap->oob &&
 			  UNIMEM_LOC_KIND(heap->loc) != UNIMEM_LOC_KIND_DEVICE
 			  ? UM_PAGE_STAMP : 0;
+	atomic_store_explicit(&page->cold, 0, memory_order_relaxed);
 	__atomic_store_n(&page->start, (uint8_t *)seg + ((size_t)idx << UM_SLICE_SHIFT),
 			 __ATOMIC_RELAXED);
 	atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
@@ -325,8 +329,45 @@ static void um_page_extend(struct um_page *page)
 	__atomic_store_n(&page->capacity, page->capacity + n, __ATOMIC_RELAXED);
 }
 
+/* A medium page holds at most 8 blocks and what one slice adds: its
+ * cold bitmap is 32 bits. */
+_Static_assert(8 + UM_SLICE_SIZE / UM_MEDIUM_MIN < 32, "medium page: over 32 blocks");
+
+/* Is @b, a block of medium page @page, cold? */
+static inline bool um_medium_is_cold(const struct um_page *page, const void *b)
+{
+	uint32_t i = (uint32_t)(((const uint8_t *)b - page->start) / page->block_size);
+	return atomic_load_explicit(&page->cold, memory_order_relaxed) >> i & 1;
+}
+
+/* Other threads' frees of a medium page: stamped now (they were freed
+ * about now), a cold one is a double free. */
+static void um_medium_take_list(struct um_page *page, void *list)
+{
+	uint64_t now = page->heap->medium_frees, ms = page->heap->medium_ms;
+	uint32_t n = 0;
+	while (list) {
+		uint64_t *b = list;
+		list = *(void **)b;
+		if (um_unlikely(um_medium_is_cold(page, b))) {
+			um_report_invalid("free", b, "double free");
+			continue;
+		}
+		b[2] = now;
+		b[3] = ms;
+		*(void **)b = page->free;
+		page->free = b;
+		n++;
+	}
+	page->used -= n;
+}
+
 void um_page_take_list(struct um_page *page, uintptr_t list)
 {
+	if (page->free_slow & UM_PAGE_STAMP) {
+		um_medium_take_list(page, (void *)list);
+		return;
+	}
 	void *head = (void *)list, *tail = head;
 	uint32_t n = 1;
 	while (*(void **)tail) {
@@ -387,52 +428,103 @@ static void um_page_unfull(struct um_heap *heap, struct um_page *page)
  * written once and freed stay in memory until their whole page is free.
  * That was most of the heap overhead of whole programs (git log -p: 4.4
  * MiB carved for 2.7 MiB live). So the owner stamps each medium block it
- * frees with its heap's count of medium frees (third word; the first two
- * are the free list's link and the free tag), and every UM_MEDIUM_SWEEP
- * frees it walks its medium pages' free lists: a block not reused for
- * UM_MEDIUM_AGE frees is cold, and its whole OS pages (all but the one
- * holding its header words) go back to the OS. It stays on the free list
- * and refaults as zero when reused. A free list is a stack, so the blocks
- * below a cold one are colder: a walk stops at the first block it (or
- * an earlier walk) made cold, and each costs at most the blocks freed
- * since. Remote frees are not stamped: their third word is what the
- * block held, which at worst makes one cold early, or stops a walk early.
+ * frees, and each block other threads freed when it collects it, with
+ * its heap's count of medium frees (third word; the first two are the
+ * free list's link and the free tag) and the heap's clock (fourth word:
+ * um_now_ms() at its last walk). Every UM_MEDIUM_SWEEP frees, if half
+ * UM_MEDIUM_COLD_MS passed since the last walk, it walks its medium
+ * pages' free lists: a block not reused for UM_MEDIUM_AGE frees nor for
+ * UM_MEDIUM_COLD_MS is cold (by count alone, blocks of random
+ * medium sizes cycling through a working set of a few MiB went cold and
+ * refaulted all the time: 3.4x the time, nearly all of it in the
+ * kernel; by time alone, tests could not say which block is cold). A
+ * cold block leaves the free list for
+ * the page's cold bitmap and its memory goes back to the OS, one
+ * MADV_DONTNEED for each run of adjacent cold blocks (one a block made
+ * a threaded git pack-objects pay 1100 TLB shootdowns). Allocation takes
+ * a cold block back before it carves a new one; it refaults as zero. A
+ * walk costs the blocks freed since the last one: cold blocks are off
+ * the lists. The bitmap keeps what the free tag did for them: a second
+ * free of a cold block is caught, and unimem_ptr_info() sees it free.
  */
 #define UM_MEDIUM_SWEEP 16
 #define UM_MEDIUM_AGE 32
-#define UM_MEDIUM_COLD UINT64_MAX
+#define UM_MEDIUM_COLD_MS 50
+
+/* Give back the pages of the runs of cold blocks that hold a block of
+ * @fresh (made cold now); bytes given back. */
+static size_t um_medium_discard(struct um_page *page, uint32_t fresh)
+{
+	uintptr_t ps = um_page_size();
+	uint32_t cold = atomic_load_explicit(&page->cold, memory_order_relaxed);
+	size_t bs = page->block_size, bytes = 0;
+	while (fresh) {
+		int i = __builtin_ctz(fresh), j = i;
+		while (i > 0 && (cold >> (i - 1) & 1))
+			i--;
+		while (j < 32 && (cold >> j & 1))
+			j++;
+		uintptr_t lo = ((uintptr_t)page->start + (size_t)i * bs + ps - 1) & ~(ps - 1);
+		uintptr_t hi = ((uintptr_t)page->start + (size_t)j * bs) & ~(ps - 1);
+		if (hi > lo) {
+			um_os_discard((void *)lo, hi - lo);
+			bytes += hi - lo;
+		}
+		fresh &= j < 32 ? ~(uint32_t)0 << j : 0;
+	}
+	return bytes;
+}
 
 static void um_medium_sweep(struct um_heap *heap)
 {
-	uintptr_t ps = um_page_size();
-	uint64_t now = heap->medium_frees;
+	uint64_t now = heap->medium_frees, ms = um_now_ms();
 	size_t bytes = 0;
+	/* a walk costs a cache miss a free block: at most one per half
+	 * the cold age (a busy heap frees far more often) */
+	if (ms - heap->medium_ms < UM_MEDIUM_COLD_MS / 2)
+		return;
+	heap->medium_ms = ms;
 	for (size_t cls = um_class_of(UM_MEDIUM_MIN); cls < UM_CLASSES; cls++) {
 		for (struct um_page *page = heap->queue[cls].first; page; page = page->next) {
-			size_t bs = page->block_size;
-			for (uint64_t *b = page->free; b; b = *(uint64_t **)b) {
-				if (b[2] == UM_MEDIUM_COLD)
-					break;
-				if (now - b[2] <= UM_MEDIUM_AGE)
+			uint32_t fresh = 0;
+			void **link = &page->free;
+			for (uint64_t *b = *link; b; b = *link) {
+				if (now - b[2] <= UM_MEDIUM_AGE || ms - b[3] < UM_MEDIUM_COLD_MS) {
+					link = (void **)b;
 					continue;
-				uintptr_t lo = ((uintptr_t)(b + 3) + ps - 1) & ~(ps - 1);
-				uintptr_t hi = ((uintptr_t)b + bs) & ~(ps - 1);
-				if (hi > lo) {
-					um_os_discard((void *)lo, hi - lo);
-					bytes += hi - lo;
 				}
-				b[2] = UM_MEDIUM_COLD;
+				*link = *(void **)b; /* off the free list */
+				fresh |= 1u << ((uint8_t *)b - page->start) / page->block_size;
 			}
+			if (fresh == 0)
+				continue;
+			atomic_fetch_or_explicit(&page->cold, fresh, memory_order_relaxed);
+			bytes += um_medium_discard(page, fresh);
 		}
 	}
 	if (bytes)
 		atomic_fetch_add_explicit(&um_stat_purged, bytes, memory_order_relaxed);
 }
 
+/* The page has no free block: take its lowest cold block back (the
+ * memory refaults when it is written). */
+static void um_medium_warm(struct um_page *page)
+{
+	uint32_t cold = atomic_load_explicit(&page->cold, memory_order_relaxed);
+	int i = __builtin_ctz(cold);
+	uint64_t *b = (uint64_t *)(page->start + (size_t)i * page->block_size);
+	atomic_store_explicit(&page->cold, cold & ~(1u << i), memory_order_relaxed);
+	b[0] = (uint64_t)(uintptr_t)page->free;
+	b[2] = page->heap->medium_frees; /* freshly freed, as it were */
+	b[3] = page->heap->medium_ms;
+	page->free = b;
+}
+
 /* The owner freed the block at the head of @page's free list. */
 static void um_medium_freed(struct um_heap *heap, struct um_page *page)
 {
 	((uint64_t *)page->free)[2] = ++heap->medium_frees;
+	((uint64_t *)page->free)[3] = heap->medium_ms;
 	if ((heap->medium_frees & (UM_MEDIUM_SWEEP - 1)) == 0)
 		um_medium_sweep(heap);
 }
@@ -444,8 +536,19 @@ void um_page_free_slow(struct um_page *page)
 	struct um_heap *heap = page->heap;
 	/* first: the block just freed is at the head until unfull puts the
 	 * remote frees on top */
-	if ((page->free_slow & UM_PAGE_STAMP) && page->used > 0)
-		um_medium_freed(heap, page);
+	if (page->free_slow & UM_PAGE_STAMP) {
+		void *p = page->free;
+		if (um_unlikely(um_medium_is_cold(page, p))) {
+			/* freed before and cold since: its tag went with its
+			 * memory, the bitmap caught it; undo the push */
+			page->free = *(void **)p;
+			page->used++;
+			um_report_invalid("free", p, "double free");
+			return;
+		}
+		if (page->used > 0)
+			um_medium_freed(heap, page);
+	}
 	if (page->free_slow & UM_PAGE_FULL)
 		um_page_unfull(heap, page);
 	if (um_page_used(page) == 0) {
@@ -541,6 +644,10 @@ static struct um_page *um_heap_find_page(struct um_heap *heap, size_t cls)
 		um_page_collect(page);
 		if (page->free)
 			goto found;
+		if (atomic_load_explicit(&page->cold, memory_order_relaxed)) {
+			um_medium_warm(page); /* before carving: it was resident once */
+			goto found;
+		}
 		if (page->capacity < page->reserved) {
 			um_page_extend(page);
 			goto found;
