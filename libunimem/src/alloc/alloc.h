@@ -42,6 +42,8 @@
 #define UM_LOC_SLOTS 32                  /* distinct locations in one process */
 #define UM_HUGE_STASH 8                  /* freed huge blocks a thread keeps */
 #define UM_MEDIUM_MIN ((size_t)10 << 10) /* freed blocks this big may go cold (page.c) */
+#define UM_MEDIUM_COLD_MS 50             /* ... when not reused for this long */
+#define UM_KEEP_EMPTY_SEGMENTS_MAX 64    /* empty segments a heap keeps at most (256 MiB) */
 
 #define UM_SEG_MAGIC 0x756d5347u /* "umSG" */
 enum um_segment_kind { UM_SEG_SMALL = 1, UM_SEG_HUGE = 2 };

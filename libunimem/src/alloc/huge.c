@@ -259,23 +259,23 @@ static void um_huge_cache_put(struct um_segment *seg);
 static size_t um_huge_stash_empty(struct um_tld *tld, bool unmap)
 {
 	uint32_t n = tld->huge_stash_count;
-	size_t bytes = 0;
+	size_t bytes = tld->huge_stash_bytes, slack = 0;
 	tld->huge_stash_count = 0;
 	tld->huge_stash_bytes = 0;
 	tld->huge_stash_gen = atomic_load_explicit(&um_huge_stash_gen, memory_order_relaxed);
-	for (uint32_t i = 0; i < n; i++) {
-		struct um_segment *s = tld->huge_stash[i];
-		if (!unmap) {
-			um_huge_cache_put(s);
-			continue;
-		}
-		um_mutex_lock(&um_huge_mutex);
-		um_huge_live -= um_huge_live >= s->map_size ? s->map_size : um_huge_live;
-		um_huge_slack -= s->huge_slack;
-		um_mutex_unlock(&um_huge_mutex);
-		bytes += s->map_size;
-		um_huge_unmap(s);
+	if (!unmap) {
+		for (uint32_t i = 0; i < n; i++)
+			um_huge_cache_put(tld->huge_stash[i]);
+		return 0;
 	}
+	for (uint32_t i = 0; i < n; i++)
+		slack += tld->huge_stash[i]->huge_slack;
+	um_mutex_lock(&um_huge_mutex); /* they were counted live */
+	um_huge_live -= um_huge_live >= bytes ? bytes : um_huge_live;
+	um_huge_slack -= slack;
+	um_mutex_unlock(&um_huge_mutex);
+	for (uint32_t i = 0; i < n; i++)
+		um_huge_unmap(tld->huge_stash[i]);
 	return bytes;
 }
 

@@ -30,7 +30,6 @@
 #define UM_PURGE_SLACK_SLICES 64 /* 4 MiB */
 #define UM_PURGE_DELAY_MS 1000
 #define UM_KEEP_EMPTY_SEGMENTS 16 /* at least: mmap/munmap churn guard; RSS bounded by the purge */
-#define UM_KEEP_EMPTY_SEGMENTS_MAX 64 /* at most (256 MiB), whatever the high water */
 
 /* ---- page queues ----------------------------------------------------- */
 
@@ -106,6 +105,25 @@ static int um_find_run(uint64_t used, int n)
 	return -1;
 }
 
+/* The first segment of @heap with @n free slices in a row (@dirty: freed
+ * ones still resident only): the run's first slice, *@segp; or -1. */
+static int um_heap_find_run(struct um_heap *heap, int n, bool dirty,
+			    struct um_segment **segp)
+{
+	for (struct um_segment *seg = heap->segments; seg; seg = seg->next) {
+		uint64_t avail = ~seg->used_mask & (dirty ? seg->dirty_mask : ~(uint64_t)0);
+		if (__builtin_popcountll(avail) < n)
+			continue;
+		int idx = um_find_run(~avail, n);
+		if (idx >= 0) {
+			*segp = seg;
+			return idx;
+		}
+	}
+	*segp = NULL;
+	return -1;
+}
+
 /* Discard freed slices until at most @keep are left; bytes discarded. */
 size_t um_heap_purge_to(struct um_heap *heap, size_t keep)
 {
@@ -164,29 +182,14 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 {
 	size_t bs = um_class_size(cls);
 	int n = um_class_slices(bs);
-	struct um_segment *seg;
+	struct um_segment *seg = NULL;
 	int idx = -1;
 	/* Freed slices that are still resident first: taking clean ones
 	 * while they wait would raise the footprint by what they hold. */
-	if (heap->dirty_slices >= (size_t)n) {
-		for (seg = heap->segments; seg; seg = seg->next) {
-			uint64_t avail = seg->dirty_mask & ~seg->used_mask;
-			if (__builtin_popcountll(avail) < n)
-				continue;
-			idx = um_find_run(~avail, n);
-			if (idx >= 0)
-				break;
-		}
-	}
-	if (idx < 0) {
-		for (seg = heap->segments; seg; seg = seg->next) {
-			if (UM_SLICES - __builtin_popcountll(seg->used_mask) < n)
-				continue;
-			idx = um_find_run(seg->used_mask, n);
-			if (idx >= 0)
-				break;
-		}
-	}
+	if (heap->dirty_slices >= (size_t)n)
+		idx = um_heap_find_run(heap, n, true, &seg);
+	if (idx < 0)
+		idx = um_heap_find_run(heap, n, false, &seg);
 	if (seg == NULL && um_heap_reclaim(heap))
 		return um_page_new(heap, cls); /* retry with what came back */
 	if (seg == NULL) {
@@ -449,7 +452,6 @@ static void um_page_unfull(struct um_heap *heap, struct um_page *page)
  */
 #define UM_MEDIUM_SWEEP 16
 #define UM_MEDIUM_AGE 32
-#define UM_MEDIUM_COLD_MS 50
 
 /* Give back the pages of the runs of cold blocks that hold a block of
  * @fresh (made cold now); bytes given back. */

@@ -36,7 +36,6 @@
 #include "check.h"
 
 #define MiB ((size_t)1 << 20)
-#define UM_KEEP_EMPTY_SEGMENTS_MAX_TEST 64 /* page.c's UM_KEEP_EMPTY_SEGMENTS_MAX */
 
 static size_t ps; /* the OS page size */
 
@@ -130,7 +129,7 @@ static void *spike(void *arg)
 	if (now_ms() - t0 >= SLOW_MS)
 		return (void *)(intptr_t)SLOW;
 	CHECK(at_peak >= 80, "320 MiB in %zu segments", at_peak);
-	CHECK(kept <= UM_KEEP_EMPTY_SEGMENTS_MAX_TEST,
+	CHECK(kept <= UM_KEEP_EMPTY_SEGMENTS_MAX,
 	      "a freed 320 MiB spike keeps %zu of its heap's %zu segments empty and mapped",
 	      kept, at_peak);
 	return (void *)(intptr_t)PASS;
@@ -172,7 +171,6 @@ static void *dirty_first(void *arg)
 }
 
 #define MEDIUM (32 << 10) /* 8 a page */
-#define MEDIUM_COLD_MS 50 /* page.c's UM_MEDIUM_COLD_MS */
 static void *free_remotely(void *p)
 {
 	unimem_free(p);
@@ -206,7 +204,7 @@ static void *medium_cold(void *arg)
 		memset(x, i, 20 << 10);
 		unimem_free(x);
 		if (i == 100)
-			usleep(2 * MEDIUM_COLD_MS * 1000);
+			usleep(2 * UM_MEDIUM_COLD_MS * 1000);
 	}
 	size_t after = 0;
 	for (int i = 0; i < NMED; i++)
