@@ -37,11 +37,15 @@
 #define UM_SLICES ((int)(UM_SEGMENT_SIZE / UM_SLICE_SIZE)) /* 64 */
 #define UM_PAGE_MAX_SLICES 16 /* 1 MiB: three such pages fit a segment */
 #define UM_SMALL_MAX ((size_t)512 << 10) /* larger: huge, own mapping */
-#define UM_CLASSES 57                    /* class 0 is "size 0": slow path */
+#define UM_CLASSES 58                    /* class 0 is "size 0": slow path */
+#define UM_RUN_CLASS 57                  /* the queue of run pages (not a size) */
 #define UM_MIN_ALIGN 16
 #define UM_LOC_SLOTS 32                  /* distinct locations in one process */
 #define UM_HUGE_STASH 8                  /* freed huge blocks a thread keeps */
-#define UM_MEDIUM_MIN ((size_t)10 << 10) /* freed blocks this big may go cold (page.c) */
+#define UM_MEDIUM_MIN ((size_t)10 << 10) /* from here on blocks are runs of units (page.c) */
+#define UM_RUN_UNIT_SHIFT 12
+#define UM_RUN_UNIT ((size_t)1 << UM_RUN_UNIT_SHIFT) /* run pages: 4 KiB units */
+#define UM_RUN_UNITS ((int)(UM_PAGE_MAX_SLICES * UM_SLICE_SIZE / UM_RUN_UNIT)) /* 256 a page */
 #define UM_MEDIUM_COLD_MS 50             /* ... when not reused for this long */
 #define UM_KEEP_EMPTY_SEGMENTS_MAX 64    /* empty segments a heap keeps at most (256 MiB) */
 
@@ -58,6 +62,7 @@ enum um_huge_state { UM_HUGE_LIVE = 1, UM_HUGE_CACHED = 2 };
  */
 #define UM_PAGE_IN_USE 1
 #define UM_PAGE_OOB 2 /* page->in_use of an out-of-band page */
+#define UM_PAGE_RUN 3 /* page->in_use of a run page (blocks of any number of units) */
 
 /* page->free_slow: why the owner's free of a block of this page takes
  * the slow path (any bit set) */
@@ -168,6 +173,8 @@ struct um_heap {
 	uint32_t releases;      /* pages released: the purge reads the clock every 16th */
 	uint64_t medium_frees;  /* owner's frees of medium blocks: their clock */
 	uint64_t medium_ms;     /* um_now_ms() at the last walk of medium pages */
+	uint32_t run_frees;     /* blocks of run pages freed: a sweep every 16th */
+	uint64_t run_ms;        /* um_now_ms() at the last sweep of run pages */
 	struct um_heap *pool_next; /* abandoned / free heap lists */
 };
 
@@ -312,6 +319,32 @@ static inline struct um_page *um_page_of(struct um_segment *seg, const void *p)
 	return &seg->pages[seg->slice_page[idx]];
 }
 
+/*
+ * A run page (page.c) holds blocks of UM_MEDIUM_MIN to UM_SMALL_MAX bytes
+ * as runs of 4 KiB units, any number of them, so units a block freed serve
+ * the next block of any size. Its bookkeeping lives in the page
+ * structures of its other slices, which a page of 16 slices leaves unused.
+ * Only the owner writes it; len is atomic for unimem_ptr_info() and for
+ * the checks of other threads' frees.
+ */
+struct um_run {
+	uint64_t used[UM_RUN_UNITS / 64];  /* units in blocks */
+	uint64_t dirty[UM_RUN_UNITS / 64]; /* free units not given back to the OS */
+	uint64_t seen[UM_RUN_UNITS / 64];  /* ... that were so at the last sweep */
+	uint16_t free_units;
+	uint16_t longest; /* at least the longest run of free units */
+	_Atomic uint8_t len[UM_RUN_UNITS]; /* units of the block starting here, or 0 */
+};
+
+_Static_assert(sizeof(struct um_run) <= (UM_PAGE_MAX_SLICES - 1) * sizeof(struct um_page),
+	       "a run page's bookkeeping fits its spare page structures");
+_Static_assert(UM_SMALL_MAX / UM_RUN_UNIT <= 255, "a block's units fit len");
+
+static inline struct um_run *um_run_of(struct um_page *page)
+{
+	return (struct um_run *)(page + 1);
+}
+
 UM_INTERNAL int um_registry_set(void *base, size_t size, struct um_segment *seg);
 UM_INTERNAL void um_registry_clear(void *base, size_t size, struct um_segment *seg);
 
@@ -376,6 +409,7 @@ UM_INTERNAL void um_page_take_list(struct um_page *page, uintptr_t list);
 /* Move frees made by other threads onto the owner's list. */
 UM_INTERNAL void um_page_collect(struct um_page *page);
 UM_INTERNAL void um_free_owned(struct um_page *page, void *p);
+UM_INTERNAL bool um_run_put(struct um_page *page, void *p);
 UM_INTERNAL void um_heap_process_delayed(struct um_heap *heap);
 /* Discard a heap's freed slices (all, or down to @keep); bytes discarded. */
 UM_INTERNAL size_t um_heap_purge(struct um_heap *heap);
@@ -391,6 +425,18 @@ UM_INTERNAL void um_reclaim_heap(struct um_heap *from);
 UM_INTERNAL struct um_heap *um_thread_init(void);
 UM_INTERNAL struct um_heap *um_heap_for_location(unimem_location_t loc);
 UM_INTERNAL void *um_heap_alloc_class(struct um_heap *heap, size_t cls);
+/* Run pages (page.c): a block of @size bytes (UM_MEDIUM_MIN..UM_SMALL_MAX,
+ * aligned to a unit); the units of the block at @p, or 0 when @p is not
+ * the start of a live block; resize the caller's block in place (owner
+ * only): true if it could; the block around @p (unimem_ptr_info()). */
+UM_INTERNAL void *um_run_alloc(struct um_heap *heap, size_t size);
+UM_INTERNAL size_t um_run_units(struct um_page *page, const void *p);
+UM_INTERNAL bool um_run_resize(struct um_page *page, void *p, size_t size);
+UM_INTERNAL uint8_t *um_run_block_around(struct um_page *page, const void *p, size_t *size);
+/* Give back the free units of @heap's run pages: those free since the
+ * last sweep (@all: every one); bytes given back. */
+UM_INTERNAL size_t um_run_sweep(struct um_heap *heap, bool all);
+
 /* The calling thread takes over every abandoned heap (unimem_collect). */
 UM_INTERNAL size_t um_alloc_reclaim_all(void);
 /* Give back what @heap (the caller's) does not use; bytes unmapped or discarded. */

@@ -55,17 +55,40 @@ static struct um_segment *um_block_of(const void *p, struct um_page **pagep)
 	if (!page->in_use ||
 	    ((size_t)((const uint8_t *)p - page->start) % page->block_size) != 0)
 		return NULL;
+	if (page->in_use == UM_PAGE_RUN && um_run_units(page, p) == 0)
+		return NULL;
 	*pagep = page;
 	return seg;
 }
 
-/* Free's fast path found no grid: an out-of-band page, or a bad pointer. */
+/* A block of a run page: the owner puts it back in the bitmap, another
+ * thread pushes it onto the page's list, as for any page (checked first
+ * where it can be: len is only cleared by the owner). */
+static void um_free_run(struct um_segment *seg, struct um_page *page, void *p)
+{
+	if (atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) == um_thread_tid) {
+		um_free_owned(page, p);
+		return;
+	}
+	if (um_run_units(page, p) == 0) {
+		um_report_invalid("free", p, ((uintptr_t)p & (UM_RUN_UNIT - 1))
+						     ? "pointer into the middle of a block"
+						     : "double free");
+		return;
+	}
+	um_free_remote(page, p);
+}
+
+/* Free's fast path found no grid: an out-of-band page, a run page, or a
+ * bad pointer. */
 static __attribute__((noinline, cold)) void um_free_off_grid(struct um_segment *seg,
 							      struct um_page *page, void *p)
 {
 	uint8_t in_use = __atomic_load_n(&page->in_use, __ATOMIC_RELAXED);
 	if (in_use == UM_PAGE_OOB)
 		um_oob_free(seg, page, p);
+	else if (in_use == UM_PAGE_RUN)
+		um_free_run(seg, page, p);
 	else
 		um_report_invalid("free", p, in_use ? "pointer into the middle of a block"
 						    : UM_NOT_LIVE);
@@ -84,6 +107,8 @@ static void *um_malloc_slow(struct um_heap *heap, size_t size)
 	}
 	if (size > UM_SMALL_MAX)
 		return um_huge_alloc(heap, size, 0, false);
+	if (size >= UM_MEDIUM_MIN && !heap->oob)
+		return um_run_alloc(heap, size);
 	return um_heap_alloc_class(heap, um_class_of(size ? size : 1));
 }
 
@@ -218,6 +243,14 @@ void *um_realloc(void *p, size_t size)
 		if (size > UM_SMALL_MAX)
 			return um_huge_realloc(seg, p, size);
 		old = um_huge_usable(seg);
+	} else if (page->in_use == UM_PAGE_RUN) {
+		old = um_run_units(page, p) << UM_RUN_UNIT_SHIFT;
+		/* in place when the neighbouring units allow (the owner's
+		 * bitmap: its thread only) */
+		if (size >= UM_MEDIUM_MIN && size <= UM_SMALL_MAX &&
+		    atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) == um_thread_tid &&
+		    um_run_resize(page, p, size))
+			return p;
 	} else {
 		old = page->block_size;
 		if (size <= old && size >= old / 2)
@@ -243,11 +276,13 @@ void *um_aligned(size_t align, size_t size)
 	}
 	/* Pages start on a slice boundary, so blocks of a size that is a
 	 * multiple of @align are all aligned to it. */
+	if (align <= UM_RUN_UNIT && size >= UM_MEDIUM_MIN && size <= UM_SMALL_MAX && !heap->oob)
+		return um_run_alloc(heap, size); /* runs start on a unit */
 	if (align <= UM_SLICE_SIZE && size <= UM_SMALL_MAX) {
 		size_t cls = um_class_of(size ? size : 1);
-		while (cls < UM_CLASSES && (um_class_size(cls) & (align - 1)) != 0)
+		while (cls < UM_RUN_CLASS && (um_class_size(cls) & (align - 1)) != 0)
 			cls++;
-		if (cls < UM_CLASSES)
+		if (cls < UM_RUN_CLASS)
 			return um_heap_alloc_class(heap, cls);
 	}
 	return um_huge_alloc(heap, size, align, false);
@@ -261,7 +296,10 @@ size_t um_usable_size(const void *p)
 	struct um_segment *seg = um_block_of(p, &page);
 	if (seg == NULL)
 		return 0;
-	return page ? page->block_size : um_huge_usable(seg);
+	if (page == NULL)
+		return um_huge_usable(seg);
+	return page->in_use == UM_PAGE_RUN ? um_run_units(page, p) << UM_RUN_UNIT_SHIFT
+					   : page->block_size;
 }
 
 /* ---- public API ------------------------------------------------------ */
@@ -361,6 +399,19 @@ bool um_alloc_lookup(const void *p, struct um_alloc_info *info)
 		if (!__atomic_load_n(&page->in_use, __ATOMIC_ACQUIRE))
 			return false;
 		uint8_t *start = __atomic_load_n(&page->start, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&page->in_use, __ATOMIC_RELAXED) == UM_PAGE_RUN) {
+			size_t size;
+			uint8_t *base = (const uint8_t *)p < start ? NULL
+								   : um_run_block_around(page, p, &size);
+			if (base == NULL)
+				return false;
+			info->base = base;
+			info->size = size;
+			info->region = seg;
+			info->region_size = UM_SEGMENT_SIZE;
+			info->requested = seg->loc;
+			return true;
+		}
 		uint32_t bs = __atomic_load_n(&page->block_size, __ATOMIC_RELAXED);
 		uint32_t carved = __atomic_load_n(&page->capacity, __ATOMIC_RELAXED);
 		if ((const uint8_t *)p < start || bs == 0)

@@ -180,8 +180,9 @@ static void um_heap_purge_check(struct um_heap *heap)
 
 static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 {
-	size_t bs = um_class_size(cls);
-	int n = um_class_slices(bs);
+	bool run = cls == UM_RUN_CLASS;
+	size_t bs = run ? UM_RUN_UNIT : um_class_size(cls);
+	int n = run ? UM_PAGE_MAX_SLICES : um_class_slices(bs);
 	struct um_segment *seg = NULL;
 	int idx = -1;
 	/* Freed slices that are still resident first: taking clean ones
@@ -240,7 +241,7 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 	page->cls = (uint8_t)cls;
 	page->slice_count = (uint8_t)n;
 	page->slice_index = (uint8_t)idx;
-	page->free_slow = bs >= UM_MEDIUM_MIN && !heap->oob &&
+	page->free_slow = !run && bs >= UM_MEDIUM_MIN && !heap->oob &&
 			  UNIMEM_LOC_KIND(heap->loc) != UNIMEM_LOC_KIND_DEVICE
 			  ? UM_PAGE_STAMP : 0;
 	atomic_store_explicit(&page->cold, 0, memory_order_relaxed);
@@ -249,7 +250,16 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 	atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
 	page->next = page->prev = NULL;
 	page->heap = heap;
-	if (heap->oob) {
+	if (run) {
+		/* blocks are made and given back in the bitmap; free's fast
+		 * path steps aside (div_magic 0) */
+		page->div_magic = 0;
+		page->capacity = page->reserved;
+		memset(um_run_of(page), 0, sizeof(struct um_run));
+		um_run_of(page)->free_units = UM_RUN_UNITS;
+		um_run_of(page)->longest = UM_RUN_UNITS;
+		__atomic_store_n(&page->in_use, UM_PAGE_RUN, __ATOMIC_RELEASE);
+	} else if (heap->oob) {
 		/* every block exists from the start: nothing is carved */
 		page->div_magic = 0; /* free's fast path steps aside */
 		page->capacity = page->reserved;
@@ -367,6 +377,16 @@ static void um_medium_take_list(struct um_page *page, void *list)
 
 void um_page_take_list(struct um_page *page, uintptr_t list)
 {
+	if (page->in_use == UM_PAGE_RUN) {
+		uint32_t n = 0;
+		while (list) {
+			void *b = (void *)list;
+			list = *(uintptr_t *)b;
+			n += um_run_put(page, b);
+		}
+		page->used -= n;
+		return;
+	}
 	if (page->free_slow & UM_PAGE_STAMP) {
 		um_medium_take_list(page, (void *)list);
 		return;
@@ -486,7 +506,7 @@ static void um_medium_sweep(struct um_heap *heap)
 	if (ms - heap->medium_ms < UM_MEDIUM_COLD_MS / 2)
 		return;
 	heap->medium_ms = ms;
-	for (size_t cls = um_class_of(UM_MEDIUM_MIN); cls < UM_CLASSES; cls++) {
+	for (size_t cls = um_class_of(UM_MEDIUM_MIN); cls < UM_RUN_CLASS; cls++) {
 		for (struct um_page *page = heap->queue[cls].first; page; page = page->next) {
 			uint32_t fresh = 0;
 			void **link = &page->free;
@@ -563,8 +583,13 @@ void um_page_free_slow(struct um_page *page)
 
 void um_free_owned(struct um_page *page, void *p)
 {
-	*(void **)p = page->free;
-	page->free = p;
+	if (page->in_use == UM_PAGE_RUN) {
+		if (!um_run_put(page, p))
+			return;
+	} else {
+		*(void **)p = page->free;
+		page->free = p;
+	}
 	if (--page->used == 0 || page->free_slow)
 		um_page_free_slow(page);
 }
@@ -635,6 +660,232 @@ void um_heap_process_delayed(struct um_heap *heap)
 			(struct um_segment *)((uintptr_t)b & ~UM_SEGMENT_MASK);
 		um_free_owned(um_page_of(seg, b), b);
 	}
+}
+
+/* ---- run pages ------------------------------------------------------- */
+
+/*
+ * Blocks of one size class cannot serve another, so a program whose
+ * medium sizes wander (a diff's buffers, a compressor's windows, strings
+ * that grow by realloc) would keep the high water of each class resident
+ * at once: git pack-objects, 10.2 MiB of class high waters for 6.5 MiB
+ * live at its peak. Blocks of UM_MEDIUM_MIN bytes and more are therefore
+ * runs of 4 KiB units of a 1 MiB page, found first fit in its bitmap, so
+ * freed units serve any size, as one coalescing heap does, and a block
+ * grows or shrinks in place when its neighbours allow. The owner frees
+ * into the bitmap; other threads push onto the page's list, as for any
+ * page, and the owner takes those in when it allocates (a page with
+ * fewer than UM_RUN_FULL_UNITS free units parks in the full list; the
+ * first remote free notifies its heap). Free units go back to the OS
+ * once they stayed free from one sweep to the next (sweeps are at least
+ * UM_MEDIUM_COLD_MS / 2 apart, run every UM_RUN_SWEEP frees): units a
+ * busy heap reuses stay resident.
+ */
+#define UM_RUN_FULL_UNITS ((int)((UM_MEDIUM_MIN + UM_RUN_UNIT - 1) / UM_RUN_UNIT))
+#define UM_RUN_SWEEP 16
+
+/* The first unit at or after @i whose bit is @set, or UM_RUN_UNITS. */
+static int um_bits_next(const uint64_t *w, int i, bool set)
+{
+	while (i < UM_RUN_UNITS) {
+		uint64_t m = (set ? w[i >> 6] : ~w[i >> 6]) >> (i & 63);
+		if (m)
+			return i + __builtin_ctzll(m);
+		i = (i | 63) + 1;
+	}
+	return UM_RUN_UNITS;
+}
+
+static void um_bits_assign(uint64_t *w, int i, int n, bool set)
+{
+	while (n > 0) {
+		int k = 64 - (i & 63) < n ? 64 - (i & 63) : n;
+		uint64_t m = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << (i & 63);
+		w[i >> 6] = set ? w[i >> 6] | m : w[i >> 6] & ~m;
+		i += k;
+		n -= k;
+	}
+}
+
+/* The last unit before @i whose bit is set, or -1. */
+static int um_bits_prev_set(const uint64_t *w, int i)
+{
+	while (i > 0) {
+		int b = (i - 1) & 63;
+		uint64_t m = w[(i - 1) >> 6] & (b == 63 ? ~(uint64_t)0 : (((uint64_t)2 << b) - 1));
+		if (m)
+			return ((i - 1) & ~63) + 63 - __builtin_clzll(m);
+		i = (i - 1) & ~63;
+	}
+	return -1;
+}
+
+/* First fit: the first run of @n free units of @r, or -1 (and then
+ * r->longest is exact: the next search for as many units skips it). */
+static int um_run_find(struct um_run *r, int n)
+{
+	int longest = 0;
+	int i = um_bits_next(r->used, 0, false);
+	while (i < UM_RUN_UNITS) {
+		int j = um_bits_next(r->used, i, true);
+		if (j - i >= n)
+			return i;
+		if (j - i > longest)
+			longest = j - i;
+		i = um_bits_next(r->used, j, false);
+	}
+	r->longest = (uint16_t)longest;
+	return -1;
+}
+
+/* The run of free units around unit @i grew: keep r->longest above it. */
+static void um_run_grew(struct um_run *r, int i)
+{
+	int run = um_bits_next(r->used, i, true) - (um_bits_prev_set(r->used, i) + 1);
+	if (run > r->longest)
+		r->longest = (uint16_t)run;
+}
+
+static void *um_run_take(struct um_page *page, int i, int n)
+{
+	struct um_run *r = um_run_of(page);
+	um_bits_assign(r->used, i, n, true);
+	um_bits_assign(r->seen, i, n, false);
+	r->free_units -= (uint16_t)n;
+	atomic_store_explicit(&r->len[i], (uint8_t)n, memory_order_relaxed);
+	page->used++;
+	return page->start + ((size_t)i << UM_RUN_UNIT_SHIFT);
+}
+
+/* The owner gives the block at @p back to the bitmap (page->used is the
+ * caller's): false, reported, if @p is not a live block's start. */
+bool um_run_put(struct um_page *page, void *p)
+{
+	struct um_run *r = um_run_of(page);
+	size_t off = (size_t)((uint8_t *)p - page->start);
+	int i = (int)(off >> UM_RUN_UNIT_SHIFT);
+	int n = (off & (UM_RUN_UNIT - 1)) == 0
+			? atomic_load_explicit(&r->len[i], memory_order_relaxed) : 0;
+	if (um_unlikely(n == 0)) {
+		bool inside = (off & (UM_RUN_UNIT - 1)) != 0 || (r->used[i >> 6] >> (i & 63) & 1);
+		um_report_invalid("free", p, inside ? "pointer into the middle of a block"
+						    : "double free");
+		return false;
+	}
+	atomic_store_explicit(&r->len[i], 0, memory_order_relaxed);
+	um_bits_assign(r->used, i, n, false);
+	um_bits_assign(r->dirty, i, n, true);
+	r->free_units += (uint16_t)n;
+	um_run_grew(r, i);
+	struct um_heap *heap = page->heap;
+	if ((++heap->run_frees & (UM_RUN_SWEEP - 1)) == 0)
+		um_run_sweep(heap, false);
+	return true;
+}
+
+size_t um_run_units(struct um_page *page, const void *p)
+{
+	size_t off = (size_t)((const uint8_t *)p - page->start);
+	if (off & (UM_RUN_UNIT - 1))
+		return 0;
+	return atomic_load_explicit(&um_run_of(page)->len[off >> UM_RUN_UNIT_SHIFT],
+				    memory_order_relaxed);
+}
+
+bool um_run_resize(struct um_page *page, void *p, size_t size)
+{
+	struct um_run *r = um_run_of(page);
+	int i = (int)(((uint8_t *)p - page->start) >> UM_RUN_UNIT_SHIFT);
+	int n = atomic_load_explicit(&r->len[i], memory_order_relaxed);
+	int want = (int)((size + UM_RUN_UNIT - 1) >> UM_RUN_UNIT_SHIFT);
+	if (want < n) {
+		um_bits_assign(r->used, i + want, n - want, false);
+		um_bits_assign(r->dirty, i + want, n - want, true);
+		r->free_units += (uint16_t)(n - want);
+		um_run_grew(r, i + want);
+	} else if (want > n) {
+		if (i + want > UM_RUN_UNITS || um_bits_next(r->used, i + n, true) < i + want)
+			return false;
+		um_bits_assign(r->used, i + n, want - n, true);
+		um_bits_assign(r->seen, i + n, want - n, false);
+		r->free_units -= (uint16_t)(want - n);
+	}
+	atomic_store_explicit(&r->len[i], (uint8_t)want, memory_order_relaxed);
+	return true;
+}
+
+uint8_t *um_run_block_around(struct um_page *page, const void *p, size_t *size)
+{
+	struct um_run *r = um_run_of(page);
+	int u = (int)(((const uint8_t *)p - page->start) >> UM_RUN_UNIT_SHIFT);
+	int lowest = u >= (int)(UM_SMALL_MAX / UM_RUN_UNIT) ? u - (int)(UM_SMALL_MAX / UM_RUN_UNIT) + 1 : 0;
+	for (int i = u; i >= lowest; i--) {
+		int n = atomic_load_explicit(&r->len[i], memory_order_relaxed);
+		if (n == 0)
+			continue;
+		if (i + n <= u)
+			return NULL; /* the block before ends before @p */
+		*size = (size_t)n << UM_RUN_UNIT_SHIFT;
+		return page->start + ((size_t)i << UM_RUN_UNIT_SHIFT);
+	}
+	return NULL;
+}
+
+size_t um_run_sweep(struct um_heap *heap, bool all)
+{
+	uint64_t ms = um_now_ms();
+	if (!all && ms - heap->run_ms < UM_MEDIUM_COLD_MS / 2)
+		return 0;
+	heap->run_ms = ms;
+	uintptr_t ps = um_page_size();
+	size_t bytes = 0;
+	for (struct um_page *page = heap->queue[UM_RUN_CLASS].first; page; page = page->next) {
+		struct um_run *r = um_run_of(page);
+		uint64_t cold[UM_RUN_UNITS / 64];
+		for (int w = 0; w < UM_RUN_UNITS / 64; w++) {
+			uint64_t free_dirty = ~r->used[w] & r->dirty[w];
+			cold[w] = all ? free_dirty : free_dirty & r->seen[w];
+			r->dirty[w] &= ~cold[w];
+			r->seen[w] = free_dirty & ~cold[w];
+		}
+		for (int i = um_bits_next(cold, 0, true); i < UM_RUN_UNITS;) {
+			int j = um_bits_next(cold, i, false);
+			uintptr_t lo = ((uintptr_t)page->start + ((size_t)i << UM_RUN_UNIT_SHIFT) + ps - 1) & ~(ps - 1);
+			uintptr_t hi = ((uintptr_t)page->start + ((size_t)j << UM_RUN_UNIT_SHIFT)) & ~(ps - 1);
+			if (hi > lo) {
+				um_os_discard((void *)lo, hi - lo);
+				bytes += hi - lo;
+			}
+			i = um_bits_next(cold, j, true);
+		}
+	}
+	if (bytes)
+		atomic_fetch_add_explicit(&um_stat_purged, bytes, memory_order_relaxed);
+	return bytes;
+}
+
+void *um_run_alloc(struct um_heap *heap, size_t size)
+{
+	int n = (int)((size + UM_RUN_UNIT - 1) >> UM_RUN_UNIT_SHIFT);
+	struct um_page_queue *q = &heap->queue[UM_RUN_CLASS];
+	um_heap_process_delayed(heap);
+	for (struct um_page *page = q->first, *next; page; page = next) {
+		next = page->next;
+		um_page_collect(page);
+		struct um_run *r = um_run_of(page);
+		if (r->longest >= n) {
+			int i = um_run_find(r, n);
+			if (i >= 0)
+				return um_run_take(page, i, n);
+		}
+		if (r->free_units < UM_RUN_FULL_UNITS && !um_page_try_full(heap, page))
+			um_page_collect(page); /* a remote free raced in: stay */
+	}
+	struct um_page *page = um_page_new(heap, UM_RUN_CLASS);
+	if (page == NULL)
+		return NULL; /* errno set by the segment layer */
+	um_queue_push_back(heap, q, page); /* first fit: older pages first */
+	return um_run_take(page, 0, n);
 }
 
 static struct um_page *um_heap_find_page(struct um_heap *heap, size_t cls)
