@@ -73,7 +73,7 @@ static void um_free_run(struct um_segment *seg, struct um_page *page, void *p)
 	if (um_run_units(page, p) == 0) {
 		um_report_invalid("free", p, ((uintptr_t)p & (UM_RUN_UNIT - 1))
 						     ? "pointer into the middle of a block"
-						     : "double free");
+						     : "not the start of a live block (double free?)");
 		return;
 	}
 	um_free_remote(page, p);

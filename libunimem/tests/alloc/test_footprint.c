@@ -11,7 +11,8 @@
  *  - freed slices that are still resident are reused before clean ones
  *    (taking clean slices raised the footprint by what the dirty ones
  *    held);
- *  - medium blocks freed and not reused (for 32 medium frees and 50 ms:
+ *  - medium blocks of a size class (aligned beyond a 4 KiB unit; others
+ *    are runs, test_runs.c) freed and not reused (for 32 medium frees and 50 ms:
  *    the test sleeps past that, which only time's passing can make
  *    fail) go cold: their memory goes back
  *    to the OS (blocks of one size class cannot serve another, so they
@@ -170,6 +171,16 @@ static void *dirty_first(void *arg)
 	return (void *)(intptr_t)PASS;
 }
 
+/*
+ * Medium blocks of a size class: blocks of 10 KiB and more are runs of
+ * units (test_runs.c) unless they are aligned beyond a unit, so these
+ * cases ask for 8 KiB alignment (class sizes that are multiples of it).
+ */
+static void *medium_malloc(size_t n)
+{
+	return unimem_aligned_alloc(8192, n);
+}
+
 #define MEDIUM (32 << 10) /* 8 a page */
 static void *free_remotely(void *p)
 {
@@ -184,7 +195,7 @@ static void *medium_cold(void *arg)
 	struct um_alloc_stats s0, s1;
 	char *m[NMED];
 	for (int i = 0; i < NMED; i++) {
-		m[i] = unimem_malloc(MEDIUM);
+		m[i] = medium_malloc(MEDIUM);
 		memset(m[i], 0x5a, MEDIUM);
 	}
 	size_t before = 0; /* the helper sees what was written */
@@ -198,10 +209,10 @@ static void *medium_cold(void *arg)
 	/* Cold: not reused for 32 medium frees and for 50 ms. Other
 	 * medium frees move the heap's count on, then the time passes, then
 	 * more frees make it walk its pages. */
-	char *keep = unimem_malloc(20 << 10);
+	char *keep = medium_malloc(24 << 10);
 	for (int i = 0; i < 200; i++) {
-		char *x = unimem_malloc(20 << 10);
-		memset(x, i, 20 << 10);
+		char *x = medium_malloc(24 << 10);
+		memset(x, i, 24 << 10);
 		unimem_free(x);
 		if (i == 100)
 			usleep(2 * UM_MEDIUM_COLD_MS * 1000);
@@ -233,7 +244,7 @@ static void *medium_cold(void *arg)
 	char *again[NMED];
 	int reused = 0;
 	for (int i = 0; i < NMED - NMED / 8; i++) {
-		again[i] = unimem_malloc(MEDIUM);
+		again[i] = medium_malloc(MEDIUM);
 		for (int k = 0; k < NMED; k++)
 			reused += again[i] == m[k];
 		memset(again[i], i, MEDIUM);
@@ -279,7 +290,7 @@ static void *stamp_order(void *arg)
 {
 	(void)arg;
 	for (int i = 0; i < 9; i++) { /* the 9th finds the first page full */
-		stamped[i] = unimem_malloc(STAMPED);
+		stamped[i] = medium_malloc(STAMPED);
 		memset(stamped[i], 0, STAMPED);
 	}
 	pthread_t t;
@@ -287,9 +298,9 @@ static void *stamp_order(void *arg)
 	pthread_join(t, NULL);
 	unimem_free(stamped[0]);
 	/* 20 more medium frees: a walk, well before the block is 32 frees old */
-	char *keep = unimem_malloc(20 << 10);
+	char *keep = medium_malloc(24 << 10);
 	for (int i = 0; i < 20; i++)
-		unimem_free(unimem_malloc(20 << 10));
+		unimem_free(medium_malloc(24 << 10));
 	size_t res = um_test_resident(stamped[0], STAMPED);
 	CHECK(res == STAMPED, "a medium block freed %d frees ago went cold (%zu KiB "
 	      "resident)", 20, res >> 10);

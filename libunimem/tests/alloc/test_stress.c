@@ -3,7 +3,8 @@
  * Multithreaded stress: threads allocate random sizes (mostly small, some
  * medium and huge; some aligned, some from the node0 heap), stamp each
  * block, and trade blocks through shared slots so most frees happen on a
- * thread other than the allocating one.
+ * thread other than the allocating one, and some are resized by realloc
+ * first (by their owner or by another thread).
  * Every block is verified before it is freed: a corrupted stamp means two
  * live blocks overlapped or a free list was damaged.
  */
@@ -52,7 +53,7 @@ static size_t pick_size(uint64_t *s)
 	uint64_t r = rnd(s) % 1000;
 	if (r < 700)
 		return sizeof(struct hdr) + 1 + rnd(s) % 256;
-	if (r < 950)
+	if (r < 900)
 		return sizeof(struct hdr) + 1 + rnd(s) % 8192;
 	if (r < 998)
 		return sizeof(struct hdr) + 1 + rnd(s) % 300000;
@@ -87,6 +88,30 @@ static void check_and_free(struct hdr *h)
 	unimem_free(h);
 }
 
+/* Realloc a checked block to a new random size (grown or shrunk in place
+ * or moved, by its owner or by another thread): its header comes along. */
+static struct hdr *resize(struct hdr *h, uint64_t *s)
+{
+	if (h->tag != (uintptr_t)h * 0x9e3779b97f4a7c15ull ||
+	    ((unsigned char *)h)[h->size - 1] != (unsigned char)h->tag) {
+		report("stamp overwritten before realloc", h, h->size);
+		return h;
+	}
+	uint64_t tag = h->tag;
+	size_t size = pick_size(s);
+	struct hdr *q = unimem_realloc(h, size);
+	if (q == NULL) {
+		report("realloc failed", h, size);
+		return h;
+	}
+	if (q->tag != tag)
+		report("realloc lost the header", q, size);
+	q->size = size;
+	q->tag = (uintptr_t)q * 0x9e3779b97f4a7c15ull;
+	((unsigned char *)q)[size - 1] = (unsigned char)q->tag;
+	return q;
+}
+
 static void *worker(void *arg)
 {
 	uint64_t seed = (uintptr_t)arg * 7919 + 1;
@@ -96,6 +121,10 @@ static void *worker(void *arg)
 		if (r % 4 == 0) {
 			/* keep a few locally, freed by this thread */
 			int k = (int)((r >> 8) % 64);
+			if (local[k] && (r >> 32) % 2) {
+				local[k] = resize(local[k], &seed);
+				continue;
+			}
 			if (local[k])
 				check_and_free(local[k]);
 			local[k] = make(&seed);
@@ -107,6 +136,8 @@ static void *worker(void *arg)
 			continue;
 		}
 		uintptr_t old = atomic_exchange(&slots[(r >> 16) % SLOTS], (uintptr_t)mine);
+		if (old && (r >> 40) % 8 == 0)
+			old = (uintptr_t)resize((struct hdr *)old, &seed);
 		if (old)
 			check_and_free((struct hdr *)old); /* likely another thread's */
 	}

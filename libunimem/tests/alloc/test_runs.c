@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * White-box (links the library's objects): run pages, where blocks of
+ * UM_MEDIUM_MIN to UM_SMALL_MAX bytes are runs of 4 KiB units (page.c).
+ * One thread, on a heap that unimem_collect() emptied first, so first
+ * fit starts at a new page's first unit and every address is known:
+ *
+ *  - blocks are packed by the unit, not by size class, and units two
+ *    blocks of other sizes freed serve one block of a third size (with
+ *    size classes they stayed resident for their own class only);
+ *  - realloc grows and shrinks a block in place when its neighbours
+ *    allow, keeping its bytes;
+ *  - unimem_ptr_info() finds the block around an inner pointer, and
+ *    says a freed block is not live;
+ *  - a second free and a free of an inner pointer are caught, the
+ *    owner's and another thread's, and change nothing;
+ *  - another thread's frees come back to the owner;
+ *  - free units not reused from one sweep to the next go back to the OS,
+ *    units in use keep their bytes; unimem_collect() gives back the rest.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unimem.h"
+#include "alloc/alloc.h"
+#include "check.h"
+
+#define KiB ((size_t)1 << 10)
+
+static uint64_t invalid_frees(void)
+{
+	struct um_alloc_stats st;
+	um_alloc_get_stats(&st);
+	return st.invalid_frees;
+}
+
+static void *free_remotely(void *p)
+{
+	unimem_free(p);
+	return NULL;
+}
+
+static void free_in_thread(void *p)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, free_remotely, p);
+	pthread_join(t, NULL);
+}
+
+static bool filled(const char *p, size_t n, char c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != c)
+			return false;
+	return true;
+}
+
+static void *runs(void *arg)
+{
+	(void)arg;
+	unimem_collect(); /* no run page left with free units: a new one next */
+
+	char *a = unimem_malloc(40 * KiB);
+	char *b = unimem_malloc(22 * KiB); /* 6 units */
+	char *c = unimem_malloc(100 * KiB);
+	CHECK(((uintptr_t)a & (UM_RUN_UNIT - 1)) == 0, "run block %p not on a unit", (void *)a);
+	CHECK(b == a + 40 * KiB && c == b + 24 * KiB,
+	      "blocks not packed by the unit: %p %p %p", (void *)a, (void *)b, (void *)c);
+	CHECK(unimem_malloc_usable_size(b) == 24 * KiB, "usable size of 22 KiB: %zu",
+	      unimem_malloc_usable_size(b));
+	memset(a, 'a', 40 * KiB);
+	memset(b, 'b', 24 * KiB);
+	memset(c, 'c', 100 * KiB);
+
+	/* two sizes freed, a third size served from their units */
+	unimem_free(a);
+	unimem_free(b);
+	char *d = unimem_malloc(64 * KiB);
+	CHECK(d == a, "64 KiB at %p, not in the 64 KiB that 40 + 24 KiB freed at %p",
+	      (void *)d, (void *)a);
+	memset(d, 'd', 64 * KiB);
+
+	/* realloc in place: grow into free neighbours, shrink */
+	char *g = unimem_realloc(c, 200 * KiB);
+	CHECK(g == c, "grow with free units after it: moved to %p", (void *)g);
+	CHECK(filled(c, 100 * KiB, 'c'), "grown block lost its bytes");
+	memset(c + 100 * KiB, 'C', 100 * KiB);
+	CHECK(unimem_malloc_usable_size(c) == 200 * KiB, "grown: %zu",
+	      unimem_malloc_usable_size(c));
+	char *s = unimem_realloc(c, 20 * KiB);
+	CHECK(s == c && unimem_malloc_usable_size(c) == 20 * KiB, "shrink in place: %p, %zu",
+	      (void *)s, unimem_malloc_usable_size(c));
+	char *e = unimem_malloc(120 * KiB);
+	CHECK(e == c + 20 * KiB, "units a shrink gave back not reused: %p", (void *)e);
+	memset(e, 'e', 120 * KiB);
+	char *d2 = unimem_realloc(d, 100 * KiB); /* c follows: must move */
+	CHECK(d2 != d && filled(d2, 64 * KiB, 'd'), "grow into a live neighbour");
+	d = d2;
+	CHECK(filled(c, 20 * KiB, 'c'), "the neighbour of a moved block changed");
+
+	/* unimem_ptr_info(): the block around an inner pointer; freed: none */
+	struct unimem_ptr_info info;
+	CHECK(unimem_ptr_info(e + 70 * KiB + 3, &info) == 0 && info.base == e &&
+	      info.size == 120 * KiB, "ptr_info inside a run block: base %p size %zu",
+	      info.base, info.size);
+	unimem_free(e);
+	CHECK(unimem_ptr_info(e, &info) == -ENOENT, "a freed run block looks live");
+	CHECK(unimem_ptr_info(e + 8 * KiB, &info) == -ENOENT, "inside a freed run block");
+
+	/* bad frees: caught, and nothing changes */
+	uint64_t bad = invalid_frees();
+	unimem_free(e); /* the owner's double free */
+	free_in_thread(e); /* another thread's */
+	unimem_free(c + 4 * KiB); /* a unit inside a live block */
+	free_in_thread(c + 4 * KiB);
+	unimem_free(c + 100); /* not on a unit */
+	CHECK(invalid_frees() == bad + 5, "%llu of 5 bad frees caught",
+	      (unsigned long long)(invalid_frees() - bad));
+	CHECK(filled(c, 20 * KiB, 'c') && unimem_malloc_usable_size(c) == 20 * KiB,
+	      "a bad free changed a live block");
+
+	/* another thread's free comes back to the owner */
+	char *r = unimem_malloc(120 * KiB);
+	CHECK(r == e, "first fit after a free: %p, not %p", (void *)r, (void *)e);
+	free_in_thread(r);
+	char *r2 = unimem_malloc(120 * KiB);
+	CHECK(r2 == e, "another thread's free did not come back: %p", (void *)r2);
+	unimem_free(r2);
+
+	/* Free units go back once they stayed free across two sweeps (at
+	 * least UM_MEDIUM_COLD_MS / 2 apart, one every 16 frees of run
+	 * blocks); a block in use keeps its bytes. The 12 KiB blocks that
+	 * drive the sweeps take the first units (where d was). */
+	memset(d, 'D', 100 * KiB);
+	CHECK(um_test_resident(e, 120 * KiB) == 120 * KiB, "freed units went back at once");
+	for (int i = 0; i < 3; i++) {
+		usleep(UM_MEDIUM_COLD_MS * 1000);
+		for (int k = 0; k < 16; k++)
+			unimem_free(unimem_malloc(12 * KiB));
+	}
+	CHECK(um_test_resident(e, 120 * KiB) == 0, "%zu KiB of units free for %d ms still "
+	      "resident", um_test_resident(e, 120 * KiB) >> 10, 3 * UM_MEDIUM_COLD_MS);
+	CHECK(um_test_resident(a + 12 * KiB, 52 * KiB) == 0, "units after the 12 KiB "
+	      "blocks still resident");
+	CHECK(filled(c, 20 * KiB, 'c') && filled(d, 100 * KiB, 'D'),
+	      "a live block lost its bytes to a sweep");
+	CHECK(um_test_resident(d, 100 * KiB) == 100 * KiB, "a live block was given back");
+
+	/* unimem_collect(): the free units of a page in use go back at once */
+	unimem_free(d);
+	CHECK(um_test_resident(d, 100 * KiB) == 100 * KiB, "freed units went back at once");
+	unimem_collect();
+	CHECK(um_test_resident(d, 100 * KiB) == 0, "unimem_collect() left free units resident");
+
+	/* aligned: up to a unit, a run; beyond, a size class */
+	char *al = unimem_aligned_alloc(4096, 36 * KiB);
+	char *al8 = unimem_aligned_alloc(8192, 16 * KiB);
+	CHECK(al && ((uintptr_t)al & 4095) == 0 && ((uintptr_t)al8 & 8191) == 0,
+	      "aligned medium blocks %p %p", (void *)al, (void *)al8);
+	CHECK(unimem_malloc_usable_size(al) == 36 * KiB, "aligned run block: %zu",
+	      unimem_malloc_usable_size(al));
+	unimem_free(al);
+	unimem_free(al8);
+	unimem_free(c);
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, runs, NULL);
+	pthread_join(t, NULL);
+	return um_test_result("alloc_runs_test");
+}
