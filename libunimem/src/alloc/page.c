@@ -553,6 +553,20 @@ static void um_medium_freed(struct um_heap *heap, struct um_page *page)
 
 /* Owner's free found the page empty or full, or a medium block: fix its
  * queue, stamp the block. */
+/* An empty run page among the first UM_RUN_KEEP_EMPTY of the queue stays
+ * (first fit fills those next): a heap that frees a few MiB of run
+ * blocks and allocates them again makes no new page each time. Its units
+ * go back to the OS by the sweeps, and unimem_collect() releases it. */
+#define UM_RUN_KEEP_EMPTY 8
+static bool um_run_keep_empty(struct um_page_queue *q, struct um_page *page)
+{
+	struct um_page *p = q->first;
+	for (int i = 0; p && i < UM_RUN_KEEP_EMPTY; i++, p = p->next)
+		if (p == page)
+			return true;
+	return false;
+}
+
 void um_page_free_slow(struct um_page *page)
 {
 	struct um_heap *heap = page->heap;
@@ -577,6 +591,8 @@ void um_page_free_slow(struct um_page *page)
 		struct um_page_queue *q = &heap->queue[page->cls];
 		if (q->first == page && page->next == NULL)
 			return; /* the class's only page: keep it warm */
+		if (page->in_use == UM_PAGE_RUN && um_run_keep_empty(q, page))
+			return;
 		um_page_release(heap, page, false);
 	}
 }
@@ -776,7 +792,10 @@ bool um_run_put(struct um_page *page, void *p)
 	um_bits_assign(r->used, i, n, false);
 	um_bits_assign(r->dirty, i, n, true);
 	r->free_units += (uint16_t)n;
-	um_run_grew(r, i);
+	if (r->free_units == UM_RUN_UNITS)
+		r->longest = UM_RUN_UNITS;
+	else
+		um_run_grew(r, i);
 	struct um_heap *heap = page->heap;
 	if ((++heap->run_frees & (UM_RUN_SWEEP - 1)) == 0)
 		um_run_sweep(heap, false);
@@ -873,7 +892,7 @@ void *um_run_alloc(struct um_heap *heap, size_t size)
 		next = page->next;
 		um_page_collect(page);
 		struct um_run *r = um_run_of(page);
-		if (r->longest >= n) {
+		if (r->longest >= n && r->free_units >= n) {
 			int i = um_run_find(r, n);
 			if (i >= 0)
 				return um_run_take(page, i, n);
