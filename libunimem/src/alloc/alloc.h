@@ -331,6 +331,7 @@ struct um_run {
 	uint64_t used[UM_RUN_UNITS / 64];  /* units in blocks */
 	uint64_t dirty[UM_RUN_UNITS / 64]; /* free units not given back to the OS */
 	uint64_t seen[UM_RUN_UNITS / 64];  /* ... that were so at the last sweep */
+	uint64_t zero[UM_RUN_UNITS / 64];  /* free units known to read zero */
 	uint16_t free_units;
 	uint16_t longest; /* at least the longest run of free units */
 	_Atomic uint8_t len[UM_RUN_UNITS]; /* units of the block starting here, or 0 */
@@ -426,10 +427,11 @@ UM_INTERNAL struct um_heap *um_thread_init(void);
 UM_INTERNAL struct um_heap *um_heap_for_location(unimem_location_t loc);
 UM_INTERNAL void *um_heap_alloc_class(struct um_heap *heap, size_t cls);
 /* Run pages (page.c): a block of @size bytes (UM_MEDIUM_MIN..UM_SMALL_MAX,
- * aligned to a unit); the units of the block at @p, or 0 when @p is not
+ * aligned to a unit; @zero: cleared, writing only units not known to be
+ * zero); the units of the block at @p, or 0 when @p is not
  * the start of a live block; resize the caller's block in place (owner
  * only): true if it could; the block around @p (unimem_ptr_info()). */
-UM_INTERNAL void *um_run_alloc(struct um_heap *heap, size_t size);
+UM_INTERNAL void *um_run_alloc(struct um_heap *heap, size_t size, bool zero);
 UM_INTERNAL size_t um_run_units(struct um_page *page, const void *p);
 UM_INTERNAL bool um_run_resize(struct um_page *page, void *p, size_t size);
 UM_INTERNAL uint8_t *um_run_block_around(struct um_page *page, const void *p, size_t *size);

@@ -105,7 +105,7 @@ static void *um_malloc_slow(struct um_heap *heap, size_t size)
 	if (size > UM_SMALL_MAX)
 		return um_huge_alloc(heap, size, 0, false);
 	if (size >= UM_MEDIUM_MIN && !heap->oob)
-		return um_run_alloc(heap, size);
+		return um_run_alloc(heap, size, false);
 	return um_heap_alloc_class(heap, um_class_of(size ? size : 1));
 }
 
@@ -196,13 +196,16 @@ void *um_calloc(size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (total > UM_SMALL_MAX) {
+	if (total >= UM_MEDIUM_MIN) {
 		struct um_heap *heap = um_thread_heap;
 		if (heap == &um_heap_empty && (heap = um_thread_init()) == NULL) {
 			errno = ENOMEM;
 			return NULL;
 		}
-		return um_huge_alloc(heap, total, 0, true);
+		if (total > UM_SMALL_MAX)
+			return um_huge_alloc(heap, total, 0, true);
+		if (!heap->oob) /* units never written or given back are not cleared */
+			return um_run_alloc(heap, total, true);
 	}
 	void *p = um_malloc(total);
 	if (p)
@@ -280,7 +283,7 @@ void *um_aligned(size_t align, size_t size)
 	/* Pages start on a slice boundary, so blocks of a size that is a
 	 * multiple of @align are all aligned to it. */
 	if (align <= UM_RUN_UNIT && size >= UM_MEDIUM_MIN && size <= UM_SMALL_MAX && !heap->oob)
-		return um_run_alloc(heap, size); /* runs start on a unit */
+		return um_run_alloc(heap, size, false); /* runs start on a unit */
 	if (align <= UM_SLICE_SIZE && size <= UM_SMALL_MAX) {
 		size_t cls = um_class_of(size ? size : 1);
 		while (cls < UM_RUN_CLASS && (um_class_size(cls) & (align - 1)) != 0)

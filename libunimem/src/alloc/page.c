@@ -178,6 +178,32 @@ static void um_heap_purge_check(struct um_heap *heap)
 	}
 }
 
+/* Bitmaps of a run page's units (run pages: below). */
+#define UM_RUN_UNITS_PER_SLICE ((int)(UM_SLICE_SIZE / UM_RUN_UNIT))
+
+/* The first unit at or after @i whose bit is @set, or UM_RUN_UNITS. */
+static int um_bits_next(const uint64_t *w, int i, bool set)
+{
+	while (i < UM_RUN_UNITS) {
+		uint64_t m = (set ? w[i >> 6] : ~w[i >> 6]) >> (i & 63);
+		if (m)
+			return i + __builtin_ctzll(m);
+		i = (i | 63) + 1;
+	}
+	return UM_RUN_UNITS;
+}
+
+static void um_bits_assign(uint64_t *w, int i, int n, bool set)
+{
+	while (n > 0) {
+		int k = 64 - (i & 63) < n ? 64 - (i & 63) : n;
+		uint64_t m = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << (i & 63);
+		w[i >> 6] = set ? w[i >> 6] | m : w[i >> 6] & ~m;
+		i += k;
+		n -= k;
+	}
+}
+
 static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 {
 	bool run = cls == UM_RUN_CLASS;
@@ -213,7 +239,8 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 	heap->page_slices += (size_t)n;
 	if (heap->page_slices > heap->peak_slices)
 		heap->peak_slices = heap->page_slices;
-	heap->dirty_slices -= (size_t)__builtin_popcountll(seg->dirty_mask & bits);
+	uint64_t dirty = seg->dirty_mask & bits; /* the others read zero */
+	heap->dirty_slices -= (size_t)__builtin_popcountll(dirty);
 	seg->dirty_mask &= ~bits;
 	if (seg->discarded_mask & bits) {
 		/*
@@ -255,9 +282,16 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 		 * path steps aside (div_magic 0) */
 		page->div_magic = 0;
 		page->capacity = page->reserved;
-		memset(um_run_of(page), 0, sizeof(struct um_run));
-		um_run_of(page)->free_units = UM_RUN_UNITS;
-		um_run_of(page)->longest = UM_RUN_UNITS;
+		struct um_run *r = um_run_of(page);
+		memset(r, 0, sizeof(*r));
+		r->free_units = UM_RUN_UNITS;
+		r->longest = UM_RUN_UNITS;
+		/* slices fresh or given back read zero: calloc need not
+		 * write their units */
+		for (int k = 0; k < n; k++)
+			if (!(dirty >> (idx + k) & 1))
+				um_bits_assign(r->zero, k * UM_RUN_UNITS_PER_SLICE,
+					       UM_RUN_UNITS_PER_SLICE, true);
 		__atomic_store_n(&page->in_use, UM_PAGE_RUN, __ATOMIC_RELEASE);
 	} else if (heap->oob) {
 		/* every block exists from the start: nothing is carved */
@@ -474,12 +508,12 @@ static void um_page_unfull(struct um_heap *heap, struct um_page *page)
 #define UM_MEDIUM_AGE 32
 
 /* Give back the pages of the runs of cold blocks that hold a block of
- * @fresh (made cold now); bytes given back. */
-static size_t um_medium_discard(struct um_page *page, uint32_t fresh)
+ * @fresh (made cold now). */
+static void um_medium_discard(struct um_page *page, uint32_t fresh)
 {
 	uintptr_t ps = um_page_size();
 	uint32_t cold = atomic_load_explicit(&page->cold, memory_order_relaxed);
-	size_t bs = page->block_size, bytes = 0;
+	size_t bs = page->block_size;
 	while (fresh) {
 		int i = __builtin_ctz(fresh), j = i;
 		while (i > 0 && (cold >> (i - 1) & 1))
@@ -488,19 +522,15 @@ static size_t um_medium_discard(struct um_page *page, uint32_t fresh)
 			j++;
 		uintptr_t lo = ((uintptr_t)page->start + (size_t)i * bs + ps - 1) & ~(ps - 1);
 		uintptr_t hi = ((uintptr_t)page->start + (size_t)j * bs) & ~(ps - 1);
-		if (hi > lo) {
+		if (hi > lo)
 			um_os_discard((void *)lo, hi - lo);
-			bytes += hi - lo;
-		}
 		fresh &= j < 32 ? ~(uint32_t)0 << j : 0;
 	}
-	return bytes;
 }
 
 static void um_medium_sweep(struct um_heap *heap)
 {
 	uint64_t now = heap->medium_frees, ms = um_now_ms();
-	size_t bytes = 0;
 	/* a walk costs a cache miss a free block: at most one per half
 	 * the cold age (a busy heap frees far more often) */
 	if (ms - heap->medium_ms < UM_MEDIUM_COLD_MS / 2)
@@ -521,11 +551,9 @@ static void um_medium_sweep(struct um_heap *heap)
 			if (fresh == 0)
 				continue;
 			atomic_fetch_or_explicit(&page->cold, fresh, memory_order_relaxed);
-			bytes += um_medium_discard(page, fresh);
+			um_medium_discard(page, fresh); /* counted by the OS layer */
 		}
 	}
-	if (bytes)
-		atomic_fetch_add_explicit(&um_stat_purged, bytes, memory_order_relaxed);
 }
 
 /* The page has no free block: take its lowest cold block back (the
@@ -699,29 +727,9 @@ void um_heap_process_delayed(struct um_heap *heap)
  */
 #define UM_RUN_FULL_UNITS ((int)((UM_MEDIUM_MIN + UM_RUN_UNIT - 1) / UM_RUN_UNIT))
 #define UM_RUN_SWEEP 16
-
-/* The first unit at or after @i whose bit is @set, or UM_RUN_UNITS. */
-static int um_bits_next(const uint64_t *w, int i, bool set)
-{
-	while (i < UM_RUN_UNITS) {
-		uint64_t m = (set ? w[i >> 6] : ~w[i >> 6]) >> (i & 63);
-		if (m)
-			return i + __builtin_ctzll(m);
-		i = (i | 63) + 1;
-	}
-	return UM_RUN_UNITS;
-}
-
-static void um_bits_assign(uint64_t *w, int i, int n, bool set)
-{
-	while (n > 0) {
-		int k = 64 - (i & 63) < n ? 64 - (i & 63) : n;
-		uint64_t m = (k == 64 ? ~(uint64_t)0 : (((uint64_t)1 << k) - 1)) << (i & 63);
-		w[i >> 6] = set ? w[i >> 6] | m : w[i >> 6] & ~m;
-		i += k;
-		n -= k;
-	}
-}
+#ifndef UM_RUN_SWEEP_MS
+#define UM_RUN_SWEEP_MS (UM_MEDIUM_COLD_MS / 2)
+#endif
 
 /* The last unit before @i whose bit is set, or -1. */
 static int um_bits_prev_set(const uint64_t *w, int i)
@@ -762,15 +770,28 @@ static void um_run_grew(struct um_run *r, int i)
 		r->longest = (uint16_t)run;
 }
 
-static void *um_run_take(struct um_page *page, int i, int n)
+static void *um_run_take(struct um_page *page, int i, int n, bool zero)
 {
 	struct um_run *r = um_run_of(page);
+	uint8_t *b = page->start + ((size_t)i << UM_RUN_UNIT_SHIFT);
+	if (zero) {
+		/* clear the units not known to read zero, run by run */
+		for (int k = um_bits_next(r->zero, i, false); k < i + n;) {
+			int e = um_bits_next(r->zero, k, true);
+			if (e > i + n)
+				e = i + n;
+			memset(b + ((size_t)(k - i) << UM_RUN_UNIT_SHIFT), 0,
+			       (size_t)(e - k) << UM_RUN_UNIT_SHIFT);
+			k = e < i + n ? um_bits_next(r->zero, e, false) : i + n;
+		}
+	}
+	um_bits_assign(r->zero, i, n, false);
 	um_bits_assign(r->used, i, n, true);
 	um_bits_assign(r->seen, i, n, false);
 	r->free_units -= (uint16_t)n;
 	atomic_store_explicit(&r->len[i], (uint8_t)n, memory_order_relaxed);
 	page->used++;
-	return page->start + ((size_t)i << UM_RUN_UNIT_SHIFT);
+	return b;
 }
 
 /* The owner gives the block at @p back to the bitmap (page->used is the
@@ -827,6 +848,7 @@ bool um_run_resize(struct um_page *page, void *p, size_t size)
 			return false;
 		um_bits_assign(r->used, i + n, want - n, true);
 		um_bits_assign(r->seen, i + n, want - n, false);
+		um_bits_assign(r->zero, i + n, want - n, false);
 		r->free_units -= (uint16_t)(want - n);
 	}
 	atomic_store_explicit(&r->len[i], (uint8_t)want, memory_order_relaxed);
@@ -853,7 +875,7 @@ uint8_t *um_run_block_around(struct um_page *page, const void *p, size_t *size)
 size_t um_run_sweep(struct um_heap *heap, bool all)
 {
 	uint64_t ms = um_now_ms();
-	if (!all && ms - heap->run_ms < UM_MEDIUM_COLD_MS / 2)
+	if (!all && ms - heap->run_ms < UM_RUN_SWEEP_MS)
 		return 0;
 	heap->run_ms = ms;
 	uintptr_t ps = um_page_size();
@@ -874,16 +896,16 @@ size_t um_run_sweep(struct um_heap *heap, bool all)
 			if (hi > lo) {
 				um_os_discard((void *)lo, hi - lo);
 				bytes += hi - lo;
+				um_bits_assign(r->zero, (int)((lo - (uintptr_t)page->start) >> UM_RUN_UNIT_SHIFT),
+					       (int)((hi - lo) >> UM_RUN_UNIT_SHIFT), true);
 			}
 			i = um_bits_next(cold, j, true);
 		}
 	}
-	if (bytes)
-		atomic_fetch_add_explicit(&um_stat_purged, bytes, memory_order_relaxed);
-	return bytes;
+	return bytes; /* um_os_discard() counted them */
 }
 
-void *um_run_alloc(struct um_heap *heap, size_t size)
+void *um_run_alloc(struct um_heap *heap, size_t size, bool zero)
 {
 	int n = (int)((size + UM_RUN_UNIT - 1) >> UM_RUN_UNIT_SHIFT);
 	struct um_page_queue *q = &heap->queue[UM_RUN_CLASS];
@@ -895,7 +917,7 @@ void *um_run_alloc(struct um_heap *heap, size_t size)
 		if (r->longest >= n && r->free_units >= n) {
 			int i = um_run_find(r, n);
 			if (i >= 0)
-				return um_run_take(page, i, n);
+				return um_run_take(page, i, n, zero);
 		}
 		if (r->free_units < UM_RUN_FULL_UNITS && !um_page_try_full(heap, page))
 			um_page_collect(page); /* a remote free raced in: stay */
@@ -904,7 +926,7 @@ void *um_run_alloc(struct um_heap *heap, size_t size)
 	if (page == NULL)
 		return NULL; /* errno set by the segment layer */
 	um_queue_push_back(heap, q, page); /* first fit: older pages first */
-	return um_run_take(page, 0, n);
+	return um_run_take(page, 0, n, zero);
 }
 
 static struct um_page *um_heap_find_page(struct um_heap *heap, size_t cls)

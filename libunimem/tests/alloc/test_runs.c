@@ -15,8 +15,11 @@
  *  - a second free and a free of an inner pointer are caught, the
  *    owner's and another thread's, and change nothing;
  *  - another thread's frees come back to the owner;
- *  - free units not reused from one sweep to the next go back to the OS,
- *    units in use keep their bytes; unimem_collect() gives back the rest.
+ *  - free units not reused from one sweep to the next go back to the OS
+ *    (counted once), units in use keep their bytes; unimem_collect()
+ *    gives back the rest;
+ *  - calloc clears units freed a moment ago and leaves alone those known
+ *    to read zero (never written, or given back).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -137,6 +140,10 @@ static void *runs(void *arg)
 	 * drive the sweeps take the first units (where d was). */
 	memset(d, 'D', 100 * KiB);
 	CHECK(um_test_resident(e, 120 * KiB) == 120 * KiB, "freed units went back at once");
+	struct um_alloc_stats s0, s1;
+	size_t page_bytes = (size_t)UM_RUN_UNITS * UM_RUN_UNIT; /* a is its first unit */
+	size_t page_before = um_test_resident(a, page_bytes);
+	um_alloc_get_stats(&s0);
 	for (int i = 0; i < 3; i++) {
 		usleep(UM_MEDIUM_COLD_MS * 1000);
 		for (int k = 0; k < 16; k++)
@@ -149,12 +156,34 @@ static void *runs(void *arg)
 	CHECK(filled(c, 20 * KiB, 'c') && filled(d, 100 * KiB, 'D'),
 	      "a live block lost its bytes to a sweep");
 	CHECK(um_test_resident(d, 100 * KiB) == 100 * KiB, "a live block was given back");
+	/* what went back is counted once */
+	um_alloc_get_stats(&s1);
+	size_t gone = page_before - um_test_resident(a, page_bytes);
+	CHECK(gone >= 120 * KiB && s1.purged_bytes - s0.purged_bytes == gone,
+	      "%llu KiB counted as given back, %zu KiB went",
+	      (unsigned long long)(s1.purged_bytes - s0.purged_bytes) >> 10, gone >> 10);
 
 	/* unimem_collect(): the free units of a page in use go back at once */
 	unimem_free(d);
 	CHECK(um_test_resident(d, 100 * KiB) == 100 * KiB, "freed units went back at once");
 	unimem_collect();
 	CHECK(um_test_resident(d, 100 * KiB) == 0, "unimem_collect() left free units resident");
+
+	/* calloc writes only units not known to read zero: those never
+	 * written or given back stay untouched (a big calloc'ed table that is
+	 * used sparsely costs what is used); units freed a moment ago are
+	 * cleared */
+	char *z = unimem_calloc(1, 400 * KiB);
+	CHECK(z != NULL && um_test_resident(z, 400 * KiB) == 0,
+	      "calloc wrote %zu KiB of units known to be zero",
+	      um_test_resident(z, 400 * KiB) >> 10);
+	CHECK(filled(z, 400 * KiB, 0), "calloc of given-back units not zero");
+	memset(z, 0x77, 400 * KiB);
+	unimem_free(z);
+	char *z2 = unimem_calloc(1, 300 * KiB);
+	CHECK(z2 == z, "calloc after a free: %p, not %p", (void *)z2, (void *)z);
+	CHECK(filled(z2, 300 * KiB, 0), "calloc of units freed a moment ago not zero");
+	unimem_free(z2);
 
 	/* aligned: up to a unit, a run; beyond, a size class */
 	char *al = unimem_aligned_alloc(4096, 36 * KiB);
