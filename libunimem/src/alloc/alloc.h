@@ -46,6 +46,7 @@
 #define UM_RUN_UNIT_SHIFT 12
 #define UM_RUN_UNIT ((size_t)1 << UM_RUN_UNIT_SHIFT) /* run pages: 4 KiB units */
 #define UM_RUN_UNITS ((int)(UM_PAGE_MAX_SLICES * UM_SLICE_SIZE / UM_RUN_UNIT)) /* 256 a page */
+#define UM_RUN_SWEEP_MS 10 /* free units go back when free across two sweeps this far apart */
 #define UM_MEDIUM_COLD_MS 50             /* ... when not reused for this long */
 #define UM_KEEP_EMPTY_SEGMENTS_MAX 64    /* empty segments a heap keeps at most (256 MiB) */
 

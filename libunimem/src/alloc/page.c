@@ -722,14 +722,13 @@ void um_heap_process_delayed(struct um_heap *heap)
  * fewer than UM_RUN_FULL_UNITS free units parks in the full list; the
  * first remote free notifies its heap). Free units go back to the OS
  * once they stayed free from one sweep to the next (sweeps are at least
- * UM_MEDIUM_COLD_MS / 2 apart, run every UM_RUN_SWEEP frees): units a
- * busy heap reuses stay resident.
+ * UM_RUN_SWEEP_MS apart, run every UM_RUN_SWEEP frees): units a busy
+ * heap reuses stay resident. Coalescing, not the sweeps, makes freed
+ * units serve other sizes, so the sweeps can be this short (git
+ * pack-objects: 14.2 MiB with 10 ms, 14.7 with 25).
  */
 #define UM_RUN_FULL_UNITS ((int)((UM_MEDIUM_MIN + UM_RUN_UNIT - 1) / UM_RUN_UNIT))
 #define UM_RUN_SWEEP 16
-#ifndef UM_RUN_SWEEP_MS
-#define UM_RUN_SWEEP_MS (UM_MEDIUM_COLD_MS / 2)
-#endif
 
 /* The last unit before @i whose bit is set, or -1. */
 static int um_bits_prev_set(const uint64_t *w, int i)

@@ -135,7 +135,7 @@ static void *runs(void *arg)
 	unimem_free(r2);
 
 	/* Free units go back once they stayed free across two sweeps (at
-	 * least UM_MEDIUM_COLD_MS / 2 apart, one every 16 frees of run
+	 * least UM_RUN_SWEEP_MS apart, one every 16 frees of run
 	 * blocks); a block in use keeps its bytes. The 12 KiB blocks that
 	 * drive the sweeps take the first units (where d was). */
 	memset(d, 'D', 100 * KiB);
@@ -145,12 +145,12 @@ static void *runs(void *arg)
 	size_t page_before = um_test_resident(a, page_bytes);
 	um_alloc_get_stats(&s0);
 	for (int i = 0; i < 3; i++) {
-		usleep(UM_MEDIUM_COLD_MS * 1000);
+		usleep(2 * UM_RUN_SWEEP_MS * 1000);
 		for (int k = 0; k < 16; k++)
 			unimem_free(unimem_malloc(12 * KiB));
 	}
 	CHECK(um_test_resident(e, 120 * KiB) == 0, "%zu KiB of units free for %d ms still "
-	      "resident", um_test_resident(e, 120 * KiB) >> 10, 3 * UM_MEDIUM_COLD_MS);
+	      "resident", um_test_resident(e, 120 * KiB) >> 10, 6 * UM_RUN_SWEEP_MS);
 	CHECK(um_test_resident(a + 12 * KiB, 52 * KiB) == 0, "units after the 12 KiB "
 	      "blocks still resident");
 	CHECK(filled(c, 20 * KiB, 'c') && filled(d, 100 * KiB, 'D'),
