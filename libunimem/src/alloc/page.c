@@ -286,12 +286,12 @@ static struct um_page *um_page_new(struct um_heap *heap, size_t cls)
 		memset(r, 0, sizeof(*r));
 		r->free_units = UM_RUN_UNITS;
 		r->longest = UM_RUN_UNITS;
-		/* slices fresh or given back read zero: calloc need not
-		 * write their units */
+		/* slices fresh or given back read zero (calloc need not
+		 * write their units); the others are resident: the sweeps
+		 * give their units back if they stay free */
 		for (int k = 0; k < n; k++)
-			if (!(dirty >> (idx + k) & 1))
-				um_bits_assign(r->zero, k * UM_RUN_UNITS_PER_SLICE,
-					       UM_RUN_UNITS_PER_SLICE, true);
+			um_bits_assign(dirty >> (idx + k) & 1 ? r->dirty : r->zero,
+				       k * UM_RUN_UNITS_PER_SLICE, UM_RUN_UNITS_PER_SLICE, true);
 		__atomic_store_n(&page->in_use, UM_PAGE_RUN, __ATOMIC_RELEASE);
 	} else if (heap->oob) {
 		/* every block exists from the start: nothing is carved */

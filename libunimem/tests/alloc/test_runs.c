@@ -19,7 +19,9 @@
  *    (counted once), units in use keep their bytes; unimem_collect()
  *    gives back the rest;
  *  - calloc clears units freed a moment ago and leaves alone those known
- *    to read zero (never written, or given back).
+ *    to read zero (never written, or given back);
+ *  - a run page made on slices other pages wrote: calloc clears those
+ *    units, and the sweeps give them back.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -61,6 +63,8 @@ static bool filled(const char *p, size_t n, char c)
 			return false;
 	return true;
 }
+
+static void run_page_on_dirty_slices(void);
 
 static void *runs(void *arg)
 {
@@ -195,7 +199,53 @@ static void *runs(void *arg)
 	unimem_free(al);
 	unimem_free(al8);
 	unimem_free(c);
+
+	run_page_on_dirty_slices();
 	return NULL;
+}
+
+/*
+ * A run page made on slices that size-class pages wrote and gave back
+ * (a heap takes resident freed slices first): those units read what was
+ * there, so calloc clears them, and they are resident, so the sweeps give
+ * them back when they stay free, though no block of this page freed them.
+ */
+#define SMALL (8 * KiB) /* a size class: 8 a slice */
+#define SMALLS (34 * 8)
+static void run_page_on_dirty_slices(void)
+{
+	static char *small[SMALLS];
+	unimem_collect(); /* no run page, no freed slice */
+	/* the heap's idle decay (a second without a purge) must not give
+	 * the freed slices back before the run page takes them */
+	um_thread_heap->last_purge_ms = um_now_ms();
+	for (int i = 0; i < SMALLS; i++) {
+		small[i] = unimem_malloc(SMALL);
+		memset(small[i], 'x', SMALL);
+	}
+	for (int i = 0; i < SMALLS; i++)
+		unimem_free(small[i]); /* 33 slices freed, resident */
+	char *first = unimem_malloc(12 * KiB);
+	struct um_segment *seg = um_segment_of(first);
+	struct um_page *page = um_page_of(seg, first);
+	size_t page_bytes = (size_t)UM_RUN_UNITS * UM_RUN_UNIT;
+	CHECK(page->in_use == UM_PAGE_RUN && page->start == (uint8_t *)first,
+	      "12 KiB not the first block of a new run page");
+	size_t res = um_test_resident(first, page_bytes);
+	CHECK(res == page_bytes, "run page on freed slices: %zu KiB resident, expected all",
+	      res >> 10);
+	char *z = unimem_calloc(1, 200 * KiB);
+	CHECK(z == first + 12 * KiB && filled(z, 200 * KiB, 0),
+	      "calloc on units freed slices left: not zero");
+	unimem_free(z);
+	for (int i = 0; i < 3; i++) {
+		usleep(2 * UM_RUN_SWEEP_MS * 1000);
+		for (int k = 0; k < 16; k++)
+			unimem_free(unimem_malloc(12 * KiB)); /* after first */
+	}
+	res = um_test_resident(first + 24 * KiB, page_bytes - 24 * KiB);
+	CHECK(res == 0, "%zu KiB of the page's never-used units still resident", res >> 10);
+	unimem_free(first);
 }
 
 int main(void)
