@@ -333,6 +333,10 @@ struct um_run {
 	uint64_t dirty[UM_RUN_UNITS / 64]; /* free units not given back to the OS */
 	uint64_t seen[UM_RUN_UNITS / 64];  /* ... that were so at the last sweep */
 	uint64_t zero[UM_RUN_UNITS / 64];  /* free units known to read zero */
+	/* blocks other threads freed, not yet taken in by the owner: a
+	 * second such free is caught before its push (it would link the
+	 * block to itself) */
+	_Atomic uint64_t pending[UM_RUN_UNITS / 64];
 	uint16_t free_units;
 	uint16_t longest; /* at least the longest run of free units */
 	_Atomic uint8_t len[UM_RUN_UNITS]; /* units of the block starting here, or 0 */
@@ -501,8 +505,9 @@ extern _Atomic uint64_t um_stat_huge_fresh UM_INTERNAL;
 /* Reserve and commit @size bytes aligned to @align (a power of two >= page). */
 UM_INTERNAL void *um_os_map(size_t size, size_t align);
 UM_INTERNAL void um_os_unmap(void *addr, size_t size);
-/* Give pages back to the OS, keeping the range mapped (MADV_DONTNEED). */
-UM_INTERNAL void um_os_discard(void *addr, size_t size);
+/* Give pages back to the OS, keeping the range mapped (MADV_DONTNEED):
+ * false if the kernel refused (mlock'ed memory), and then the bytes stay. */
+UM_INTERNAL bool um_os_discard(void *addr, size_t size);
 UM_INTERNAL uintptr_t um_os_random(void);
 /* Map @size bytes so that address + @offset is aligned to @align. */
 UM_INTERNAL void *um_os_map_at_offset(size_t size, size_t align, size_t offset);

@@ -68,9 +68,12 @@ static size_t um_huge_budget(void)
 /* Caller holds um_huge_mutex. */
 static void um_huge_discard(struct um_segment *s)
 {
-	um_os_discard((uint8_t *)s + s->huge_offset, s->map_size - s->huge_offset);
+	/* private anonymous: refaults as zero, unless the kernel refused
+	 * (mlock'ed): then the bytes stay, and the entry counts as given
+	 * back all the same (there is nothing more to do for it) */
+	if (um_os_discard((uint8_t *)s + s->huge_offset, s->map_size - s->huge_offset))
+		s->huge_zero = true;
 	s->huge_discarded = true;
-	s->huge_zero = true; /* private anonymous: refaults as zero */
 	um_huge_cache_resident -= s->map_size;
 	if (s->map_size >= UM_HUGE_BIG)
 		um_huge_cache_resident_big -= s->map_size;

@@ -66,17 +66,32 @@ static struct um_segment *um_block_of(const void *p, struct um_page **pagep)
  * where it can be: len is only cleared by the owner). */
 static void um_free_run(struct um_segment *seg, struct um_page *page, void *p)
 {
-	if (atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) == um_thread_tid) {
-		um_free_owned(page, p);
-		return;
-	}
+	bool owned = atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) == um_thread_tid;
 	if (um_run_units(page, p) == 0) {
+		if (owned) {
+			um_free_owned(page, p); /* says which: it sees the bitmap */
+			return;
+		}
 		um_report_invalid("free", p, ((uintptr_t)p & (UM_RUN_UNIT - 1))
 						     ? "pointer into the middle of a block"
 						     : "not the start of a live block (double free?)");
 		return;
 	}
-	um_free_remote(page, p);
+	/* freed by another thread and not taken in yet: a second free */
+	struct um_run *r = um_run_of(page);
+	size_t i = (size_t)((uint8_t *)p - page->start) >> UM_RUN_UNIT_SHIFT;
+	uint64_t bit = (uint64_t)1 << (i & 63);
+	uint64_t was = owned ? atomic_load_explicit(&r->pending[i >> 6], memory_order_relaxed)
+			     : atomic_fetch_or_explicit(&r->pending[i >> 6], bit,
+							memory_order_relaxed);
+	if (was & bit) {
+		um_report_invalid("free", p, "double free");
+		return;
+	}
+	if (owned)
+		um_free_owned(page, p);
+	else
+		um_free_remote(page, p);
 }
 
 /* Free's fast path found no grid: an out-of-band page, or a bad pointer. */

@@ -174,12 +174,14 @@ void um_os_unmap(void *addr, size_t size)
 		um_sys_munmap(addr, size);
 }
 
-void um_os_discard(void *addr, size_t size)
+bool um_os_discard(void *addr, size_t size)
 {
-	if (addr != NULL && size != 0) {
-		um_sys_madvise(addr, size, MADV_DONTNEED);
-		atomic_fetch_add_explicit(&um_stat_purged, size, memory_order_relaxed);
-	}
+	if (addr == NULL || size == 0)
+		return true;
+	if (um_sys_madvise(addr, size, MADV_DONTNEED) != 0)
+		return false;
+	atomic_fetch_add_explicit(&um_stat_purged, size, memory_order_relaxed);
+	return true;
 }
 
 /*

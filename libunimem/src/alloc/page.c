@@ -136,11 +136,14 @@ size_t um_heap_purge_to(struct um_heap *heap, size_t keep)
 			int j = i;
 			while (j < UM_SLICES && (m >> j & 1))
 				j++;
-			um_os_discard((uint8_t *)seg + ((size_t)i << UM_SLICE_SHIFT),
-				      (size_t)(j - i) << UM_SLICE_SHIFT);
-			bytes += (size_t)(j - i) << UM_SLICE_SHIFT;
 			uint64_t run = um_slice_bits(i, j - i);
 			m &= ~run;
+			/* refused (mlock'ed): the slices keep their bytes, and a
+			 * run page made on them must not take them for zero */
+			if (!um_os_discard((uint8_t *)seg + ((size_t)i << UM_SLICE_SHIFT),
+					   (size_t)(j - i) << UM_SLICE_SHIFT))
+				continue;
+			bytes += (size_t)(j - i) << UM_SLICE_SHIFT;
 			seg->dirty_mask &= ~run;
 			seg->discarded_mask |= run;
 			heap->dirty_slices -= (size_t)(j - i);
@@ -336,6 +339,11 @@ void um_page_release(struct um_heap *heap, struct um_page *page, bool force)
 	}
 	__atomic_store_n(&page->in_use, 0, __ATOMIC_RELAXED);
 	page->div_magic = 0; /* free's grid check now fails: no block is live */
+	/* A pointer into these slices finds the header's descriptor (never
+	 * in use), not a descriptor a later page starting elsewhere leaves
+	 * unused (a run page keeps its bitmaps in those). */
+	for (int i = page->slice_index; i < page->slice_index + page->slice_count; i++)
+		__atomic_store_n(&seg->slice_page[i], 0, __ATOMIC_RELAXED);
 	if (seg->used_mask == 1) {
 		/* Keep empty segments, as many as the heap's recent high
 		 * water of slices in pages filled (at least a few, at most
@@ -579,8 +587,6 @@ static void um_medium_freed(struct um_heap *heap, struct um_page *page)
 		um_medium_sweep(heap);
 }
 
-/* Owner's free found the page empty or full, or a medium block: fix its
- * queue, stamp the block. */
 /* An empty run page among the first UM_RUN_KEEP_EMPTY of the queue stays
  * (first fit fills those next): a heap that frees a few MiB of run
  * blocks and allocates them again makes no new page each time. Its units
@@ -595,6 +601,8 @@ static bool um_run_keep_empty(struct um_page_queue *q, struct um_page *page)
 	return false;
 }
 
+/* Owner's free found the page empty or full, or a medium block: fix its
+ * queue, stamp the block. */
 void um_page_free_slow(struct um_page *page)
 {
 	struct um_heap *heap = page->heap;
@@ -808,6 +816,9 @@ bool um_run_put(struct um_page *page, void *p)
 						    : "double free");
 		return false;
 	}
+	uint64_t bit = (uint64_t)1 << (i & 63);
+	if (atomic_load_explicit(&r->pending[i >> 6], memory_order_relaxed) & bit)
+		atomic_fetch_and_explicit(&r->pending[i >> 6], ~bit, memory_order_relaxed);
 	atomic_store_explicit(&r->len[i], 0, memory_order_relaxed);
 	um_bits_assign(r->used, i, n, false);
 	um_bits_assign(r->dirty, i, n, true);
@@ -842,6 +853,10 @@ bool um_run_resize(struct um_page *page, void *p, size_t size)
 		um_bits_assign(r->dirty, i + want, n - want, true);
 		r->free_units += (uint16_t)(n - want);
 		um_run_grew(r, i + want);
+		atomic_store_explicit(&r->len[i], (uint8_t)want, memory_order_relaxed);
+		if (page->free_slow & UM_PAGE_FULL)
+			um_page_unfull(page->heap, page); /* its units serve again */
+		return true;
 	} else if (want > n) {
 		if (i + want > UM_RUN_UNITS || um_bits_next(r->used, i + n, true) < i + want)
 			return false;
@@ -863,8 +878,9 @@ uint8_t *um_run_block_around(struct um_page *page, const void *p, size_t *size)
 		int n = atomic_load_explicit(&r->len[i], memory_order_relaxed);
 		if (n == 0)
 			continue;
-		if (i + n <= u)
-			return NULL; /* the block before ends before @p */
+		if (i + n <= u || (atomic_load_explicit(&r->pending[i >> 6], memory_order_relaxed) >>
+				   (i & 63) & 1))
+			return NULL; /* ends before @p, or another thread freed it */
 		*size = (size_t)n << UM_RUN_UNIT_SHIFT;
 		return page->start + ((size_t)i << UM_RUN_UNIT_SHIFT);
 	}
@@ -885,18 +901,23 @@ size_t um_run_sweep(struct um_heap *heap, bool all)
 		for (int w = 0; w < UM_RUN_UNITS / 64; w++) {
 			uint64_t free_dirty = ~r->used[w] & r->dirty[w];
 			cold[w] = all ? free_dirty : free_dirty & r->seen[w];
-			r->dirty[w] &= ~cold[w];
 			r->seen[w] = free_dirty & ~cold[w];
 		}
 		for (int i = um_bits_next(cold, 0, true); i < UM_RUN_UNITS;) {
 			int j = um_bits_next(cold, i, false);
+			/* whole OS pages only: units that share one with a
+			 * block stay dirty, for a later sweep */
 			uintptr_t lo = ((uintptr_t)page->start + ((size_t)i << UM_RUN_UNIT_SHIFT) + ps - 1) & ~(ps - 1);
 			uintptr_t hi = ((uintptr_t)page->start + ((size_t)j << UM_RUN_UNIT_SHIFT)) & ~(ps - 1);
 			if (hi > lo) {
-				um_os_discard((void *)lo, hi - lo);
-				bytes += hi - lo;
-				um_bits_assign(r->zero, (int)((lo - (uintptr_t)page->start) >> UM_RUN_UNIT_SHIFT),
-					       (int)((hi - lo) >> UM_RUN_UNIT_SHIFT), true);
+				int u = (int)((lo - (uintptr_t)page->start) >> UM_RUN_UNIT_SHIFT);
+				int n = (int)((hi - lo) >> UM_RUN_UNIT_SHIFT);
+				um_bits_assign(r->dirty, u, n, false);
+				/* refused (mlock'ed): the bytes stay, not zero */
+				if (um_os_discard((void *)lo, hi - lo)) {
+					bytes += hi - lo;
+					um_bits_assign(r->zero, u, n, true);
+				}
 			}
 			i = um_bits_next(cold, j, true);
 		}

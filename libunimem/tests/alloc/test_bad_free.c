@@ -99,5 +99,7 @@ int main(void)
 	owner_double(5000);
 	remote_double(64);
 	remote_double(640);
+	remote_double(16384);  /* run blocks: the second push would make a cycle */
+	remote_double(200000);
 	return um_test_result("alloc_bad_free_test");
 }

@@ -21,13 +21,19 @@
  *  - calloc clears units freed a moment ago and leaves alone those known
  *    to read zero (never written, or given back);
  *  - a run page made on slices other pages wrote: calloc clears those
- *    units, and the sweeps give them back.
+ *    units, and the sweeps give them back;
+ *  - a pointer into slices a released page held finds no block, not the
+ *    bookkeeping of a run page now there;
+ *  - a page parked full comes back when a realloc shrinks a block of it;
+ *  - under mlockall() (no discard works) calloc still returns zeros.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unimem.h"
@@ -65,6 +71,8 @@ static bool filled(const char *p, size_t n, char c)
 }
 
 static void run_page_on_dirty_slices(void);
+static void stale_slices(void);
+static void shrink_parked(void);
 
 static void *runs(void *arg)
 {
@@ -201,6 +209,8 @@ static void *runs(void *arg)
 	unimem_free(c);
 
 	run_page_on_dirty_slices();
+	stale_slices();
+	shrink_parked();
 	return NULL;
 }
 
@@ -248,10 +258,121 @@ static void run_page_on_dirty_slices(void)
 	unimem_free(first);
 }
 
+/*
+ * A pointer into slices a released page held (a free after the page went
+ * back, a stale unimem_ptr_info()) finds no page: it must not find the
+ * bookkeeping a run page keeps in the descriptors of its other slices.
+ * Slices: 1 and 2 hold pages of 8 KiB blocks, 3..18 a run page, 19 a
+ * page of 2 KiB blocks that keeps the segment; all but 19 are given
+ * back, then a new run page takes 1..16, so descriptor 3 holds its
+ * bitmaps, and a block of 3 units at unit 24 puts 3 (a run page's
+ * in_use) where descriptor 3's in_use lies. Slice 17 was the old run
+ * page's: a pointer into it is no block.
+ */
+static void stale_slices(void)
+{
+	char *small[9];
+	unimem_collect(); /* no segment left: the next one is new */
+	for (int i = 0; i < 9; i++)
+		small[i] = unimem_malloc(SMALL); /* slices 1 and 2 */
+	char *run = unimem_malloc(12 * KiB); /* slices 3..18 */
+	char *keep = unimem_malloc(2 * KiB); /* slice 19 */
+	struct um_segment *seg = um_segment_of(run);
+	CHECK((uint8_t *)small[0] == (uint8_t *)seg + UM_SLICE_SIZE &&
+	      (uint8_t *)run == (uint8_t *)seg + 3 * UM_SLICE_SIZE &&
+	      (uint8_t *)keep == (uint8_t *)seg + 19 * UM_SLICE_SIZE,
+	      "unexpected layout: %p %p %p in %p", (void *)small[0], (void *)run,
+	      (void *)keep, (void *)seg);
+	for (int i = 0; i < 9; i++)
+		unimem_free(small[i]);
+	unimem_free(run);
+	unimem_collect(); /* empty pages go back; keep holds the segment */
+	char *a = unimem_malloc(96 * KiB); /* a new run page: units 0..23 */
+	char *b = unimem_malloc(12 * KiB); /* units 24..26 */
+	CHECK((uint8_t *)a == (uint8_t *)seg + UM_SLICE_SIZE && b == a + 96 * KiB,
+	      "new run page not at slice 1: %p %p", (void *)a, (void *)b);
+	char *stale = (char *)seg + 17 * UM_SLICE_SIZE;
+	struct unimem_ptr_info info;
+	CHECK(unimem_ptr_info(stale, &info) == -ENOENT, "a released slice looks live");
+	uint64_t bad = invalid_frees();
+	unimem_free(stale);
+	unimem_free(stale + 4 * KiB);
+	CHECK(invalid_frees() == bad + 2, "frees into a released slice not caught");
+	CHECK(unimem_malloc_usable_size(a) == 96 * KiB && unimem_malloc_usable_size(b) == 12 * KiB,
+	      "the run page's blocks changed");
+	unimem_free(a);
+	unimem_free(b);
+	unimem_free(keep);
+}
+
+/* A page parked in the full list (no room for the smallest block) comes
+ * back to the queue when a realloc shrinks one of its blocks: the units
+ * it gave back serve again. */
+static void shrink_parked(void)
+{
+	unimem_collect();
+	char *p1 = unimem_malloc(UM_SMALL_MAX);
+	char *p2 = unimem_malloc(UM_SMALL_MAX); /* the page is full */
+	char *p3 = unimem_malloc(12 * KiB);     /* parks it, takes a new page */
+	struct um_page *page = um_page_of(um_segment_of(p1), p1);
+	CHECK(p2 == p1 + UM_SMALL_MAX && (page->free_slow & UM_PAGE_FULL),
+	      "a full run page not parked");
+	CHECK(unimem_realloc(p2, UM_SMALL_MAX / 2) == p2, "shrink moved the block");
+	CHECK(!(page->free_slow & UM_PAGE_FULL), "a page with %d free units stays parked",
+	      UM_RUN_UNITS / 4);
+	unimem_free(p1);
+	unimem_free(p2);
+	unimem_free(p3);
+}
+
+/*
+ * Under mlockall() the kernel refuses MADV_DONTNEED (EINVAL) and the
+ * bytes stay: units the sweeps could not give back are not known to
+ * read zero, so calloc clears them. In a child (mlockall is for the
+ * whole process); skipped where the child may not lock its memory.
+ */
+static int mlocked_calloc_child(void)
+{
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+		return 77;
+	unimem_collect();
+	char *p = unimem_malloc(200 * KiB);
+	char *keep = unimem_malloc(12 * KiB); /* after p: the page stays */
+	memset(p, 0xee, 200 * KiB);
+	unimem_free(p);
+	for (int i = 0; i < 3; i++) { /* the sweeps try to give p's units back */
+		usleep(2 * UM_RUN_SWEEP_MS * 1000);
+		for (int k = 0; k < 16; k++)
+			unimem_free(unimem_malloc(12 * KiB));
+	}
+	char *z = unimem_calloc(1, 200 * KiB);
+	int ok = filled(z, 200 * KiB, 0);
+	unimem_collect(); /* and the purge of freed slices */
+	unimem_free(z);
+	unimem_free(keep);
+	return ok ? 0 : 1;
+}
+
+static void mlocked_calloc(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(mlocked_calloc_child());
+	int st;
+	waitpid(pid, &st, 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		printf("mlocked calloc: skipped (mlockall not permitted)\n");
+		return;
+	}
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "calloc under mlockall returned bytes a failed discard kept (status %d)", st);
+}
+
 int main(void)
 {
 	pthread_t t;
 	pthread_create(&t, NULL, runs, NULL);
 	pthread_join(t, NULL);
+	mlocked_calloc();
 	return um_test_result("alloc_runs_test");
 }
