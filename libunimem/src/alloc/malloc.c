@@ -420,36 +420,35 @@ bool um_alloc_lookup(const void *p, struct um_alloc_info *info)
 		if (!__atomic_load_n(&page->in_use, __ATOMIC_ACQUIRE))
 			return false;
 		uint8_t *start = __atomic_load_n(&page->start, __ATOMIC_RELAXED);
-		if (__atomic_load_n(&page->in_use, __ATOMIC_RELAXED) == UM_PAGE_RUN) {
-			size_t size;
-			uint8_t *base = (const uint8_t *)p < start ? NULL
-								   : um_run_block_around(page, p, &size);
+		uint8_t in_use = __atomic_load_n(&page->in_use, __ATOMIC_RELAXED);
+		uint8_t *base;
+		size_t size;
+		if ((const uint8_t *)p < start)
+			return false;
+		if (in_use == UM_PAGE_RUN) {
+			base = um_run_block_around(page, p, &size);
 			if (base == NULL)
 				return false;
-			info->base = base;
-			info->size = size;
-			info->region = seg;
-			info->region_size = UM_SEGMENT_SIZE;
-			info->requested = seg->loc;
-			return true;
+		} else {
+			uint32_t bs = __atomic_load_n(&page->block_size, __ATOMIC_RELAXED);
+			uint32_t carved = __atomic_load_n(&page->capacity, __ATOMIC_RELAXED);
+			if (bs == 0)
+				return false;
+			size_t i = (size_t)((const uint8_t *)p - start) / bs;
+			if (i >= carved)
+				return false; /* not carved yet, or past the last block */
+			base = start + i * bs;
+			if (in_use == UM_PAGE_OOB
+				    ? um_oob_is_free(seg, page, base)
+				    : __atomic_load_n(&((uintptr_t *)base)[1], __ATOMIC_RELAXED) ==
+					      um_free_tag(base) ||
+					      (i < 32 && (atomic_load_explicit(&page->cold,
+							  memory_order_relaxed) >> i & 1)))
+				return false; /* freed (cold: its tag went with its memory) */
+			size = bs;
 		}
-		uint32_t bs = __atomic_load_n(&page->block_size, __ATOMIC_RELAXED);
-		uint32_t carved = __atomic_load_n(&page->capacity, __ATOMIC_RELAXED);
-		if ((const uint8_t *)p < start || bs == 0)
-			return false;
-		size_t i = (size_t)((const uint8_t *)p - start) / bs;
-		if (i >= carved)
-			return false; /* not carved yet, or past the last block */
-		uint8_t *base = start + i * bs;
-		if (__atomic_load_n(&page->in_use, __ATOMIC_RELAXED) == UM_PAGE_OOB
-			    ? um_oob_is_free(seg, page, base)
-			    : __atomic_load_n(&((uintptr_t *)base)[1], __ATOMIC_RELAXED) ==
-				      um_free_tag(base) ||
-				      (i < 32 && (atomic_load_explicit(&page->cold,
-						  memory_order_relaxed) >> i & 1)))
-			return false; /* freed (cold: its tag went with its memory) */
 		info->base = base;
-		info->size = bs;
+		info->size = size;
 		info->region = seg;
 		info->region_size = UM_SEGMENT_SIZE;
 	}
