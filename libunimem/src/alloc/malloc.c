@@ -94,13 +94,18 @@ static void um_free_run(struct um_segment *seg, struct um_page *page, void *p)
 		um_free_remote(page, p);
 }
 
-/* Free's fast path found no grid: an out-of-band page, or a bad pointer. */
+/* Free's fast path found no grid: an out-of-band page, a run page, or a
+ * bad pointer. Out of line: a branch for run pages in free's fast path
+ * made single 16-256 B frees 5-10 % slower (code placement), and a run
+ * block's free is not faster for it. */
 static __attribute__((noinline, cold)) void um_free_off_grid(struct um_segment *seg,
 							      struct um_page *page, void *p)
 {
 	uint8_t in_use = __atomic_load_n(&page->in_use, __ATOMIC_RELAXED);
 	if (in_use == UM_PAGE_OOB)
 		um_oob_free(seg, page, p);
+	else if (in_use == UM_PAGE_RUN)
+		um_free_run(seg, page, p);
 	else
 		um_report_invalid("free", p, in_use ? "pointer into the middle of a block"
 						    : UM_NOT_LIVE);
@@ -153,10 +158,7 @@ static inline void um_free_small(struct um_segment *seg, void *p, bool owned)
 	 * not in use has div_magic 0, which puts nothing on the grid. */
 	if (um_unlikely(!um_on_grid((uint32_t)((uint8_t *)p - page->start),
 				   page->div_magic))) {
-		if (page->in_use == UM_PAGE_RUN)
-			um_free_run(seg, page, p); /* not a cold path: no grid */
-		else
-			um_free_off_grid(seg, page, p);
+		um_free_off_grid(seg, page, p);
 		return;
 	}
 	uintptr_t tag = um_free_tag(p);
