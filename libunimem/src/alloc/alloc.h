@@ -47,7 +47,7 @@
 #define UM_RUN_UNIT ((size_t)1 << UM_RUN_UNIT_SHIFT) /* run pages: 4 KiB units */
 #define UM_RUN_UNITS ((int)(UM_PAGE_MAX_SLICES * UM_SLICE_SIZE / UM_RUN_UNIT)) /* 256 a page */
 #define UM_RUN_SWEEP_MS 10 /* free units go back when free across two sweeps this far apart */
-#define UM_MEDIUM_COLD_MS 50             /* ... when not reused for this long */
+#define UM_MEDIUM_COLD_MS 50 /* medium blocks of size classes go cold when not reused this long */
 #define UM_KEEP_EMPTY_SEGMENTS_MAX 64    /* empty segments a heap keeps at most (256 MiB) */
 
 #define UM_SEG_MAGIC 0x756d5347u /* "umSG" */
@@ -349,6 +349,18 @@ _Static_assert(UM_SMALL_MAX / UM_RUN_UNIT <= 255, "a block's units fit len");
 static inline struct um_run *um_run_of(struct um_page *page)
 {
 	return (struct um_run *)(page + 1);
+}
+
+/* Does @heap make a block of @size bytes a run (not a size class)? */
+static inline bool um_heap_runs(const struct um_heap *heap, size_t size)
+{
+	return size >= UM_MEDIUM_MIN && size <= UM_SMALL_MAX && !heap->oob;
+}
+
+/* Is @seg (a small segment) the calling thread's? */
+static inline bool um_segment_owned(const struct um_segment *seg)
+{
+	return atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) == um_thread_tid;
 }
 
 UM_INTERNAL int um_registry_set(void *base, size_t size, struct um_segment *seg);

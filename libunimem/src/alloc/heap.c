@@ -334,7 +334,6 @@ size_t um_heap_collect(struct um_heap *heap)
 {
 	size_t before = heap->segment_count;
 	um_heap_process_delayed(heap);
-	size_t bytes = 0;
 	for (int cls = 0; cls < UM_CLASSES; cls++) {
 		struct um_page *page = heap->queue[cls].first;
 		while (page) {
@@ -353,8 +352,8 @@ size_t um_heap_collect(struct um_heap *heap)
 		}
 	}
 	heap->empty_segments = 0;
-	bytes += um_run_sweep(heap, true); /* free units of pages still in use */
-	return bytes + (before - heap->segment_count) * UM_SEGMENT_SIZE + um_heap_purge(heap);
+	size_t swept = um_run_sweep(heap, true); /* free units of pages still in use */
+	return swept + (before - heap->segment_count) * UM_SEGMENT_SIZE + um_heap_purge(heap);
 }
 
 /*

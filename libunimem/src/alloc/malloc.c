@@ -66,7 +66,7 @@ static struct um_segment *um_block_of(const void *p, struct um_page **pagep)
  * where it can be: len is only cleared by the owner). */
 static void um_free_run(struct um_segment *seg, struct um_page *page, void *p)
 {
-	bool owned = atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) == um_thread_tid;
+	bool owned = um_segment_owned(seg);
 	if (um_run_units(page, p) == 0) {
 		if (owned) {
 			um_free_owned(page, p); /* says which: it sees the bitmap */
@@ -124,7 +124,7 @@ static void *um_malloc_slow(struct um_heap *heap, size_t size)
 	}
 	if (size > UM_SMALL_MAX)
 		return um_huge_alloc(heap, size, 0, false);
-	if (size >= UM_MEDIUM_MIN && !heap->oob)
+	if (um_heap_runs(heap, size))
 		return um_run_alloc(heap, size, false);
 	return um_heap_alloc_class(heap, um_class_of(size ? size : 1));
 }
@@ -196,8 +196,7 @@ void um_free(void *p)
 		return;
 	}
 	if (um_likely(seg->kind == UM_SEG_SMALL)) {
-		bool owned = atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) ==
-			     um_thread_tid;
+		bool owned = um_segment_owned(seg);
 		if (owned)
 			um_thread_segment = seg;
 		um_free_small(seg, p, owned);
@@ -221,7 +220,7 @@ void *um_calloc(size_t n, size_t size)
 		}
 		if (total > UM_SMALL_MAX)
 			return um_huge_alloc(heap, total, 0, true);
-		if (!heap->oob) /* units never written or given back are not cleared */
+		if (um_heap_runs(heap, total)) /* units known to read zero are not cleared */
 			return um_run_alloc(heap, total, true);
 	}
 	void *p = um_malloc(total);
@@ -267,8 +266,7 @@ void *um_realloc(void *p, size_t size)
 		old = um_run_units(page, p) << UM_RUN_UNIT_SHIFT;
 		/* in place when the neighbouring units allow (the owner's
 		 * bitmap: its thread only) */
-		if (size >= UM_MEDIUM_MIN && size <= UM_SMALL_MAX &&
-		    atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) == um_thread_tid) {
+		if (size >= UM_MEDIUM_MIN && size <= UM_SMALL_MAX && um_segment_owned(seg)) {
 			if (um_run_resize(page, p, size))
 				return p;
 		} else if (size <= old && size >= old / 2) {
@@ -299,7 +297,7 @@ void *um_aligned(size_t align, size_t size)
 	}
 	/* Pages start on a slice boundary, so blocks of a size that is a
 	 * multiple of @align are all aligned to it. */
-	if (align <= UM_RUN_UNIT && size >= UM_MEDIUM_MIN && size <= UM_SMALL_MAX && !heap->oob)
+	if (align <= UM_RUN_UNIT && um_heap_runs(heap, size))
 		return um_run_alloc(heap, size, false); /* runs start on a unit */
 	if (align <= UM_SLICE_SIZE && size <= UM_SMALL_MAX) {
 		size_t cls = um_class_of(size ? size : 1);

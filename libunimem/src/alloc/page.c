@@ -777,6 +777,28 @@ static void um_run_grew(struct um_run *r, int i)
 		r->longest = (uint16_t)run;
 }
 
+/* Units @i..@i+@n join a block (they will be written: not zero, not
+ * free at the last sweep). */
+static void um_run_claim(struct um_run *r, int i, int n)
+{
+	um_bits_assign(r->zero, i, n, false);
+	um_bits_assign(r->used, i, n, true);
+	um_bits_assign(r->seen, i, n, false);
+	r->free_units -= (uint16_t)n;
+}
+
+/* Units @i..@i+@n leave a block (resident, free). */
+static void um_run_give(struct um_run *r, int i, int n)
+{
+	um_bits_assign(r->used, i, n, false);
+	um_bits_assign(r->dirty, i, n, true);
+	r->free_units += (uint16_t)n;
+	if (r->free_units == UM_RUN_UNITS)
+		r->longest = UM_RUN_UNITS;
+	else
+		um_run_grew(r, i);
+}
+
 static void *um_run_take(struct um_page *page, int i, int n, bool zero)
 {
 	struct um_run *r = um_run_of(page);
@@ -792,10 +814,7 @@ static void *um_run_take(struct um_page *page, int i, int n, bool zero)
 			k = e < i + n ? um_bits_next(r->zero, e, false) : i + n;
 		}
 	}
-	um_bits_assign(r->zero, i, n, false);
-	um_bits_assign(r->used, i, n, true);
-	um_bits_assign(r->seen, i, n, false);
-	r->free_units -= (uint16_t)n;
+	um_run_claim(r, i, n);
 	atomic_store_explicit(&r->len[i], (uint8_t)n, memory_order_relaxed);
 	page->used++;
 	return b;
@@ -820,13 +839,7 @@ bool um_run_put(struct um_page *page, void *p)
 	if (atomic_load_explicit(&r->pending[i >> 6], memory_order_relaxed) & bit)
 		atomic_fetch_and_explicit(&r->pending[i >> 6], ~bit, memory_order_relaxed);
 	atomic_store_explicit(&r->len[i], 0, memory_order_relaxed);
-	um_bits_assign(r->used, i, n, false);
-	um_bits_assign(r->dirty, i, n, true);
-	r->free_units += (uint16_t)n;
-	if (r->free_units == UM_RUN_UNITS)
-		r->longest = UM_RUN_UNITS;
-	else
-		um_run_grew(r, i);
+	um_run_give(r, i, n);
 	struct um_heap *heap = page->heap;
 	if ((++heap->run_frees & (UM_RUN_SWEEP - 1)) == 0)
 		um_run_sweep(heap, false);
@@ -849,10 +862,7 @@ bool um_run_resize(struct um_page *page, void *p, size_t size)
 	int n = atomic_load_explicit(&r->len[i], memory_order_relaxed);
 	int want = (int)((size + UM_RUN_UNIT - 1) >> UM_RUN_UNIT_SHIFT);
 	if (want < n) {
-		um_bits_assign(r->used, i + want, n - want, false);
-		um_bits_assign(r->dirty, i + want, n - want, true);
-		r->free_units += (uint16_t)(n - want);
-		um_run_grew(r, i + want);
+		um_run_give(r, i + want, n - want);
 		atomic_store_explicit(&r->len[i], (uint8_t)want, memory_order_relaxed);
 		if (page->free_slow & UM_PAGE_FULL)
 			um_page_unfull(page->heap, page); /* its units serve again */
@@ -860,10 +870,7 @@ bool um_run_resize(struct um_page *page, void *p, size_t size)
 	} else if (want > n) {
 		if (i + want > UM_RUN_UNITS || um_bits_next(r->used, i + n, true) < i + want)
 			return false;
-		um_bits_assign(r->used, i + n, want - n, true);
-		um_bits_assign(r->seen, i + n, want - n, false);
-		um_bits_assign(r->zero, i + n, want - n, false);
-		r->free_units -= (uint16_t)(want - n);
+		um_run_claim(r, i + n, want - n);
 	}
 	atomic_store_explicit(&r->len[i], (uint8_t)want, memory_order_relaxed);
 	return true;
@@ -1049,7 +1056,7 @@ void um_oob_free(struct um_segment *seg, struct um_page *page, void *p)
 		return;
 	}
 	if (atomic_fetch_sub_explicit(&page->oob_used, 1, memory_order_relaxed) == 1 &&
-	    atomic_load_explicit(&seg->owner_tid, memory_order_relaxed) == um_thread_tid)
+	    um_segment_owned(seg))
 		um_page_free_slow(page); /* the owner gives an empty page back */
 }
 
